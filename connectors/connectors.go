@@ -1,0 +1,256 @@
+package connectors
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddy-streaming/eddy/engine/operator"
+	"github.com/eddy-streaming/eddy/engine/stream"
+	"github.com/eddy-streaming/eddy/engine/types"
+)
+
+// TableInfo is what a connector learns about its table: its name, physical
+// schema (computed columns and watermarks are the engine's business) and the
+// WITH options, keys lower-cased.
+type TableInfo struct {
+	Name    string
+	Schema  types.Schema
+	Options map[string]string
+}
+
+// OptionType is the type of an option's value.
+type OptionType string
+
+// The option types.
+const (
+	OptString   OptionType = "string"
+	OptInt      OptionType = "int"
+	OptBool     OptionType = "bool"
+	OptDuration OptionType = "duration"
+	OptEnum     OptionType = "enum"
+	OptFloat    OptionType = "float"
+)
+
+// OptionSpec describes one WITH option of a connector.
+type OptionSpec struct {
+	Key         string
+	Type        OptionType
+	Default     string
+	Required    bool
+	Enum        []string // allowed values, for OptEnum
+	Description string
+}
+
+// Factory makes connectors of one kind. Name is the value of the table's
+// 'connector' option. A Factory implements SourceFactory, SinkFactory or both.
+type Factory interface {
+	Name() string
+	// Options lists every option the connector accepts besides 'connector'.
+	Options() []OptionSpec
+}
+
+// SourceFactory makes sources.
+type SourceFactory interface {
+	Factory
+	NewSource(info TableInfo) (Source, error)
+}
+
+// SinkFactory makes sinks.
+type SinkFactory interface {
+	Factory
+	NewSink(info TableInfo) (Sink, error)
+}
+
+// ReaderContext is what one parallel reader or writer is told.
+type ReaderContext struct {
+	Subtask     int
+	Parallelism int
+	// BatchSize is the largest number of rows a reader should put in one batch.
+	BatchSize int
+	Alloc     memory.Allocator
+	Logger    *slog.Logger
+	Metrics   operator.Metrics
+}
+
+// Source is a table being read.
+type Source interface {
+	// Bounded reports whether every reader eventually returns io.EOF.
+	Bounded() bool
+	// Reader opens the reader of subtask rc.Subtask of rc.Parallelism.
+	// Together the readers produce every row exactly once.
+	Reader(ctx context.Context, rc ReaderContext) (Reader, error)
+}
+
+// Reader reads one share of a source.
+type Reader interface {
+	// Next returns the next batch, in the table's physical schema; the
+	// caller owns it. It returns io.EOF when a bounded share is exhausted,
+	// and (nil, nil) when an unbounded one has nothing right now.
+	Next(ctx context.Context) (arrow.RecordBatch, error)
+	Close() error
+}
+
+// Sink is a table being written.
+type Sink interface {
+	// Writer opens the writer of subtask rc.Subtask.
+	Writer(ctx context.Context, rc ReaderContext) (Writer, error)
+}
+
+// Writer writes one subtask's share of a sink.
+type Writer interface {
+	// Write writes b's rows. b is borrowed: the caller releases it after the call.
+	Write(ctx context.Context, b stream.Batch) error
+	// Close completes the output: when it returns nil, everything written is
+	// durable and visible.
+	Close(ctx context.Context) error
+}
+
+// Registry maps connector names to factories. It is safe for concurrent use.
+type Registry struct {
+	mu        sync.RWMutex
+	factories map[string]Factory
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{factories: map[string]Factory{}} }
+
+// Register adds f. It fails if the name is taken.
+func (r *Registry) Register(f Factory) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	name := strings.ToLower(f.Name())
+	if _, dup := r.factories[name]; dup {
+		return fmt.Errorf("connectors: connector %q registered twice", name)
+	}
+	r.factories[name] = f
+	return nil
+}
+
+// Lookup returns the factory called name.
+func (r *Registry) Lookup(name string) (Factory, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	f, ok := r.factories[strings.ToLower(name)]
+	return f, ok
+}
+
+// Names returns the registered connector names, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.factories))
+	for n := range r.factories {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ValidateOptions checks opts against specs: unknown keys, missing required
+// keys and badly typed values are errors naming the option. The 'connector'
+// key itself is ignored.
+func ValidateOptions(specs []OptionSpec, opts map[string]string) error {
+	byKey := make(map[string]OptionSpec, len(specs))
+	for _, s := range specs {
+		byKey[s.Key] = s
+	}
+	keys := make([]string, 0, len(opts))
+	for k := range opts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if k == "connector" {
+			continue
+		}
+		s, ok := byKey[k]
+		if !ok {
+			known := make([]string, 0, len(specs))
+			for _, s := range specs {
+				known = append(known, "'"+s.Key+"'")
+			}
+			return fmt.Errorf("unknown option '%s' (supported: %s)", k, strings.Join(known, ", "))
+		}
+		if err := checkValue(s, opts[k]); err != nil {
+			return err
+		}
+	}
+	for _, s := range specs {
+		if _, ok := opts[s.Key]; s.Required && !ok {
+			return fmt.Errorf("missing required option '%s'", s.Key)
+		}
+	}
+	return nil
+}
+
+func checkValue(s OptionSpec, v string) error {
+	var err error
+	switch s.Type {
+	case OptInt:
+		_, err = strconv.ParseInt(v, 10, 64)
+	case OptFloat:
+		_, err = strconv.ParseFloat(v, 64)
+	case OptBool:
+		_, err = strconv.ParseBool(v)
+	case OptDuration:
+		_, err = ParseDuration(v)
+	case OptEnum:
+		for _, e := range s.Enum {
+			if strings.EqualFold(e, v) {
+				return nil
+			}
+		}
+		return fmt.Errorf("option '%s': '%s' is not one of %s", s.Key, v, strings.Join(s.Enum, ", "))
+	}
+	if err != nil {
+		return fmt.Errorf("option '%s': '%s' is not a valid %s", s.Key, v, s.Type)
+	}
+	return nil
+}
+
+// ParseDuration accepts Go durations ("500ms", "2s") and Flink's forms
+// ("10 s", "1 min", "5 seconds").
+func ParseDuration(v string) (time.Duration, error) {
+	if d, err := time.ParseDuration(strings.TrimSpace(v)); err == nil {
+		return d, nil
+	}
+	f := strings.Fields(v)
+	if len(f) == 2 {
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		if err == nil {
+			units := map[string]time.Duration{
+				"ms": time.Millisecond, "milli": time.Millisecond, "millis": time.Millisecond, "millisecond": time.Millisecond, "milliseconds": time.Millisecond,
+				"s": time.Second, "sec": time.Second, "secs": time.Second, "second": time.Second, "seconds": time.Second,
+				"min": time.Minute, "mins": time.Minute, "minute": time.Minute, "minutes": time.Minute,
+				"h": time.Hour, "hour": time.Hour, "hours": time.Hour,
+				"d": 24 * time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour,
+			}
+			if u, ok := units[strings.ToLower(f[1])]; ok {
+				return time.Duration(n) * u, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("invalid duration %q", v)
+}
+
+// Option returns opts[key], or the spec's default when absent.
+func Option(specs []OptionSpec, opts map[string]string, key string) string {
+	if v, ok := opts[key]; ok {
+		return v
+	}
+	for _, s := range specs {
+		if s.Key == key {
+			return s.Default
+		}
+	}
+	return ""
+}

@@ -1,0 +1,347 @@
+package jobgraph
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/eddy-streaming/eddy/engine/expr"
+	"github.com/eddy-streaming/eddy/engine/types"
+)
+
+// DefaultMaxParallelism is the number of key groups when a job sets none.
+const DefaultMaxParallelism = 128
+
+// Graph is a whole job.
+type Graph struct {
+	Name string `json:"name"`
+	// MaxParallelism is the number of key groups keyed state is split into.
+	MaxParallelism int               `json:"max_parallelism"`
+	Vertices       []*Vertex         `json:"vertices"`
+	Edges          []*Edge           `json:"edges"`
+	Config         map[string]string `json:"config,omitempty"`
+}
+
+// Vertex is a chain of operators that run in one subtask, connected by
+// forward edges inside the chain. Ops[0] reads the vertex's inputs (or is a
+// source); each later op consumes the output of the one before it.
+type Vertex struct {
+	// ID is stable across runs of the same SQL: it comes from the plan, not
+	// from creation order, so restored state finds its operator.
+	ID          string          `json:"id"`
+	Parallelism int             `json:"parallelism"`
+	Ops         []*OperatorSpec `json:"ops"`
+}
+
+// ExchangeKind is how rows move from one vertex's subtasks to the next's.
+type ExchangeKind string
+
+// The exchange kinds.
+const (
+	// Forward sends subtask i's output to subtask i (equal parallelism).
+	Forward ExchangeKind = "forward"
+	// Hash sends each row to the subtask owning the key group of its Keys.
+	Hash ExchangeKind = "hash"
+	// Rebalance spreads batches round-robin.
+	Rebalance ExchangeKind = "rebalance"
+	// Broadcast sends every row to every subtask.
+	Broadcast ExchangeKind = "broadcast"
+	// Single sends everything to subtask 0 of a parallelism-1 vertex.
+	Single ExchangeKind = "single"
+)
+
+// Edge connects the output of vertex From to input Input of vertex To.
+type Edge struct {
+	From     string       `json:"from"`
+	To       string       `json:"to"`
+	Input    int          `json:"input"`
+	Exchange ExchangeKind `json:"exchange"`
+	// Keys are column indices, in From's output schema, that Hash partitions on.
+	Keys []int `json:"keys,omitempty"`
+}
+
+// OperatorSpec describes one operator. Exactly one of the spec pointers is set.
+type OperatorSpec struct {
+	// ID is the stable operator identity (see Vertex.ID).
+	ID string `json:"id"`
+	// Name is a short human-readable description, for EXPLAIN and metrics.
+	Name string `json:"name"`
+	// Output is the schema of the rows the operator emits.
+	Output types.Schema `json:"output"`
+
+	Source     *SourceSpec     `json:"source,omitempty"`
+	Calc       *CalcSpec       `json:"calc,omitempty"`
+	WindowAgg  *WindowAggSpec  `json:"window_agg,omitempty"`
+	WindowTopN *WindowTopNSpec `json:"window_topn,omitempty"`
+	Sink       *SinkSpec       `json:"sink,omitempty"`
+}
+
+// Kind returns the name of the spec that is set, e.g. "window_agg".
+func (o *OperatorSpec) Kind() string {
+	switch {
+	case o.Source != nil:
+		return "source"
+	case o.Calc != nil:
+		return "calc"
+	case o.WindowAgg != nil:
+		return "window_agg"
+	case o.WindowTopN != nil:
+		return "window_topn"
+	case o.Sink != nil:
+		return "sink"
+	}
+	return "unknown"
+}
+
+// TableRef names a catalog table and the connector that serves it.
+type TableRef struct {
+	Table     string            `json:"table"`
+	Connector string            `json:"connector"`
+	Options   map[string]string `json:"options"`
+	// Schema is the table's physical schema: what the connector reads or writes.
+	Schema types.Schema `json:"schema"`
+}
+
+// SourceSpec reads a table. Its output is the table's physical schema.
+type SourceSpec struct {
+	TableRef
+	// Watermark, when set, makes the source emit event-time watermarks.
+	Watermark *WatermarkSpec `json:"watermark,omitempty"`
+}
+
+// WatermarkSpec is WATERMARK FOR col AS col - INTERVAL 'd': bounded
+// out-of-orderness. Each source subtask emits max(event time seen) - Delay.
+type WatermarkSpec struct {
+	// Column is the index of the TIMESTAMP(3) rowtime column.
+	Column int `json:"column"`
+	// DelayMs is the allowed out-of-orderness in milliseconds.
+	DelayMs int64 `json:"delay_ms"`
+}
+
+// CalcSpec filters rows then projects them. A nil Filter keeps every row.
+// Output column i is Projections[i].
+type CalcSpec struct {
+	Filter      *expr.Expr   `json:"filter,omitempty"`
+	Projections []*expr.Expr `json:"projections"`
+}
+
+// WindowKind is the window TVF.
+type WindowKind string
+
+// The window kinds.
+const (
+	Tumble   WindowKind = "tumble"
+	Hop      WindowKind = "hop"
+	Cumulate WindowKind = "cumulate"
+	Session  WindowKind = "session"
+)
+
+// WindowSpec assigns rows to event-time windows [start, end).
+type WindowSpec struct {
+	Kind WindowKind `json:"kind"`
+	// TimeColumn is the input column holding the rowtime.
+	TimeColumn int `json:"time_column"`
+	// SizeMs is the window size (TUMBLE, HOP), max size (CUMULATE) or gap (SESSION).
+	SizeMs int64 `json:"size_ms"`
+	// SlideMs is HOP's slide or CUMULATE's step; 0 otherwise.
+	SlideMs int64 `json:"slide_ms,omitempty"`
+	// OffsetMs shifts window boundaries (TUMBLE and HOP's optional offset).
+	OffsetMs int64 `json:"offset_ms,omitempty"`
+}
+
+// AggFunc is an aggregate function.
+type AggFunc string
+
+// The aggregate functions.
+const (
+	CountStar AggFunc = "count_star" // COUNT(*)
+	Count     AggFunc = "count"      // COUNT(col): non-NULL values
+	Sum       AggFunc = "sum"
+	Min       AggFunc = "min"
+	Max       AggFunc = "max"
+	Avg       AggFunc = "avg"
+)
+
+// AggCall is one aggregate. Arg is the input column (-1 for COUNT(*)).
+// Type is the result type: COUNT is BIGINT NOT NULL; SUM of INT/BIGINT is
+// BIGINT, of DOUBLE is DOUBLE, of DECIMAL(p,s) is DECIMAL(38,s); MIN/MAX keep
+// the input type; AVG keeps the input type as Flink does (integer AVG is
+// integer division of sum by count). SUM/MIN/MAX/AVG of no non-NULL value is NULL.
+type AggCall struct {
+	Func AggFunc    `json:"func"`
+	Arg  int        `json:"arg"`
+	Type types.Type `json:"type"`
+	Name string     `json:"name"`
+}
+
+// WindowAggSpec is a window aggregation (GROUP BY window_start, window_end, keys).
+// A window fires once, when the watermark reaches its end - 1; rows whose
+// every window has already fired are late: dropped and counted.
+// Output columns: GroupKeys (in order), then window_start, window_end
+// (TIMESTAMP(3)), then one column per Aggs entry.
+type WindowAggSpec struct {
+	Window    WindowSpec `json:"window"`
+	GroupKeys []int      `json:"group_keys"`
+	Aggs      []AggCall  `json:"aggs"`
+}
+
+// SortKey orders rows by a column.
+type SortKey struct {
+	Column     int  `json:"column"`
+	Desc       bool `json:"desc,omitempty"`
+	NullsFirst bool `json:"nulls_first,omitempty"`
+}
+
+// WindowTopNSpec keeps the first N rows by OrderBy of every partition of a
+// window (ROW_NUMBER() OVER (PARTITION BY window_start, window_end, keys
+// ORDER BY ...) <= N). Input rows carry window columns WindowStart and
+// WindowEnd; a window's partitions are ranked and emitted when the watermark
+// reaches WindowEnd - 1. Output: the input columns, then the row number
+// (BIGINT NOT NULL) if EmitRank is set. Ties are broken by arrival order.
+type WindowTopNSpec struct {
+	WindowStart   int       `json:"window_start"`
+	WindowEnd     int       `json:"window_end"`
+	PartitionKeys []int     `json:"partition_keys"`
+	OrderBy       []SortKey `json:"order_by"`
+	N             int64     `json:"n"`
+	EmitRank      bool      `json:"emit_rank"`
+}
+
+// SinkSpec writes rows into a table. Its input schema is the table's physical
+// schema, in order.
+type SinkSpec struct {
+	TableRef
+}
+
+// Marshal renders g as indented JSON.
+func (g *Graph) Marshal() ([]byte, error) { return json.MarshalIndent(g, "", "  ") }
+
+// Unmarshal parses a graph written by Marshal and validates it.
+func Unmarshal(data []byte) (*Graph, error) {
+	var g Graph
+	if err := json.Unmarshal(data, &g); err != nil {
+		return nil, fmt.Errorf("jobgraph: decode: %w", err)
+	}
+	if err := g.Validate(); err != nil {
+		return nil, err
+	}
+	return &g, nil
+}
+
+// Vertex returns the vertex with the given id, or nil.
+func (g *Graph) Vertex(id string) *Vertex {
+	for _, v := range g.Vertices {
+		if v.ID == id {
+			return v
+		}
+	}
+	return nil
+}
+
+// Inputs returns the edges into vertex id, ordered by Input.
+func (g *Graph) Inputs(id string) []*Edge {
+	var in []*Edge
+	for _, e := range g.Edges {
+		if e.To == id {
+			in = append(in, e)
+		}
+	}
+	for i := 1; i < len(in); i++ {
+		for j := i; j > 0 && in[j].Input < in[j-1].Input; j-- {
+			in[j], in[j-1] = in[j-1], in[j]
+		}
+	}
+	return in
+}
+
+// Outputs returns the edges out of vertex id.
+func (g *Graph) Outputs(id string) []*Edge {
+	var out []*Edge
+	for _, e := range g.Edges {
+		if e.From == id {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Validate checks the graph's structure: unique ids, known edge endpoints,
+// one spec per operator, forward edges between equal parallelism, and no
+// cycles.
+func (g *Graph) Validate() error {
+	if len(g.Vertices) == 0 {
+		return fmt.Errorf("jobgraph: graph %q has no vertices", g.Name)
+	}
+	seen := map[string]bool{}
+	for _, v := range g.Vertices {
+		if v.ID == "" || seen[v.ID] {
+			return fmt.Errorf("jobgraph: vertex id %q is empty or repeated", v.ID)
+		}
+		seen[v.ID] = true
+		if v.Parallelism < 1 {
+			return fmt.Errorf("jobgraph: vertex %s: parallelism %d < 1", v.ID, v.Parallelism)
+		}
+		if len(v.Ops) == 0 {
+			return fmt.Errorf("jobgraph: vertex %s has no operators", v.ID)
+		}
+		for i, op := range v.Ops {
+			n := 0
+			for _, set := range []bool{op.Source != nil, op.Calc != nil, op.WindowAgg != nil, op.WindowTopN != nil, op.Sink != nil} {
+				if set {
+					n++
+				}
+			}
+			if n != 1 {
+				return fmt.Errorf("jobgraph: vertex %s op %d (%s): want exactly one spec, have %d", v.ID, i, op.ID, n)
+			}
+			if op.Source != nil && i != 0 {
+				return fmt.Errorf("jobgraph: vertex %s: source %s must be first in its chain", v.ID, op.ID)
+			}
+		}
+	}
+	for _, e := range g.Edges {
+		from, to := g.Vertex(e.From), g.Vertex(e.To)
+		if from == nil || to == nil {
+			return fmt.Errorf("jobgraph: edge %s -> %s names an unknown vertex", e.From, e.To)
+		}
+		switch e.Exchange {
+		case Forward:
+			if from.Parallelism != to.Parallelism {
+				return fmt.Errorf("jobgraph: forward edge %s -> %s joins parallelism %d to %d", e.From, e.To, from.Parallelism, to.Parallelism)
+			}
+		case Hash:
+			if len(e.Keys) == 0 {
+				return fmt.Errorf("jobgraph: hash edge %s -> %s has no keys", e.From, e.To)
+			}
+		case Rebalance, Broadcast, Single:
+		default:
+			return fmt.Errorf("jobgraph: edge %s -> %s: unknown exchange %q", e.From, e.To, e.Exchange)
+		}
+	}
+	// Cycle check (Kahn).
+	indeg := map[string]int{}
+	for _, e := range g.Edges {
+		indeg[e.To]++
+	}
+	var queue []string
+	for _, v := range g.Vertices {
+		if indeg[v.ID] == 0 {
+			queue = append(queue, v.ID)
+		}
+	}
+	visited := 0
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		visited++
+		for _, e := range g.Outputs(id) {
+			indeg[e.To]--
+			if indeg[e.To] == 0 {
+				queue = append(queue, e.To)
+			}
+		}
+	}
+	if visited != len(g.Vertices) {
+		return fmt.Errorf("jobgraph: graph %q has a cycle", g.Name)
+	}
+	return nil
+}
