@@ -1,0 +1,163 @@
+package parse
+
+import (
+	"fmt"
+
+	"github.com/pingcap/tidb/pkg/parser/ast"
+
+	"github.com/eddy-streaming/eddy/engine/types"
+)
+
+// Pos is a position in the user's original script text.
+type Pos struct {
+	Offset int // byte offset, 0-based
+	Line   int // 1-based
+	Col    int // 1-based, in bytes
+}
+
+// String renders "LINE:COL".
+func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
+
+// Error is an error in a SQL script, positioned in the user's own text.
+type Error struct {
+	File string
+	Pos  Pos
+	Msg  string
+}
+
+// Error renders "FILE:LINE:COL: message" (no "FILE:" when File is empty).
+func (e *Error) Error() string {
+	if e.File == "" {
+		return fmt.Sprintf("%d:%d: %s", e.Pos.Line, e.Pos.Col, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Pos.Line, e.Pos.Col, e.Msg)
+}
+
+// Script is a parsed SQL script: statements separated by ';'.
+type Script struct {
+	File  string
+	Text  string
+	Stmts []Stmt
+}
+
+// Stmt is one statement: *CreateTable, *Insert, *Select or *Set.
+type Stmt interface {
+	// Start is where the statement begins in the script.
+	Start() Pos
+	// Source is the statement's original text.
+	Source() string
+}
+
+// CreateTable is CREATE TABLE name (columns, WATERMARK FOR ...) WITH (...).
+type CreateTable struct {
+	At          Pos
+	Text        string
+	Name        string
+	NamePos     Pos
+	IfNotExists bool
+	Columns     []Column
+	// Watermark is the WATERMARK FOR clause, or nil.
+	Watermark *Watermark
+	// Options are the WITH ('k' = 'v', ...) pairs in written order (keys as written).
+	Options []Option
+}
+
+// Column is a physical column of a CREATE TABLE.
+type Column struct {
+	Name string
+	Type types.Type
+	At   Pos
+}
+
+// Watermark is WATERMARK FOR Column AS Expr.
+type Watermark struct {
+	At        Pos
+	Column    string
+	ColumnPos Pos
+	// Expr is the watermark expression, parsed by TiDB
+	// (e.g. ts - INTERVAL '5' SECOND).
+	Expr    ast.ExprNode
+	ExprPos Pos
+	// Query holds the rewrites and positions needed to analyze Expr.
+	Query *Query
+}
+
+// Option is one 'key' = 'value' of a WITH clause.
+type Option struct {
+	Key, Value string
+	At         Pos
+}
+
+// Insert is INSERT INTO Table SELECT ...
+type Insert struct {
+	At       Pos
+	Text     string
+	Table    string
+	TablePos Pos
+	Query    *Query
+}
+
+// Select is a bare query statement (SELECT ... ; runs into a print sink in
+// some tools, and is what EXPLAIN shows).
+type Select struct {
+	At    Pos
+	Text  string
+	Query *Query
+}
+
+// Set is SET 'key' = 'value'.
+type Set struct {
+	At         Pos
+	Text       string
+	Key, Value string
+}
+
+// Query is a query parsed by TiDB after the Flink-only forms were rewritten
+// in front of it. Everything the analyzer needs to undo the rewrites and to
+// point at the user's text is here.
+type Query struct {
+	// Node is TiDB's AST of the rewritten query (*ast.SelectStmt or
+	// *ast.SetOprStmt).
+	Node ast.ResultSetNode
+	// TVFs maps the placeholder table name that stands in the rewritten
+	// query for each window TVF call (it appears as an *ast.TableName) to
+	// the call itself.
+	TVFs map[string]*WindowTVF
+	// Casts holds the target types of CAST expressions, by the marker the
+	// rewrite left in the TiDB AST (see CastType).
+	Casts []CastTarget
+	stmt  *stmtText
+}
+
+// WindowTVF is TABLE(KIND(TABLE t, DESCRIPTOR(col), args...)).
+type WindowTVF struct {
+	At       Pos
+	Kind     string // "TUMBLE", "HOP", "CUMULATE" or "SESSION"
+	Table    string
+	TablePos Pos
+	// PartitionBy holds SESSION's PARTITION BY columns.
+	PartitionBy []Ident
+	TimeCol     Ident
+	// Args are the INTERVAL arguments in written order: TUMBLE: size
+	// [, offset]; HOP: slide, size [, offset]; CUMULATE: step, max size;
+	// SESSION: gap.
+	Args []Interval
+}
+
+// Ident is a positioned identifier.
+type Ident struct {
+	Name string
+	At   Pos
+}
+
+// Interval is INTERVAL 'n' UNIT, converted to milliseconds.
+type Interval struct {
+	Ms int64
+	At Pos
+}
+
+// CastTarget is the Flink type of one CAST.
+type CastTarget struct {
+	Type types.Type
+	At   Pos
+}
