@@ -109,9 +109,12 @@ type Sink interface {
 type Writer interface {
 	// Write writes b's rows. b is borrowed: the caller releases it after the call.
 	Write(ctx context.Context, b stream.Batch) error
-	// Close completes the output: when it returns nil, everything written is
-	// durable and visible.
+	// Close completes the output after the last Write: when it returns nil,
+	// everything written is durable and visible.
 	Close(ctx context.Context) error
+	// Abort is called instead of Close when the job fails or is cancelled:
+	// it releases the writer without making unfinished output visible.
+	Abort(ctx context.Context) error
 }
 
 // Registry maps connector names to factories. It is safe for concurrent use.

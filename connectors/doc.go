@@ -9,5 +9,6 @@
 //
 // Lifecycle: the planner calls Factory.Options (to validate a CREATE TABLE)
 // and the runtime calls NewSource/NewSink, then Reader/Writer once per
-// subtask. Every Reader and Writer is closed exactly once, also on failure.
+// subtask. Every Reader is closed exactly once, also on failure; every Writer is
+// either closed (the job finished) or aborted (it failed), exactly once.
 package connectors

@@ -150,6 +150,7 @@ func (w *collectWriter) Write(ctx context.Context, b stream.Batch) error {
 }
 
 func (w *collectWriter) Close(ctx context.Context) error { return nil }
+func (w *collectWriter) Abort(ctx context.Context) error { return nil }
 
 // renderRows renders each row as "kind|v1|v2|..." with timestamps in ms and
 // NULL as "null".

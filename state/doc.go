@@ -1,5 +1,16 @@
-// Package state is keyed operator state. Keys are partitioned into key
-// groups (a fixed number per job, the max parallelism) so that state can be
-// redistributed when parallelism changes. This slice provides an in-memory
-// backend; a Pebble backend with checkpoints follows.
+// Package state is keyed operator state.
+//
+// Each operator subtask gets a Backend holding named Tables: ordered maps from
+// byte keys to byte values. Every key begins with the two-byte key group of
+// the record key it belongs to (see package keygroup and KeyPrefix), so state
+// can be redistributed by key group when parallelism changes, and a subtask
+// only ever touches the key groups it owns.
+//
+// Operators keep their hot working set in columnar buffers of their own and
+// go to a Table when a buffer overflows, when a window fires and (with
+// checkpoints) at every barrier. This keeps the per-row path off the backend,
+// as Flink's window buffers do.
+//
+// Backends: memstate (in memory, for tests and small jobs). A Pebble backend
+// with checkpoints follows.
 package state

@@ -6,8 +6,10 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/stream"
 	"github.com/eddy-streaming/eddy/state"
+	"github.com/eddy-streaming/eddy/state/keygroup"
 )
 
 // Collector receives an operator's output. Emit takes ownership of b's
@@ -44,9 +46,19 @@ type Context struct {
 	Alloc   memory.Allocator
 	Logger  *slog.Logger
 	Metrics Metrics
+	// KeyGroups are the key groups this subtask owns (keyed operators only
+	// ever see rows of these key groups).
+	KeyGroups keygroup.Range
 	// State is this subtask's keyed state.
 	State state.Backend
+	// Config holds the job's options (SET 'key' = 'value' and the graph's
+	// Config), for operator tuning knobs such as buffer sizes.
+	Config map[string]string
 }
+
+// Factory builds an operator from its spec. The runtime looks factories up
+// by jobgraph.OperatorSpec.Kind.
+type Factory func(spec *jobgraph.OperatorSpec) (Operator, error)
 
 // Operator is a stream operator. The runtime calls its methods from one
 // goroutine: Open once, then ProcessBatch and ProcessWatermark any number of

@@ -4,13 +4,13 @@ import (
 	"github.com/eddy-streaming/eddy/engine/operators/calc"
 	"github.com/eddy-streaming/eddy/engine/operators/windowagg"
 	"github.com/eddy-streaming/eddy/engine/operators/windowtopn"
-	"github.com/eddy-streaming/eddy/engine/runtime"
+	"github.com/eddy-streaming/eddy/engine/operator"
 )
 
 // Factories returns the built-in operator constructors, keyed by
 // jobgraph.OperatorSpec.Kind.
-func Factories() map[string]runtime.OperatorFactory {
-	return map[string]runtime.OperatorFactory{
+func Factories() map[string]operator.Factory {
+	return map[string]operator.Factory{
 		"calc":        calc.New,
 		"window_agg":  windowagg.New,
 		"window_topn": windowtopn.New,

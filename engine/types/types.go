@@ -55,6 +55,10 @@ type Type struct {
 	Length int `json:"length,omitempty"`
 	// NotNull marks a type declared NOT NULL.
 	NotNull bool `json:"not_null,omitempty"`
+	// RowTime marks an event-time attribute: a TIMESTAMP(3) column that
+	// carries watermarks (declared by WATERMARK FOR, or window_time after a
+	// window). Only the planner reads it; it does not change the data.
+	RowTime bool `json:"rowtime,omitempty"`
 }
 
 // Convenience constructors for the common types.
@@ -73,6 +77,16 @@ func DecimalType(p, s int) Type { return Type{Kind: Decimal, Precision: p, Scale
 
 // Nullable returns t without its NOT NULL constraint.
 func (t Type) Nullable() Type { t.NotNull = false; return t }
+
+// Plain returns t without its RowTime marker: the type of the values alone.
+func (t Type) Plain() Type { t.RowTime = false; return t }
+
+// SameValues reports whether t and u hold the same values: equal apart from
+// NOT NULL and RowTime.
+func (t Type) SameValues(u Type) bool {
+	t.NotNull, t.RowTime, u.NotNull, u.RowTime = false, false, false, false
+	return t == u
+}
 
 // IsNumeric reports whether t is INT, BIGINT, DOUBLE or DECIMAL.
 func (t Type) IsNumeric() bool {
@@ -102,6 +116,9 @@ func (t Type) String() string {
 	}
 	if t.NotNull {
 		s += " NOT NULL"
+	}
+	if t.RowTime {
+		s += " *ROWTIME*"
 	}
 	return s
 }

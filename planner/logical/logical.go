@@ -1,0 +1,228 @@
+package logical
+
+import (
+	"github.com/eddy-streaming/eddy/engine/expr"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/engine/types"
+)
+
+// Pos is a position in the user's SQL text (1-based line and column), kept
+// on nodes so the planner can point at the SQL an error is about.
+type Pos struct {
+	Line, Col int
+}
+
+// Node is one relational operator.
+type Node interface {
+	// Schema is the node's output: column names and types.
+	Schema() types.Schema
+	// Inputs are the node's children, in order.
+	Inputs() []Node
+	// Position is where the node's SQL begins.
+	Position() Pos
+}
+
+// Scan reads a catalog table. Its output is the table's physical schema;
+// the rowtime column, if any, is marked RowTime.
+type Scan struct {
+	At    Pos
+	Table jobgraph.TableRef
+	// Watermark is the table's WATERMARK FOR clause, or nil.
+	Watermark *jobgraph.WatermarkSpec
+}
+
+// Filter keeps the rows for which Cond is TRUE (not FALSE, not NULL).
+type Filter struct {
+	At    Pos
+	Input Node
+	Cond  *expr.Expr
+}
+
+// Project computes one output column per expression.
+type Project struct {
+	At    Pos
+	Input Node
+	Exprs []*expr.Expr
+	Names []string
+}
+
+// WindowTVF is a window table-valued function (TUMBLE, HOP, CUMULATE,
+// SESSION) applied to its input. Its output is the input's columns followed
+// by window_start, window_end and window_time (TIMESTAMP(3) NOT NULL;
+// window_time, which is window_end - 1 ms, is a rowtime attribute).
+type WindowTVF struct {
+	At     Pos
+	Input  Node
+	Window jobgraph.WindowSpec
+	// PartitionBy holds SESSION's PARTITION BY columns (input indices).
+	PartitionBy []int
+}
+
+// Aggregate groups its input by GroupKeys and computes Aggs per group. Its
+// output is the group key columns, in order, then one column per aggregate.
+type Aggregate struct {
+	At        Pos
+	Input     Node
+	GroupKeys []int
+	Aggs      []jobgraph.AggCall
+}
+
+// RankFunc is a ranking window function.
+type RankFunc string
+
+// The ranking functions.
+const (
+	RowNumber RankFunc = "ROW_NUMBER"
+	Rank      RankFunc = "RANK"
+	DenseRank RankFunc = "DENSE_RANK"
+)
+
+// Over is a ranking function over a window of rows:
+// Func() OVER (PARTITION BY PartitionBy ORDER BY OrderBy). Its output is the
+// input's columns followed by the rank, named Name (BIGINT NOT NULL).
+type Over struct {
+	At          Pos
+	Input       Node
+	Func        RankFunc
+	PartitionBy []int
+	OrderBy     []jobgraph.SortKey
+	Name        string
+}
+
+// Sink writes its input into a table. The input schema matches the table's
+// physical schema column for column (the analyzer adds the casts).
+type Sink struct {
+	At    Pos
+	Input Node
+	Table jobgraph.TableRef
+}
+
+// Schema implements Node.
+func (n *Scan) Schema() types.Schema {
+	s := types.Schema{Fields: append([]types.Field(nil), n.Table.Schema.Fields...)}
+	if n.Watermark != nil {
+		s.Fields[n.Watermark.Column].Type.RowTime = true
+	}
+	return s
+}
+
+// Schema implements Node.
+func (n *Filter) Schema() types.Schema { return n.Input.Schema() }
+
+// Schema implements Node.
+func (n *Project) Schema() types.Schema {
+	fs := make([]types.Field, len(n.Exprs))
+	for i, e := range n.Exprs {
+		fs[i] = types.Field{Name: n.Names[i], Type: e.Type}
+	}
+	return types.Schema{Fields: fs}
+}
+
+// WindowColumns are the names of the columns a window TVF adds.
+var WindowColumns = [3]string{"window_start", "window_end", "window_time"}
+
+// Schema implements Node.
+func (n *WindowTVF) Schema() types.Schema {
+	in := n.Input.Schema()
+	fs := append([]types.Field(nil), in.Fields...)
+	ts := types.TimestampType
+	ts.NotNull = true
+	rowtime := ts
+	rowtime.RowTime = true
+	fs = append(fs,
+		types.Field{Name: WindowColumns[0], Type: ts},
+		types.Field{Name: WindowColumns[1], Type: ts},
+		types.Field{Name: WindowColumns[2], Type: rowtime})
+	return types.Schema{Fields: fs}
+}
+
+// Schema implements Node. Grouping on a rowtime column does not keep it a
+// time attribute (Flink's rule), except that the planner re-marks window
+// columns when it recognizes a window aggregate.
+func (n *Aggregate) Schema() types.Schema {
+	in := n.Input.Schema()
+	fs := make([]types.Field, 0, len(n.GroupKeys)+len(n.Aggs))
+	for _, k := range n.GroupKeys {
+		f := in.Fields[k]
+		f.Type = f.Type.Plain()
+		fs = append(fs, f)
+	}
+	for _, a := range n.Aggs {
+		fs = append(fs, types.Field{Name: a.Name, Type: a.Type})
+	}
+	return types.Schema{Fields: fs}
+}
+
+// Schema implements Node.
+func (n *Over) Schema() types.Schema {
+	in := n.Input.Schema()
+	fs := append([]types.Field(nil), in.Fields...)
+	t := types.BigIntType
+	t.NotNull = true
+	fs = append(fs, types.Field{Name: n.Name, Type: t})
+	return types.Schema{Fields: fs}
+}
+
+// Schema implements Node: a sink has no output.
+func (n *Sink) Schema() types.Schema { return types.Schema{} }
+
+// Inputs implements Node.
+func (n *Scan) Inputs() []Node { return nil }
+
+// Inputs implements Node.
+func (n *Filter) Inputs() []Node { return []Node{n.Input} }
+
+// Inputs implements Node.
+func (n *Project) Inputs() []Node { return []Node{n.Input} }
+
+// Inputs implements Node.
+func (n *WindowTVF) Inputs() []Node { return []Node{n.Input} }
+
+// Inputs implements Node.
+func (n *Aggregate) Inputs() []Node { return []Node{n.Input} }
+
+// Inputs implements Node.
+func (n *Over) Inputs() []Node { return []Node{n.Input} }
+
+// Inputs implements Node.
+func (n *Sink) Inputs() []Node { return []Node{n.Input} }
+
+// Position implements Node.
+func (n *Scan) Position() Pos { return n.At }
+
+// Position implements Node.
+func (n *Filter) Position() Pos { return n.At }
+
+// Position implements Node.
+func (n *Project) Position() Pos { return n.At }
+
+// Position implements Node.
+func (n *WindowTVF) Position() Pos { return n.At }
+
+// Position implements Node.
+func (n *Aggregate) Position() Pos { return n.At }
+
+// Position implements Node.
+func (n *Over) Position() Pos { return n.At }
+
+// Position implements Node.
+func (n *Sink) Position() Pos { return n.At }
+
+var (
+	_ Node = (*Scan)(nil)
+	_ Node = (*Filter)(nil)
+	_ Node = (*Project)(nil)
+	_ Node = (*WindowTVF)(nil)
+	_ Node = (*Aggregate)(nil)
+	_ Node = (*Over)(nil)
+	_ Node = (*Sink)(nil)
+)
+
+// Script is what the analyzer makes of a whole SQL script: the sinks its
+// INSERT statements (and bare queries) feed, which run together as one job,
+// and the job options its SET statements gave.
+type Script struct {
+	Sinks []*Sink
+	// Config holds SET 'key' = 'value' options, keys as written.
+	Config map[string]string
+}
