@@ -58,6 +58,15 @@ type Factory interface {
 	Options() []OptionSpec
 }
 
+// TableValidator is implemented by factories that check a table's schema
+// and options beyond what OptionSpecs express (for example, that the
+// declared columns exist in the generated stream). The planner calls it at
+// CREATE TABLE, so mistakes are reported before a job starts. The error
+// should name the column or option it is about.
+type TableValidator interface {
+	ValidateTable(info TableInfo) error
+}
+
 // SourceFactory makes sources.
 type SourceFactory interface {
 	Factory

@@ -162,10 +162,13 @@ const (
 )
 
 // AggCall is one aggregate. Arg is the input column (-1 for COUNT(*)).
-// Type is the result type: COUNT is BIGINT NOT NULL; SUM of INT/BIGINT is
-// BIGINT, of DOUBLE is DOUBLE, of DECIMAL(p,s) is DECIMAL(38,s); MIN/MAX keep
-// the input type; AVG keeps the input type as Flink does (integer AVG is
-// integer division of sum by count). SUM/MIN/MAX/AVG of no non-NULL value is NULL.
+// Type is the result type, as Flink derives it: COUNT is BIGINT NOT NULL;
+// SUM keeps the input type (INT stays INT and wraps on overflow, as in
+// Flink), except DECIMAL(p,s) sums to DECIMAL(38,s); MIN/MAX keep the input
+// type; AVG keeps the input type for INT, BIGINT and DOUBLE (integer AVG is
+// the sum divided by the count, truncated) and gives DECIMAL(38, max(6,s))
+// for DECIMAL(p,s), rounded half up. SUM/MIN/MAX/AVG of no non-NULL value is
+// NULL. The engine computes whatever Type says.
 type AggCall struct {
 	Func AggFunc    `json:"func"`
 	Arg  int        `json:"arg"`
