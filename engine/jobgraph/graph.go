@@ -109,7 +109,9 @@ type SourceSpec struct {
 }
 
 // WatermarkSpec is WATERMARK FOR col AS col - INTERVAL 'd': bounded
-// out-of-orderness. Each source subtask emits max(event time seen) - Delay.
+// out-of-orderness. Each source subtask emits W = max(event time seen) -
+// Delay - 1 ms, as Flink does; a watermark W promises that no later row has
+// an event time <= W, so a window [start, end) fires once W >= end - 1.
 type WatermarkSpec struct {
 	// Column is the index of the TIMESTAMP(3) rowtime column.
 	Column int `json:"column"`
