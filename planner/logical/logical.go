@@ -49,7 +49,8 @@ type Project struct {
 // WindowTVF is a window table-valued function (TUMBLE, HOP, CUMULATE,
 // SESSION) applied to its input. Its output is the input's columns followed
 // by window_start, window_end and window_time (TIMESTAMP(3) NOT NULL;
-// window_time, which is window_end - 1 ms, is a rowtime attribute).
+// window_time, which is window_end - 1 ms, is the rowtime attribute; the
+// input's time column becomes a plain timestamp).
 type WindowTVF struct {
 	At     Pos
 	Input  Node
@@ -125,6 +126,11 @@ var WindowColumns = [3]string{"window_start", "window_end", "window_time"}
 func (n *WindowTVF) Schema() types.Schema {
 	in := n.Input.Schema()
 	fs := append([]types.Field(nil), in.Fields...)
+	for i := range fs {
+		// As in Flink, the input's time attribute becomes a regular
+		// timestamp: window_time is the output's time attribute.
+		fs[i].Type = fs[i].Type.Plain()
+	}
 	ts := types.TimestampType
 	ts.NotNull = true
 	rowtime := ts

@@ -1,39 +1,190 @@
 package parse
 
 import (
-	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 )
 
-// NOTE: this file pins the API the analyzer builds against. The bodies are
-// placeholders to be replaced by the real implementation.
+// Start returns where the statement begins in the script.
+func (s *CreateTable) Start() Pos { return s.At }
 
-// stmtText is the text of one statement and its position map.
-type stmtText struct{}
+// Source returns the statement's original text.
+func (s *CreateTable) Source() string { return s.Text }
 
-// Parse splits a script into statements and parses each. The first error is
-// returned as an *Error positioned in text.
-func Parse(file, text string) (*Script, error) {
-	return nil, errors.New("parse: not implemented yet")
-}
+// Start returns where the statement begins in the script.
+func (s *Insert) Start() Pos { return s.At }
+
+// Source returns the statement's original text.
+func (s *Insert) Source() string { return s.Text }
+
+// Start returns where the statement begins in the script.
+func (s *Select) Start() Pos { return s.At }
+
+// Source returns the statement's original text.
+func (s *Select) Source() string { return s.Text }
+
+// Start returns where the statement begins in the script.
+func (s *Set) Start() Pos { return s.At }
+
+// Source returns the statement's original text.
+func (s *Set) Source() string { return s.Text }
 
 // Start returns where the query begins in the user's text.
-func (q *Query) Start() Pos { return Pos{} }
+func (q *Query) Start() Pos {
+	if q == nil || q.stmt == nil {
+		return Pos{Line: 1, Col: 1}
+	}
+	return q.stmt.src.pos(q.stmt.start)
+}
 
 // PosOfOffset maps a byte offset in the rewritten text that TiDB saw (for
-// example ast.SelectField.Offset) back to the user's text.
-func (q *Query) PosOfOffset(off int) Pos { return Pos{} }
+// example ast.SelectField.Offset or an expression's OriginTextPosition())
+// back to the user's text. An offset inside text the rewrite wrote (a
+// window TVF placeholder, a CAST target) maps to the start of the user's
+// construct it stands for; an offset past the end maps to the end of the
+// query.
+func (q *Query) PosOfOffset(off int) Pos {
+	if q == nil || q.stmt == nil {
+		return Pos{Line: 1, Col: 1}
+	}
+	return q.stmt.src.pos(q.stmt.pm.orig(off))
+}
 
 // Find returns the position of the first token of the query, at or after
 // from (use Pos{} for the start), that is the identifier or keyword name
-// (case-insensitive; quoted identifiers match their unquoted name). It is how
+// (case-insensitive; quoted identifiers match their unquoted name). An
+// operator or punctuation name ("*", "(") matches that token. It is how
 // the analyzer positions errors about nodes TiDB does not position.
-func (q *Query) Find(name string, from Pos) (Pos, bool) { return Pos{}, false }
+func (q *Query) Find(name string, from Pos) (Pos, bool) {
+	if q == nil || q.stmt == nil {
+		return Pos{}, false
+	}
+	for _, t := range q.stmt.toks {
+		if t.start < from.Offset {
+			continue
+		}
+		switch t.kind {
+		case tokIdent, tokQuoted:
+			if strings.EqualFold(t.val, name) {
+				return q.stmt.src.pos(t.start), true
+			}
+		case tokOp:
+			if t.val == name {
+				return q.stmt.src.pos(t.start), true
+			}
+		}
+	}
+	return Pos{}, false
+}
 
 // CastType returns the Flink target type of a CAST that the rewrite marked,
 // or false if c is not a marked cast.
-func (q *Query) CastType(c *ast.FuncCastExpr) (CastTarget, bool) { return CastTarget{}, false }
+//
+// The marker is the cast's own position: the rewrite records the offset in
+// the rewritten text of every CAST (or TRY_CAST, rewritten to CAST) it
+// saw, and TiDB gives the *ast.FuncCastExpr of a CAST that same offset
+// (OriginTextPosition). Nothing is added to the text, so no user SQL can
+// collide with the marker; a cast TiDB builds from other syntax (CONVERT,
+// BINARY x) is not marked.
+func (q *Query) CastType(c *ast.FuncCastExpr) (CastTarget, bool) {
+	if q == nil || q.stmt == nil || c == nil || c.FunctionType != ast.CastFunction {
+		return CastTarget{}, false
+	}
+	i, ok := q.stmt.casts[c.OriginTextPosition()]
+	if !ok {
+		return CastTarget{}, false
+	}
+	return q.Casts[i], true
+}
+
+// Interval returns the interval of INTERVAL 'n' UNIT in an expression,
+// given the value node TiDB made of it (the second argument of the
+// DATE_ADD or DATE_SUB call that ts + INTERVAL ... becomes), or false if v
+// is not such a literal. Flink's plural units (SECONDS) were rewritten to
+// TiDB's singular ones; Ms is exact, including fractional seconds.
+func (q *Query) Interval(v ast.ExprNode) (Interval, bool) {
+	if q == nil || q.stmt == nil || v == nil {
+		return Interval{}, false
+	}
+	if _, ok := v.(ast.ValueExpr); !ok {
+		return Interval{}, false
+	}
+	iv, ok := q.stmt.intervals[v.OriginTextPosition()]
+	return iv, ok
+}
+
+// Text returns the rewritten text TiDB parsed for the query.
+func (q *Query) Text() string {
+	if q == nil || q.stmt == nil {
+		return ""
+	}
+	return q.stmt.text
+}
 
 // Errorf returns an *Error at p in the script file of q.
-func (q *Query) Errorf(p Pos, format string, args ...any) *Error { return &Error{} }
+func (q *Query) Errorf(p Pos, format string, args ...any) *Error {
+	file := ""
+	if q != nil && q.stmt != nil {
+		file = q.stmt.src.file
+	}
+	return &Error{File: file, Pos: p, Msg: fmt.Sprintf(format, args...)}
+}
+
+// check rejects what TiDB parses but Eddy must not silently ignore.
+func (q *Query) check() error {
+	var err error
+	ast.Node(q.Node).Accept(&checker{q: q, err: &err})
+	return err
+}
+
+// checker is the visitor of Query.check.
+type checker struct {
+	q   *Query
+	err *error
+}
+
+func (v *checker) Enter(n ast.Node) (ast.Node, bool) {
+	if *v.err != nil {
+		return n, true
+	}
+	at := func(word string) Pos {
+		if p, ok := v.q.Find(word, Pos{}); ok {
+			return p
+		}
+		return v.q.Start()
+	}
+	switch s := n.(type) {
+	case *ast.SelectStmt:
+		switch {
+		case s.With != nil:
+			*v.err = v.q.Errorf(at("WITH"), "WITH (common table expressions) is not supported yet")
+		case s.SelectIntoOpt != nil:
+			*v.err = v.q.Errorf(at("INTO"), "SELECT ... INTO is not supported: use INSERT INTO table SELECT ...")
+		case s.LockInfo != nil && s.LockInfo.LockType != ast.SelectLockNone:
+			*v.err = v.q.Errorf(at("FOR"), "locking clauses (FOR UPDATE, LOCK IN SHARE MODE) are not supported")
+		}
+	case *ast.SetOprStmt:
+		if s.With != nil {
+			*v.err = v.q.Errorf(at("WITH"), "WITH (common table expressions) is not supported yet")
+		}
+	case *ast.TableName:
+		// MySQL table clauses that change which rows are read.
+		switch {
+		case s.AsOf != nil:
+			*v.err = v.q.Errorf(at("AS"), "AS OF TIMESTAMP is not supported")
+		case s.TableSample != nil:
+			*v.err = v.q.Errorf(at("TABLESAMPLE"), "TABLESAMPLE is not supported")
+		case len(s.PartitionNames) > 0:
+			*v.err = v.q.Errorf(at("PARTITION"), "selecting partitions (t PARTITION (p)) is not supported")
+		}
+	case *ast.TableSource:
+		if len(s.ColumnNames) > 0 {
+			*v.err = v.q.Errorf(v.q.Start(), "column alias lists (AS t(a, b)) are not supported yet")
+		}
+	}
+	return n, *v.err != nil
+}
+
+func (v *checker) Leave(n ast.Node) (ast.Node, bool) { return n, *v.err == nil }

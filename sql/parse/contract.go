@@ -60,6 +60,11 @@ type CreateTable struct {
 	Watermark *Watermark
 	// Options are the WITH ('k' = 'v', ...) pairs in written order (keys as written).
 	Options []Option
+	// PrimaryKey holds the columns of PRIMARY KEY (...) NOT ENFORCED (or of
+	// an inline col TYPE PRIMARY KEY NOT ENFORCED), or nil.
+	PrimaryKey []Ident
+	// Comment is the table's COMMENT '...', or "".
+	Comment string
 }
 
 // Column is a physical column of a CREATE TABLE.
@@ -67,6 +72,8 @@ type Column struct {
 	Name string
 	Type types.Type
 	At   Pos
+	// TypePos is where the column's type is written.
+	TypePos Pos
 }
 
 // Watermark is WATERMARK FOR Column AS Expr.
@@ -86,6 +93,8 @@ type Watermark struct {
 type Option struct {
 	Key, Value string
 	At         Pos
+	// ValuePos is where the value is written.
+	ValuePos Pos
 }
 
 // Insert is INSERT INTO Table SELECT ...
@@ -94,7 +103,10 @@ type Insert struct {
 	Text     string
 	Table    string
 	TablePos Pos
-	Query    *Query
+	// Columns is the optional column list of INSERT INTO t (a, b, ...)
+	// SELECT: nil when absent.
+	Columns []Ident
+	Query   *Query
 }
 
 // Select is a bare query statement (SELECT ... ; runs into a print sink in
@@ -110,6 +122,8 @@ type Set struct {
 	At         Pos
 	Text       string
 	Key, Value string
+	// KeyPos and ValuePos are where the key and the value are written.
+	KeyPos, ValuePos Pos
 }
 
 // Query is a query parsed by TiDB after the Flink-only forms were rewritten
@@ -126,7 +140,13 @@ type Query struct {
 	// Casts holds the target types of CAST expressions, by the marker the
 	// rewrite left in the TiDB AST (see CastType).
 	Casts []CastTarget
-	stmt  *stmtText
+	// NullsFirst records NULLS FIRST (true) / NULLS LAST (false) written
+	// after an ORDER BY key (TiDB does not parse them, so the rewrite removes
+	// them), keyed by the offset in the rewritten text at which that key's
+	// expression starts (its ast.ExprNode.OriginTextPosition()). Keys
+	// without an entry use Flink's default: ASC NULLS FIRST, DESC NULLS LAST.
+	NullsFirst map[int]bool
+	stmt       *stmtText
 }
 
 // WindowTVF is TABLE(KIND(TABLE t, DESCRIPTOR(col), args...)).
@@ -138,9 +158,10 @@ type WindowTVF struct {
 	// PartitionBy holds SESSION's PARTITION BY columns.
 	PartitionBy []Ident
 	TimeCol     Ident
-	// Args are the INTERVAL arguments in written order: TUMBLE: size
-	// [, offset]; HOP: slide, size [, offset]; CUMULATE: step, max size;
-	// SESSION: gap.
+	// Args are the INTERVAL arguments in parameter order (named arguments
+	// are put in this order too): TUMBLE: size [, offset]; HOP: slide, size
+	// [, offset]; CUMULATE: step, max size [, offset]; SESSION: gap. Their
+	// values are not checked here (the analyzer checks signs and ratios).
 	Args []Interval
 }
 
@@ -160,4 +181,7 @@ type Interval struct {
 type CastTarget struct {
 	Type types.Type
 	At   Pos
+	// Try marks TRY_CAST (NULL instead of an error when a value does not
+	// convert).
+	Try bool
 }

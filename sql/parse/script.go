@@ -1,0 +1,252 @@
+package parse
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser"
+)
+
+// parser state for one script.
+type scriptParser struct {
+	src   *source
+	clean string         // the script with comments blanked
+	tidb  *parser.Parser // created on first use
+}
+
+// Parse splits a script into statements and parses each. The first error is
+// returned as an *Error positioned in text; Parse never panics.
+func Parse(file, text string) (script *Script, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			script = nil
+			err = &Error{File: file, Pos: Pos{Line: 1, Col: 1}, Msg: fmt.Sprintf("internal error in the SQL parser: %v", r)}
+		}
+	}()
+	src := newSource(file, text)
+	toks, clean, lerr := lex(text)
+	p := &scriptParser{src: src, clean: clean}
+	script = &Script{File: file, Text: text}
+	for _, st := range splitStatements(toks) {
+		if lerr != nil && !st.closed {
+			break // the statement the lexical error cut short
+		}
+		s, err := p.statement(st)
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			script.Stmts = append(script.Stmts, s)
+		}
+	}
+	if lerr != nil {
+		return nil, src.errorf(lerr.off, "%s", lerr.msg)
+	}
+	return script, nil
+}
+
+// rawStmt is the tokens of one statement, without its ';'.
+type rawStmt struct {
+	toks []token
+	// end is the offset of the ';' that ends the statement, or the end of
+	// its last token if none does.
+	end    int
+	closed bool // ended by ';'
+}
+
+// splitStatements splits tokens at ';' outside parentheses. Strings and
+// comments are single tokens or none, so their ';' never split. Empty
+// statements are dropped.
+func splitStatements(toks []token) []rawStmt {
+	var out []rawStmt
+	depth, from := 0, 0
+	for i, t := range toks {
+		switch {
+		case t.isOp("("):
+			depth++
+		case t.isOp(")"):
+			depth = max(0, depth-1)
+		case t.isOp(";") && depth == 0:
+			if i > from {
+				out = append(out, rawStmt{toks: toks[from:i], end: t.start, closed: true})
+			}
+			from = i + 1
+		}
+	}
+	if from < len(toks) {
+		out = append(out, rawStmt{toks: toks[from:], end: toks[len(toks)-1].end})
+	}
+	return out
+}
+
+// statement parses one statement.
+func (p *scriptParser) statement(st rawStmt) (Stmt, error) {
+	c := &cursor{src: p.src, toks: st.toks, end: st.end}
+	first := c.peek()
+	at := p.src.pos(first.start)
+	text := p.src.text[first.start:st.toks[len(st.toks)-1].end]
+	switch {
+	case first.is("CREATE"):
+		second := c.peekAt(1)
+		third := c.peekAt(2)
+		if second.is("TABLE") || (second.is("TEMPORARY") && third.is("TABLE")) {
+			return p.createTable(c, at, text)
+		}
+		if second.is("OR") && third.is("REPLACE") {
+			second = c.peekAt(3)
+		}
+		if second.is("TEMPORARY") || second.is("SYSTEM") {
+			second = c.peekAt(2)
+			if second.is("TEMPORARY") {
+				second = c.peekAt(3)
+			}
+		}
+		if second.kind == tokIdent {
+			return nil, c.errAt(first, "CREATE %s is not supported yet", strings.ToUpper(second.val))
+		}
+		return nil, c.errAt(first, "CREATE must be followed by TABLE")
+	case first.is("INSERT"):
+		return p.insert(c, at, text)
+	case first.is("SELECT") || first.isOp("("):
+		q, err := p.query(c.toks, c.end)
+		if err != nil {
+			return nil, err
+		}
+		return &Select{At: at, Text: text, Query: q}, nil
+	case first.is("WITH"):
+		return nil, c.errAt(first, "WITH (common table expressions) is not supported yet")
+	case first.is("VALUES"):
+		return nil, c.errAt(first, "VALUES is not supported yet")
+	case first.is("SET"):
+		return p.set(c, at, text)
+	case first.is("EXECUTE") || first.is("BEGIN") || first.is("END"):
+		if c.peekAt(1).is("STATEMENT") {
+			return nil, c.errAt(first, "STATEMENT SET is not supported yet: write the INSERT statements one after another, they run as one job")
+		}
+		if first.is("END") {
+			return nil, c.errAt(first, "unexpected END")
+		}
+		return nil, c.errAt(first, "%s is not supported yet", strings.ToUpper(first.val))
+	case first.kind == tokIdent && unsupportedStmts[strings.ToUpper(first.val)]:
+		kind := strings.ToUpper(first.val)
+		if second := c.peekAt(1); second.kind == tokIdent && !strings.EqualFold(first.val, "EXPLAIN") {
+			kind += " " + strings.ToUpper(second.val)
+		}
+		return nil, c.errAt(first, "%s is not supported yet", kind)
+	}
+	return nil, c.errAt(first, "unknown statement starting with %s: expected CREATE TABLE, INSERT INTO, SELECT or SET", describe(p.src, first))
+}
+
+// unsupportedStmts are statement keywords of Flink SQL (and SQL at large)
+// that Eddy does not run yet.
+var unsupportedStmts = map[string]bool{
+	"DROP": true, "ALTER": true, "SHOW": true, "DESCRIBE": true, "DESC": true, "EXPLAIN": true,
+	"USE": true, "RESET": true, "LOAD": true, "UNLOAD": true, "ADD": true, "REMOVE": true,
+	"DELETE": true, "UPDATE": true, "TRUNCATE": true, "ANALYZE": true, "CALL": true, "COMPILE": true,
+	"REPLACE": true, "MERGE": true, "GRANT": true, "REVOKE": true, "COMMIT": true, "ROLLBACK": true,
+}
+
+// cursor walks the tokens of one statement.
+type cursor struct {
+	src  *source
+	toks []token
+	i    int
+	end  int // where "end of statement" errors point
+	// endTok, when set, is the token right after the cursor's tokens (the
+	// ')' or ',' that ends a sub-list): errors at the end name it.
+	endTok *token
+}
+
+// eofTok stands for the end of the statement.
+var eofTok = token{kind: tokOp, start: -1}
+
+func (c *cursor) peek() token { return c.peekAt(0) }
+
+func (c *cursor) peekAt(k int) token {
+	if c.i+k < len(c.toks) {
+		return c.toks[c.i+k]
+	}
+	return eofTok
+}
+
+func (c *cursor) atEnd() bool { return c.i >= len(c.toks) }
+
+func (c *cursor) next() token {
+	t := c.peek()
+	if c.i < len(c.toks) {
+		c.i++
+	}
+	return t
+}
+
+// offOf returns the script offset of t, or of the statement end for eofTok.
+func (c *cursor) offOf(t token) int {
+	if t.start < 0 {
+		return c.end
+	}
+	return t.start
+}
+
+// errAt returns an *Error at token t.
+func (c *cursor) errAt(t token, format string, args ...any) *Error {
+	return c.src.errorf(c.offOf(t), format, args...)
+}
+
+// unexpected returns a syntax error at the current token, saying what was
+// expected instead.
+func (c *cursor) unexpected(expected string) *Error {
+	t := c.peek()
+	if t.start < 0 && c.endTok != nil {
+		t = *c.endTok
+	}
+	if t.start < 0 {
+		return c.errAt(t, "unexpected end of statement: expected %s", expected)
+	}
+	return c.errAt(t, "syntax error at or near %s: expected %s", describe(c.src, t), expected)
+}
+
+// word consumes the bare word w or fails.
+func (c *cursor) word(w string) error {
+	if !c.peek().is(w) {
+		return c.unexpected(w)
+	}
+	c.next()
+	return nil
+}
+
+// op consumes the operator op or fails.
+func (c *cursor) op(op string) error {
+	if !c.peek().isOp(op) {
+		return c.unexpected("'" + op + "'")
+	}
+	c.next()
+	return nil
+}
+
+// name consumes an identifier (bare or quoted); what says what it names.
+func (c *cursor) name(what string) (Ident, error) {
+	t := c.peek()
+	if !t.isName() {
+		return Ident{}, c.unexpected(what)
+	}
+	c.next()
+	return Ident{Name: t.val, At: c.src.pos(t.start)}, nil
+}
+
+// describe renders a token for an error message: 'FROMM', ')' or 'a string'.
+func describe(src *source, t token) string {
+	if t.start < 0 {
+		return "end of statement"
+	}
+	raw := src.text[t.start:t.end]
+	if len(raw) > 40 {
+		raw = raw[:37] + "..."
+		if t.kind == tokString {
+			raw += "'"
+		}
+	}
+	if t.kind == tokString {
+		return raw
+	}
+	return "'" + raw + "'"
+}
