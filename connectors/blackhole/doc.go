@@ -1,0 +1,3 @@
+// Package blackhole is the 'blackhole' connector: a sink that discards
+// every row, for benchmarks and for jobs run for their side effects.
+package blackhole

@@ -1,0 +1,176 @@
+package filesystem
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/eddy-streaming/eddy/connectors"
+	"github.com/eddy-streaming/eddy/connectors/format"
+	"github.com/eddy-streaming/eddy/connectors/format/csv"
+	"github.com/eddy-streaming/eddy/connectors/format/json"
+	"github.com/eddy-streaming/eddy/engine/types"
+)
+
+// The option keys.
+const (
+	OptPath               = "path"
+	OptFormat             = "format"
+	OptCSVDelimiter       = "csv.field-delimiter"
+	OptCSVNullLiteral     = "csv.null-literal"
+	OptCSVIgnoreErrors    = "csv.ignore-parse-errors"
+	OptJSONIgnoreErrors   = "json.ignore-parse-errors"
+	OptJSONFailOnMissing  = "json.fail-on-missing-field"
+	OptJSONTimestampStyle = "json.timestamp-format.standard"
+	OptRollingFileSize    = "sink.rolling-policy.file-size"
+)
+
+var specs = []connectors.OptionSpec{
+	{Key: OptPath, Type: connectors.OptString, Required: true,
+		Description: "A file or directory to read (every visible file in it, recursively), or the directory a sink writes part files into (created if missing)."},
+	{Key: OptFormat, Type: connectors.OptEnum, Required: true, Enum: []string{"csv", "json"},
+		Description: "The text format of the files: 'csv' (no header, RFC 4180 quoting) or 'json' (JSON lines, one object per row keyed by column name)."},
+	{Key: OptCSVDelimiter, Type: connectors.OptString, Default: ",",
+		Description: "csv: the single character between fields ('\\t' for a tab)."},
+	{Key: OptCSVNullLiteral, Type: connectors.OptString,
+		Description: "csv: the text of a NULL. Unset, an empty field is NULL for every type but STRING, where it is the empty string."},
+	{Key: OptCSVIgnoreErrors, Type: connectors.OptBool, Default: "false",
+		Description: "csv: skip (and count in bad_records_skipped) records that cannot be parsed instead of failing."},
+	{Key: OptJSONIgnoreErrors, Type: connectors.OptBool, Default: "false",
+		Description: "json: skip (and count in bad_records_skipped) records that cannot be parsed instead of failing."},
+	{Key: OptJSONFailOnMissing, Type: connectors.OptBool, Default: "false",
+		Description: "json: fail on an object that lacks a column's key instead of reading NULL."},
+	{Key: OptJSONTimestampStyle, Type: connectors.OptEnum, Default: "SQL", Enum: []string{"SQL", "ISO-8601"},
+		Description: "json: how a sink writes TIMESTAMP(3): 'SQL' ('yyyy-MM-dd HH:mm:ss.SSS') or 'ISO-8601' ('yyyy-MM-ddTHH:mm:ss.SSS'). Both are read."},
+	{Key: OptRollingFileSize, Type: connectors.OptString, Default: "128MB",
+		Description: "sink: the size after which a writer starts a new part file (bytes, or with a unit: 64KB, 128MB, 1GB)."},
+}
+
+// Factory makes filesystem sources and sinks.
+type Factory struct{}
+
+var (
+	_ connectors.SourceFactory  = (*Factory)(nil)
+	_ connectors.SinkFactory    = (*Factory)(nil)
+	_ connectors.TableValidator = (*Factory)(nil)
+)
+
+// New returns the filesystem connector factory.
+func New() *Factory { return &Factory{} }
+
+// Name returns "filesystem".
+func (*Factory) Name() string { return "filesystem" }
+
+// Options lists the connector's options.
+func (*Factory) Options() []connectors.OptionSpec { return specs }
+
+// config is a table's validated options.
+type config struct {
+	table     string
+	schema    types.Schema
+	path      string
+	format    string // "csv" or "json"
+	csv       csv.Options
+	json      json.Options
+	ignore    bool
+	rollBytes int64
+}
+
+// ValidateTable checks the table's options and column types.
+func (f *Factory) ValidateTable(info connectors.TableInfo) error {
+	_, err := parseConfig(info)
+	return err
+}
+
+func parseConfig(info connectors.TableInfo) (*config, error) {
+	if err := connectors.ValidateOptions(specs, info.Options); err != nil {
+		return nil, err
+	}
+	if err := format.CheckColumnTypes(info.Schema); err != nil {
+		return nil, err
+	}
+	opt := func(k string) string { return connectors.Option(specs, info.Options, k) }
+	c := &config{table: info.Name, schema: info.Schema, path: opt(OptPath), format: strings.ToLower(opt(OptFormat))}
+	if strings.TrimSpace(c.path) == "" {
+		return nil, fmt.Errorf("option '%s': must not be empty", OptPath)
+	}
+	for k := range info.Options {
+		if (strings.HasPrefix(k, "csv.") && c.format != "csv") || (strings.HasPrefix(k, "json.") && c.format != "json") {
+			return nil, fmt.Errorf("option '%s' does not apply to 'format' = '%s'", k, c.format)
+		}
+	}
+	switch c.format {
+	case "csv":
+		d, err := csv.ParseDelimiter(opt(OptCSVDelimiter))
+		if err != nil {
+			return nil, fmt.Errorf("option '%s': %v", OptCSVDelimiter, err)
+		}
+		c.csv.Delimiter = d
+		if v, ok := info.Options[OptCSVNullLiteral]; ok {
+			if strings.ContainsAny(v, "\"\n\r") || strings.IndexByte(v, d) >= 0 {
+				return nil, fmt.Errorf("option '%s': '%s' may not hold quotes, line breaks or the field delimiter", OptCSVNullLiteral, v)
+			}
+			c.csv.NullLiteral, c.csv.HasNullLiteral = v, true
+		}
+		c.ignore, _ = strconv.ParseBool(opt(OptCSVIgnoreErrors))
+	case "json":
+		c.ignore, _ = strconv.ParseBool(opt(OptJSONIgnoreErrors))
+		c.json.FailOnMissingField, _ = strconv.ParseBool(opt(OptJSONFailOnMissing))
+		c.json.ISOTimestamps = strings.EqualFold(opt(OptJSONTimestampStyle), "ISO-8601")
+	}
+	n, err := ParseSize(opt(OptRollingFileSize))
+	if err != nil || n <= 0 {
+		return nil, fmt.Errorf("option '%s': '%s' is not a positive size (e.g. 128MB)", OptRollingFileSize, opt(OptRollingFileSize))
+	}
+	c.rollBytes = n
+	return c, nil
+}
+
+func (c *config) decoder() format.Decoder {
+	if c.format == "csv" {
+		return csv.NewDecoder(c.schema, c.csv)
+	}
+	return json.NewDecoder(c.schema, c.json)
+}
+
+func (c *config) encoder() format.Encoder {
+	if c.format == "csv" {
+		return csv.NewEncoder(c.schema, c.csv)
+	}
+	return json.NewEncoder(c.schema, c.json)
+}
+
+func (c *config) ignoreOption() string {
+	if c.format == "csv" {
+		return OptCSVIgnoreErrors
+	}
+	return OptJSONIgnoreErrors
+}
+
+// ParseSize parses a byte size: a number with an optional unit b, kb, mb,
+// gb or tb (or k, m, g, t; any case; powers of 1024), as Flink's
+// MemorySize does.
+func ParseSize(v string) (int64, error) {
+	s := strings.ToLower(strings.TrimSpace(v))
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 {
+		return 0, fmt.Errorf("invalid size %q", v)
+	}
+	n, err := strconv.ParseInt(s[:i], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("invalid size %q", v)
+	}
+	unit := strings.TrimSpace(s[i:])
+	mult := map[string]int64{"": 1, "b": 1, "bytes": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20,
+		"g": 1 << 30, "gb": 1 << 30, "t": 1 << 40, "tb": 1 << 40}[unit]
+	if mult == 0 {
+		return 0, fmt.Errorf("invalid size %q: unknown unit %q", v, unit)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("invalid size %q: too large", v)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,450 @@
+package filesystem
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddy-streaming/eddy/connectors"
+	"github.com/eddy-streaming/eddy/connectors/format"
+	"github.com/eddy-streaming/eddy/engine/operator"
+)
+
+const (
+	// readChunk is how much a reader reads from a file at a time.
+	readChunk = 1 << 20
+	// maxRecord bounds one record (a quoted CSV field that never closes
+	// would otherwise swallow the whole file).
+	maxRecord = 64 << 20
+	// defaultBatch is the batch size when the runtime sets none.
+	defaultBatch = 4096
+)
+
+type file struct {
+	path string
+	size int64
+}
+
+// Source is a table being read from files.
+type Source struct {
+	cfg   *config
+	files []file
+}
+
+var _ connectors.Source = (*Source)(nil)
+
+// NewSource lists the files of the table's path.
+func (f *Factory) NewSource(info connectors.TableInfo) (connectors.Source, error) {
+	cfg, err := parseConfig(info)
+	if err != nil {
+		return nil, fmt.Errorf("table '%s': %w", info.Name, err)
+	}
+	files, err := listFiles(cfg.path)
+	if err != nil {
+		return nil, fmt.Errorf("table '%s': %w", info.Name, err)
+	}
+	return &Source{cfg: cfg, files: files}, nil
+}
+
+func hidden(name string) bool { return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") }
+
+// listFiles returns path itself if it is a file, or every visible file
+// under it, sorted by path.
+func listFiles(path string) ([]file, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("option 'path': %w", err)
+	}
+	if !st.IsDir() {
+		return []file{{path: path, size: st.Size()}}, nil
+	}
+	var files []file
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == path {
+			return nil
+		}
+		if hidden(d.Name()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // removed while listing
+			}
+			return err
+		}
+		if info.Mode().IsRegular() {
+			files = append(files, file{path: p, size: info.Size()})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing '%s': %w", path, err)
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
+	return files, nil
+}
+
+// Bounded reports true: files end.
+func (s *Source) Bounded() bool { return true }
+
+// piece is the byte range [start, end) of one file that a reader owns: the
+// records that begin inside it.
+type piece struct {
+	file
+	start, end int64
+}
+
+// pieces cuts the files, laid end to end, into parallelism equal byte
+// ranges and returns those of subtask.
+func pieces(files []file, subtask, parallelism int) []piece {
+	var total int64
+	for _, f := range files {
+		total += f.size
+	}
+	lo := cut(total, subtask, parallelism)
+	hi := cut(total, subtask+1, parallelism)
+	var out []piece
+	var off int64
+	for _, f := range files {
+		a, b := max(lo, off), min(hi, off+f.size)
+		if a < b {
+			out = append(out, piece{file: f, start: a - off, end: b - off})
+		}
+		off += f.size
+	}
+	return out
+}
+
+func cut(total int64, i, n int) int64 {
+	// total*i/n without overflow for any realistic size.
+	return total/int64(n)*int64(i) + total%int64(n)*int64(i)/int64(n)
+}
+
+// Reader opens the reader of subtask rc.Subtask.
+func (s *Source) Reader(ctx context.Context, rc connectors.ReaderContext) (connectors.Reader, error) {
+	if rc.Parallelism < 1 || rc.Subtask < 0 || rc.Subtask >= rc.Parallelism {
+		return nil, fmt.Errorf("table '%s': reader %d of %d does not exist", s.cfg.table, rc.Subtask, rc.Parallelism)
+	}
+	r := &Reader{
+		cfg:     s.cfg,
+		rc:      rc,
+		pieces:  pieces(s.files, rc.Subtask, rc.Parallelism),
+		dec:     s.cfg.decoder(),
+		builder: format.NewBuilder(s.cfg.schema),
+		batch:   rc.BatchSize,
+		alloc:   rc.Alloc,
+		logger:  rc.Logger,
+	}
+	if r.batch <= 0 {
+		r.batch = defaultBatch
+	}
+	if r.alloc == nil {
+		r.alloc = memory.DefaultAllocator
+	}
+	if r.logger == nil {
+		r.logger = slog.Default()
+	}
+	if s.cfg.ignore && rc.Metrics != nil {
+		r.skippedCounter = rc.Metrics.Counter("bad_records_skipped", "Records the source skipped because they could not be parsed.")
+	}
+	return r, nil
+}
+
+// Reader reads one subtask's share of the files.
+type Reader struct {
+	cfg     *config
+	rc      connectors.ReaderContext
+	pieces  []piece
+	next    int // index of the next piece to open
+	dec     format.Decoder
+	framing format.Framing
+	builder *format.Builder
+	batch   int
+	alloc   memory.Allocator
+	logger  *slog.Logger
+
+	// The open piece.
+	f   *os.File
+	p   piece
+	buf []byte
+	lo  int   // buf[lo:hi] is unread data
+	hi  int   //
+	eof bool  // the file has no more data past buf[hi]
+	pos int64 // file offset of buf[lo], a record start
+	// Line numbers: recLine is the line of the last record returned,
+	// relative to the first record of the piece; base is the number of
+	// newlines before that first record, once known.
+	line      int64
+	recLine   int64
+	base      int64
+	baseKnown bool
+	alignFrom int64 // where the piece's alignment scan began
+	alignNL   int64 // newlines the alignment scan passed
+
+	skipped        int64
+	firstSkip      error
+	skippedCounter operator.Counter
+	done           bool
+	reported       bool
+}
+
+var _ connectors.Reader = (*Reader)(nil)
+
+// Next returns the next batch of at most BatchSize rows, or io.EOF.
+func (r *Reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	for r.builder.Rows() < r.batch && !r.done {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		rec, ok, err := r.nextRecord()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			r.done = true
+			break
+		}
+		if _, err := r.dec.Decode(rec, r.builder); err != nil {
+			full := fmt.Errorf("%s:%d: %w", r.p.path, r.lineOf(r.recLine), err)
+			if !r.cfg.ignore {
+				return nil, full
+			}
+			r.skipped++
+			if r.firstSkip == nil {
+				r.firstSkip = full
+			}
+			if r.skippedCounter != nil {
+				r.skippedCounter.Add(1)
+			}
+		}
+	}
+	if r.builder.Rows() == 0 {
+		r.report()
+		return nil, io.EOF
+	}
+	rec, err := r.builder.Build(r.alloc)
+	if err != nil {
+		return nil, fmt.Errorf("table '%s': %w", r.cfg.table, err)
+	}
+	return rec, nil
+}
+
+// report logs the skipped records once, when the reader ends.
+func (r *Reader) report() {
+	if r.reported || r.skipped == 0 {
+		return
+	}
+	r.reported = true
+	r.logger.Warn("filesystem source skipped bad records",
+		"table", r.cfg.table, "subtask", r.rc.Subtask, "skipped", r.skipped,
+		"option", r.cfg.ignoreOption(), "first", r.firstSkip.Error())
+}
+
+// Skipped returns how many bad records the reader skipped so far.
+func (r *Reader) Skipped() int64 { return r.skipped }
+
+// Close closes the open file.
+func (r *Reader) Close() error {
+	r.report()
+	r.builder.Rollback()
+	return r.closeFile()
+}
+
+func (r *Reader) closeFile() error {
+	if r.f == nil {
+		return nil
+	}
+	err := r.f.Close()
+	r.f = nil
+	if err != nil {
+		return fmt.Errorf("closing '%s': %w", r.p.path, err)
+	}
+	return nil
+}
+
+// lineOf turns a piece-relative line into a 1-based file line.
+func (r *Reader) lineOf(rel int64) int64 {
+	if !r.baseKnown {
+		n, err := scanPrefix(r.p.path, r.alignFrom, nil)
+		if err != nil {
+			return 0
+		}
+		r.base, r.baseKnown = n+r.alignNL, true
+	}
+	return r.base + rel + 1
+}
+
+// fill reads more of the file into buf, keeping buf[lo:hi].
+func (r *Reader) fill() error {
+	if r.lo > 0 {
+		n := copy(r.buf, r.buf[r.lo:r.hi])
+		r.lo, r.hi = 0, n
+	}
+	if r.hi == len(r.buf) {
+		if len(r.buf) >= maxRecord {
+			return fmt.Errorf("%s:%d: record longer than %d MiB (an unclosed quote?)", r.p.path, r.lineOf(r.line), maxRecord>>20)
+		}
+		nb := make([]byte, max(2*len(r.buf), readChunk))
+		copy(nb, r.buf[:r.hi])
+		r.buf = nb
+	}
+	n, err := r.f.Read(r.buf[r.hi:])
+	r.hi += n
+	if err == io.EOF {
+		r.eof = true
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading '%s': %w", r.p.path, err)
+	}
+	return nil
+}
+
+// open opens piece p and positions the reader at its first record start.
+func (r *Reader) open(p piece) error {
+	f, err := os.Open(p.path)
+	if err != nil {
+		return fmt.Errorf("table '%s': %w", r.cfg.table, err)
+	}
+	r.f, r.p = f, p
+	r.framing = r.dec.Framing()
+	r.lo, r.hi, r.eof = 0, 0, false
+	r.line, r.recLine, r.alignNL = 0, 0, 0
+	if r.buf == nil {
+		r.buf = make([]byte, readChunk)
+	}
+	if p.start == 0 {
+		r.pos, r.base, r.baseKnown, r.alignFrom = 0, 0, true, 0
+		return nil
+	}
+	// The piece starts inside the file: the first record that belongs to
+	// it starts after the first record-ending newline at or after start-1.
+	// For csv, whether a newline ends a record depends on the quoting
+	// before it, so the reader follows the quotes from the file's start.
+	fr := r.dec.Framing()
+	from := p.start - 1
+	r.alignFrom = from
+	st := format.NewQuoteState(fr)
+	r.baseKnown = false
+	if fr.Quote != 0 {
+		nl, err := scanPrefix(p.path, from, &st)
+		if err != nil {
+			return fmt.Errorf("table '%s': %w", r.cfg.table, err)
+		}
+		r.base, r.baseKnown = nl, true
+	}
+	if _, err := f.Seek(from, io.SeekStart); err != nil {
+		return fmt.Errorf("table '%s': seeking in '%s': %w", r.cfg.table, p.path, err)
+	}
+	r.pos = from
+	for {
+		chunk := r.buf[r.lo:r.hi]
+		if e := st.NextRecord(chunk); e >= 0 {
+			r.alignNL += int64(bytes.Count(chunk[:e], newline))
+			r.lo += e
+			r.pos += int64(e)
+			if r.baseKnown {
+				r.base += r.alignNL
+			}
+			return nil
+		}
+		r.alignNL += int64(bytes.Count(chunk, newline))
+		r.pos += int64(len(chunk))
+		r.lo = r.hi
+		if r.eof {
+			return nil // r.pos is the file size: nothing to read
+		}
+		if err := r.fill(); err != nil {
+			return err
+		}
+	}
+}
+
+var newline = []byte{'\n'}
+
+// scanPrefix counts the newlines in the first n bytes of the file and, if
+// st is not nil, moves st over them.
+func scanPrefix(path string, n int64, st *format.QuoteState) (int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	buf := make([]byte, readChunk)
+	var newlines int64
+	for n > 0 {
+		k := min(int64(len(buf)), n)
+		m, err := io.ReadFull(f, buf[:k])
+		newlines += int64(bytes.Count(buf[:m], newline))
+		if st != nil {
+			st.Skip(buf[:m])
+		}
+		if err != nil {
+			return 0, fmt.Errorf("reading '%s': %w", path, err)
+		}
+		n -= int64(m)
+	}
+	return newlines, nil
+}
+
+// nextRecord returns the next record of this reader's pieces.
+func (r *Reader) nextRecord() ([]byte, bool, error) {
+	for {
+		if r.f == nil {
+			if r.next >= len(r.pieces) {
+				return nil, false, nil
+			}
+			p := r.pieces[r.next]
+			r.next++
+			if err := r.open(p); err != nil {
+				r.closeFile()
+				return nil, false, err
+			}
+		}
+		if r.pos >= r.p.end {
+			if err := r.closeFile(); err != nil {
+				return nil, false, err
+			}
+			continue
+		}
+		adv, rec, nl := format.SplitRecord(r.buf[r.lo:r.hi], r.eof, r.framing)
+		if adv == 0 {
+			if r.eof {
+				if err := r.closeFile(); err != nil {
+					return nil, false, err
+				}
+				continue
+			}
+			if err := r.fill(); err != nil {
+				return nil, false, err
+			}
+			continue
+		}
+		r.recLine = r.line
+		r.line += int64(nl)
+		r.lo += adv
+		r.pos += int64(adv)
+		return rec, true, nil
+	}
+}
