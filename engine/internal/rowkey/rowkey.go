@@ -1,0 +1,552 @@
+package rowkey
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+)
+
+// Kind is the physical family of a column that rowkey can encode.
+type Kind uint8
+
+// The supported column kinds.
+const (
+	KindBool Kind = iota + 1
+	KindInt32
+	KindInt64 // BIGINT and TIMESTAMP
+	KindFloat64
+	KindDecimal
+	KindString
+)
+
+// width is the encoded size of a valid value of a fixed-width kind.
+func (k Kind) width() int {
+	switch k {
+	case KindBool:
+		return 1
+	case KindInt32:
+		return 4
+	case KindInt64, KindFloat64:
+		return 8
+	case KindDecimal:
+		return 16
+	}
+	return 0
+}
+
+// KindOf returns the kind of Arrow type t, or an error naming t when rowkey
+// cannot encode it.
+func KindOf(t arrow.DataType) (Kind, error) {
+	switch t.ID() {
+	case arrow.BOOL:
+		return KindBool, nil
+	case arrow.INT32:
+		return KindInt32, nil
+	case arrow.INT64, arrow.TIMESTAMP:
+		return KindInt64, nil
+	case arrow.FLOAT64:
+		return KindFloat64, nil
+	case arrow.DECIMAL128:
+		return KindDecimal, nil
+	case arrow.STRING:
+		return KindString, nil
+	}
+	return 0, fmt.Errorf("rowkey: cannot encode a column of type %s", t)
+}
+
+// Rows is a set of encoded rows: row i is Data[Offs[i]:Offs[i+1]]. A Rows is
+// reused from batch to batch: encoding into it overwrites what it held.
+type Rows struct {
+	Data []byte
+	Offs []int32
+	cur  []int32
+}
+
+// Len returns the number of rows.
+func (r *Rows) Len() int {
+	if len(r.Offs) == 0 {
+		return 0
+	}
+	return len(r.Offs) - 1
+}
+
+// Row returns encoded row i. It is valid until r is encoded into again.
+func (r *Rows) Row(i int) []byte { return r.Data[r.Offs[i]:r.Offs[i+1]] }
+
+// prepare sizes r for n rows whose lengths are in r.Offs[1:] (already
+// filled by the caller) and turns them into offsets; it leaves r.cur holding
+// each row's start.
+func (r *Rows) finishOffsets(n int) error {
+	var total int64
+	r.Offs[0] = 0
+	for i := 1; i <= n; i++ {
+		total += int64(r.Offs[i])
+		if total > math.MaxInt32 {
+			return fmt.Errorf("rowkey: %d rows encode to more than 2 GiB", n)
+		}
+		r.Offs[i] = int32(total)
+	}
+	if cap(r.Data) < int(total) {
+		r.Data = make([]byte, total, total+total/4)
+	}
+	r.Data = r.Data[:total]
+	r.cur = append(r.cur[:0], r.Offs[:n]...)
+	return nil
+}
+
+func (r *Rows) resize(n int) {
+	if cap(r.Offs) < n+1 {
+		r.Offs = make([]int32, n+1, n+1+n/4)
+	}
+	r.Offs = r.Offs[:n+1]
+}
+
+// Encoder encodes rows of a fixed list of column types in the equality
+// format (see the package comment).
+type Encoder struct {
+	exact bool // keep doubles' bits (payload rows) instead of canonical ones (keys)
+	kinds []Kind
+	fixed int32 // bytes every row takes: markers plus fixed-width values
+	vars  bool  // whether there is a string column
+}
+
+// NewEncoder returns an encoder of keys for columns of the given types:
+// SQL-equal values encode equally (-0.0 as 0.0, one NaN).
+func NewEncoder(types []arrow.DataType) (*Encoder, error) {
+	return newEncoder(types, false)
+}
+
+// NewRowEncoder returns an encoder of whole rows for columns of the given
+// types, which decode to exactly the values encoded (-0.0 stays -0.0).
+func NewRowEncoder(types []arrow.DataType) (*Encoder, error) {
+	return newEncoder(types, true)
+}
+
+func newEncoder(types []arrow.DataType, exact bool) (*Encoder, error) {
+	e := &Encoder{exact: exact}
+	for _, t := range types {
+		k, err := KindOf(t)
+		if err != nil {
+			return nil, err
+		}
+		e.kinds = append(e.kinds, k)
+		e.fixed += 1 + int32(k.width())
+		if k == KindString {
+			e.vars = true
+		}
+	}
+	return e, nil
+}
+
+// FixedWidth returns the length of every encoded row when it does not
+// depend on the values (no string columns), or 0.
+func (e *Encoder) FixedWidth() int {
+	if e.vars {
+		return 0
+	}
+	return int(e.fixed)
+}
+
+// NumColumns returns the number of columns e encodes.
+func (e *Encoder) NumColumns() int { return len(e.kinds) }
+
+// Encode encodes rows of cols, which have numRows rows each, into rows.
+// With sel nil, row i of rows is row i of cols; otherwise row k of rows is
+// row sel[k] of cols.
+func (e *Encoder) Encode(cols []arrow.Array, numRows int, sel []int32, rows *Rows) error {
+	if len(cols) != len(e.kinds) {
+		return fmt.Errorf("rowkey: got %d columns, encoder has %d", len(cols), len(e.kinds))
+	}
+	n := numRows
+	if sel != nil {
+		n = len(sel)
+	}
+	for c, col := range cols {
+		if col.Len() != numRows {
+			return fmt.Errorf("rowkey: column %d has %d rows, want %d", c, col.Len(), numRows)
+		}
+	}
+	rows.resize(n)
+	for i := 1; i <= n; i++ {
+		rows.Offs[i] = e.fixed
+	}
+	if e.vars {
+		for c, k := range e.kinds {
+			if k != KindString {
+				continue
+			}
+			a, ok := cols[c].(*array.String)
+			if !ok {
+				return fmt.Errorf("rowkey: column %d is %s, want a string column", c, cols[c].DataType())
+			}
+			offs := a.ValueOffsets()
+			for j := 0; j < n; j++ {
+				i := j
+				if sel != nil {
+					i = int(sel[j])
+				}
+				if a.IsValid(i) {
+					l := offs[i+1] - offs[i]
+					rows.Offs[j+1] += l + int32(uvarintLen(uint64(l)))
+				}
+			}
+		}
+	}
+	if err := rows.finishOffsets(n); err != nil {
+		return err
+	}
+	for c, k := range e.kinds {
+		if err := encodeColumn(k, e.exact, cols[c], sel, rows); err != nil {
+			return fmt.Errorf("rowkey: column %d: %w", c, err)
+		}
+	}
+	return nil
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// rowOf maps output row j to input row.
+func rowOf(sel []int32, j int) int {
+	if sel != nil {
+		return int(sel[j])
+	}
+	return j
+}
+
+func encodeColumn(k Kind, exact bool, col arrow.Array, sel []int32, rows *Rows) error {
+	d, cur := rows.Data, rows.cur
+	n := len(cur)
+	nulls := col.NullN() > 0
+	switch k {
+	case KindBool:
+		a, ok := col.(*array.Boolean)
+		if !ok {
+			return fmt.Errorf("got %s, want boolean", col.DataType())
+		}
+		for j := 0; j < n; j++ {
+			i, p := rowOf(sel, j), cur[j]
+			if nulls && a.IsNull(i) {
+				d[p], d[p+1] = 0, 0
+			} else {
+				d[p] = 1
+				d[p+1] = 0
+				if a.Value(i) {
+					d[p+1] = 1
+				}
+			}
+			cur[j] = p + 2
+		}
+	case KindInt32:
+		a, ok := col.(*array.Int32)
+		if !ok {
+			return fmt.Errorf("got %s, want int32", col.DataType())
+		}
+		vs := a.Int32Values()
+		for j := 0; j < n; j++ {
+			i, p := rowOf(sel, j), cur[j]
+			if nulls && a.IsNull(i) {
+				d[p] = 0
+				binary.LittleEndian.PutUint32(d[p+1:], 0)
+			} else {
+				d[p] = 1
+				binary.LittleEndian.PutUint32(d[p+1:], uint32(vs[i]))
+			}
+			cur[j] = p + 5
+		}
+	case KindInt64:
+		vs, err := int64Values(col)
+		if err != nil {
+			return err
+		}
+		for j := 0; j < n; j++ {
+			i, p := rowOf(sel, j), cur[j]
+			if nulls && col.IsNull(i) {
+				d[p] = 0
+				binary.LittleEndian.PutUint64(d[p+1:], 0)
+			} else {
+				d[p] = 1
+				binary.LittleEndian.PutUint64(d[p+1:], uint64(vs[i]))
+			}
+			cur[j] = p + 9
+		}
+	case KindFloat64:
+		a, ok := col.(*array.Float64)
+		if !ok {
+			return fmt.Errorf("got %s, want float64", col.DataType())
+		}
+		vs := a.Float64Values()
+		for j := 0; j < n; j++ {
+			i, p := rowOf(sel, j), cur[j]
+			if nulls && a.IsNull(i) {
+				d[p] = 0
+				binary.LittleEndian.PutUint64(d[p+1:], 0)
+			} else {
+				d[p] = 1
+				b := math.Float64bits(vs[i])
+				if !exact {
+					b = CanonicalFloatBits(vs[i])
+				}
+				binary.LittleEndian.PutUint64(d[p+1:], b)
+			}
+			cur[j] = p + 9
+		}
+	case KindDecimal:
+		a, ok := col.(*array.Decimal128)
+		if !ok {
+			return fmt.Errorf("got %s, want decimal128", col.DataType())
+		}
+		vs := a.Values()
+		for j := 0; j < n; j++ {
+			i, p := rowOf(sel, j), cur[j]
+			if nulls && a.IsNull(i) {
+				d[p] = 0
+				binary.LittleEndian.PutUint64(d[p+1:], 0)
+				binary.LittleEndian.PutUint64(d[p+9:], 0)
+			} else {
+				d[p] = 1
+				binary.LittleEndian.PutUint64(d[p+1:], vs[i].LowBits())
+				binary.LittleEndian.PutUint64(d[p+9:], uint64(vs[i].HighBits()))
+			}
+			cur[j] = p + 17
+		}
+	case KindString:
+		a := col.(*array.String) // checked by Encode
+		data, offs := StringData(a)
+		for j := 0; j < n; j++ {
+			i, p := rowOf(sel, j), cur[j]
+			if nulls && a.IsNull(i) {
+				d[p] = 0
+				cur[j] = p + 1
+				continue
+			}
+			d[p] = 1
+			p++
+			s := data[offs[i]:offs[i+1]]
+			p += int32(binary.PutUvarint(d[p:], uint64(len(s))))
+			p += int32(copy(d[p:], s))
+			cur[j] = p
+		}
+	}
+	return nil
+}
+
+// StringData returns the value bytes of a and its offsets into them: row i
+// is data[offs[i]:offs[i+1]].
+func StringData(a *array.String) (data []byte, offs []int32) {
+	offs = a.ValueOffsets()
+	if bufs := a.Data().Buffers(); len(bufs) > 2 && bufs[2] != nil {
+		data = bufs[2].Bytes()
+	}
+	return data, offs
+}
+
+// int64Values returns the values of a BIGINT or TIMESTAMP column.
+func int64Values(col arrow.Array) ([]int64, error) {
+	switch a := col.(type) {
+	case *array.Int64:
+		return a.Int64Values(), nil
+	case *array.Timestamp:
+		return TimestampValues(a), nil
+	}
+	return nil, fmt.Errorf("got %s, want int64 or timestamp", col.DataType())
+}
+
+// TimestampValues returns the values of a timestamp column as int64s.
+func TimestampValues(a *array.Timestamp) []int64 {
+	vs := a.TimestampValues()
+	if len(vs) == 0 {
+		return nil
+	}
+	return arrowInt64s(vs)
+}
+
+// CanonicalFloatBits returns the bits of v with -0.0 as 0.0 and every NaN as
+// one NaN, so that SQL-equal doubles encode equally.
+func CanonicalFloatBits(v float64) uint64 {
+	switch {
+	case v == 0:
+		return 0
+	case v != v:
+		return 0x7ff8000000000001
+	}
+	return math.Float64bits(v)
+}
+
+// Decode appends the rows of data starting at starts[k], in order, to the
+// builders, one per column (Int32Builder, Int64Builder, TimestampBuilder,
+// Float64Builder, Decimal128Builder, StringBuilder, BooleanBuilder). It
+// advances starts in place. Corrupt data gives an error, never a panic.
+func (e *Encoder) Decode(data []byte, starts []int, bs []array.Builder) error {
+	if len(bs) != len(e.kinds) {
+		return fmt.Errorf("rowkey: got %d builders, encoder has %d columns", len(bs), len(e.kinds))
+	}
+	for c, k := range e.kinds {
+		if err := decodeColumn(k, data, starts, bs[c]); err != nil {
+			return fmt.Errorf("rowkey: decode column %d: %w", c, err)
+		}
+	}
+	return nil
+}
+
+var errShort = fmt.Errorf("encoded row is truncated")
+
+func decodeColumn(k Kind, data []byte, starts []int, b array.Builder) error {
+	need := 1 + k.width()
+	check := func(p int) error {
+		if p < 0 || p+need > len(data) {
+			return errShort
+		}
+		return nil
+	}
+	switch k {
+	case KindBool:
+		bb, ok := b.(*array.BooleanBuilder)
+		if !ok {
+			return fmt.Errorf("builder is %s, want boolean", b.Type())
+		}
+		for j, p := range starts {
+			if err := check(p); err != nil {
+				return err
+			}
+			if data[p] == 0 {
+				bb.AppendNull()
+			} else {
+				bb.Append(data[p+1] != 0)
+			}
+			starts[j] = p + 2
+		}
+	case KindInt32:
+		bb, ok := b.(*array.Int32Builder)
+		if !ok {
+			return fmt.Errorf("builder is %s, want int32", b.Type())
+		}
+		for j, p := range starts {
+			if err := check(p); err != nil {
+				return err
+			}
+			if data[p] == 0 {
+				bb.AppendNull()
+			} else {
+				bb.Append(int32(binary.LittleEndian.Uint32(data[p+1:])))
+			}
+			starts[j] = p + 5
+		}
+	case KindInt64:
+		var app func(v int64)
+		var null func()
+		switch bb := b.(type) {
+		case *array.Int64Builder:
+			app, null = bb.Append, bb.AppendNull
+		case *array.TimestampBuilder:
+			app, null = func(v int64) { bb.Append(arrow.Timestamp(v)) }, bb.AppendNull
+		default:
+			return fmt.Errorf("builder is %s, want int64 or timestamp", b.Type())
+		}
+		for j, p := range starts {
+			if err := check(p); err != nil {
+				return err
+			}
+			if data[p] == 0 {
+				null()
+			} else {
+				app(int64(binary.LittleEndian.Uint64(data[p+1:])))
+			}
+			starts[j] = p + 9
+		}
+	case KindFloat64:
+		bb, ok := b.(*array.Float64Builder)
+		if !ok {
+			return fmt.Errorf("builder is %s, want float64", b.Type())
+		}
+		for j, p := range starts {
+			if err := check(p); err != nil {
+				return err
+			}
+			if data[p] == 0 {
+				bb.AppendNull()
+			} else {
+				bb.Append(math.Float64frombits(binary.LittleEndian.Uint64(data[p+1:])))
+			}
+			starts[j] = p + 9
+		}
+	case KindDecimal:
+		bb, ok := b.(*array.Decimal128Builder)
+		if !ok {
+			return fmt.Errorf("builder is %s, want decimal128", b.Type())
+		}
+		for j, p := range starts {
+			if err := check(p); err != nil {
+				return err
+			}
+			if data[p] == 0 {
+				bb.AppendNull()
+			} else {
+				lo := binary.LittleEndian.Uint64(data[p+1:])
+				hi := int64(binary.LittleEndian.Uint64(data[p+9:]))
+				bb.Append(decimal128.New(hi, lo))
+			}
+			starts[j] = p + 17
+		}
+	case KindString:
+		bb, ok := b.(*array.StringBuilder)
+		if !ok {
+			return fmt.Errorf("builder is %s, want string", b.Type())
+		}
+		for j, p := range starts {
+			if err := check(p); err != nil {
+				return err
+			}
+			if data[p] == 0 {
+				bb.AppendNull()
+				starts[j] = p + 1
+				continue
+			}
+			l, w := binary.Uvarint(data[p+1:])
+			if w <= 0 || l > uint64(len(data)-(p+1+w)) {
+				return errShort
+			}
+			s := p + 1 + w
+			bb.BinaryBuilder.Append(data[s : s+int(l)])
+			starts[j] = s + int(l)
+		}
+	}
+	return nil
+}
+
+// Skip advances p past one encoded row of e in data, returning the offset
+// just after it.
+func (e *Encoder) Skip(data []byte, p int) (int, error) {
+	for _, k := range e.kinds {
+		if p < 0 || p >= len(data) {
+			return 0, errShort
+		}
+		if k != KindString {
+			p += 1 + k.width()
+			continue
+		}
+		if data[p] == 0 {
+			p++
+			continue
+		}
+		l, w := binary.Uvarint(data[p+1:])
+		if w <= 0 || l > uint64(len(data)-(p+1+w)) {
+			return 0, errShort
+		}
+		p += 1 + w + int(l)
+	}
+	if p > len(data) {
+		return 0, errShort
+	}
+	return p, nil
+}

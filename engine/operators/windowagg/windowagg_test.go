@@ -1,0 +1,597 @@
+package windowagg_test
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddy-streaming/eddy/engine/internal/optest"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/engine/operators/windowagg"
+	"github.com/eddy-streaming/eddy/engine/stream"
+	"github.com/eddy-streaming/eddy/engine/types"
+	"github.com/eddy-streaming/eddy/state/keygroup"
+)
+
+// trow is one input row of the test schema.
+type trow struct {
+	k1   int64
+	k2   string
+	vi   int32
+	vb   int64
+	vd   float64
+	vdec int64 // unscaled, scale 2
+	vs   string
+	vbo  bool
+	vts  int64
+	ts   int64
+	// null flags, by column index
+	null [10]bool
+}
+
+// Input columns.
+const (
+	cK1 = iota
+	cK2
+	cVI
+	cVB
+	cVD
+	cVDec
+	cVS
+	cVBo
+	cVTs
+	cTs
+)
+
+var inTypes = []types.Type{
+	types.BigIntType, types.StringType, types.IntType, types.BigIntType, types.DoubleType,
+	types.DecimalType(10, 2), types.StringType, types.BooleanType, types.TimestampType, types.TimestampType,
+}
+
+var inNames = []string{"k1", "k2", "vi", "vb", "vd", "vdec", "vs", "vbo", "vts", "ts"}
+
+func inSchema() types.Schema {
+	var s types.Schema
+	for i, t := range inTypes {
+		s.Fields = append(s.Fields, types.Field{Name: inNames[i], Type: t})
+	}
+	return s
+}
+
+// testAggs is every aggregate function over every type it accepts.
+var testAggs = []jobgraph.AggCall{
+	{Func: jobgraph.CountStar, Arg: -1, Type: types.Type{Kind: types.BigInt, NotNull: true}, Name: "cnt"},
+	{Func: jobgraph.Count, Arg: cVI, Type: types.Type{Kind: types.BigInt, NotNull: true}, Name: "cnt_vi"},
+	{Func: jobgraph.Count, Arg: cVS, Type: types.Type{Kind: types.BigInt, NotNull: true}, Name: "cnt_vs"},
+	{Func: jobgraph.Sum, Arg: cVI, Type: types.IntType, Name: "sum_vi"},
+	{Func: jobgraph.Sum, Arg: cVI, Type: types.BigIntType, Name: "sum_vi_big"},
+	{Func: jobgraph.Sum, Arg: cVB, Type: types.BigIntType, Name: "sum_vb"},
+	{Func: jobgraph.Sum, Arg: cVD, Type: types.DoubleType, Name: "sum_vd"},
+	{Func: jobgraph.Sum, Arg: cVDec, Type: types.DecimalType(38, 2), Name: "sum_vdec"},
+	{Func: jobgraph.Avg, Arg: cVI, Type: types.IntType, Name: "avg_vi"},
+	{Func: jobgraph.Avg, Arg: cVB, Type: types.BigIntType, Name: "avg_vb"},
+	{Func: jobgraph.Avg, Arg: cVD, Type: types.DoubleType, Name: "avg_vd"},
+	{Func: jobgraph.Avg, Arg: cVDec, Type: types.DecimalType(38, 6), Name: "avg_vdec"},
+	{Func: jobgraph.Min, Arg: cVI, Type: types.IntType, Name: "min_vi"},
+	{Func: jobgraph.Max, Arg: cVI, Type: types.IntType, Name: "max_vi"},
+	{Func: jobgraph.Min, Arg: cVB, Type: types.BigIntType, Name: "min_vb"},
+	{Func: jobgraph.Max, Arg: cVB, Type: types.BigIntType, Name: "max_vb"},
+	{Func: jobgraph.Min, Arg: cVD, Type: types.DoubleType, Name: "min_vd"},
+	{Func: jobgraph.Max, Arg: cVD, Type: types.DoubleType, Name: "max_vd"},
+	{Func: jobgraph.Min, Arg: cVDec, Type: types.DecimalType(10, 2), Name: "min_vdec"},
+	{Func: jobgraph.Max, Arg: cVDec, Type: types.DecimalType(10, 2), Name: "max_vdec"},
+	{Func: jobgraph.Min, Arg: cVS, Type: types.StringType, Name: "min_vs"},
+	{Func: jobgraph.Max, Arg: cVS, Type: types.StringType, Name: "max_vs"},
+	{Func: jobgraph.Min, Arg: cVBo, Type: types.BooleanType, Name: "min_vbo"},
+	{Func: jobgraph.Max, Arg: cVBo, Type: types.BooleanType, Name: "max_vbo"},
+	{Func: jobgraph.Min, Arg: cVTs, Type: types.TimestampType, Name: "min_vts"},
+	{Func: jobgraph.Max, Arg: cVTs, Type: types.TimestampType, Name: "max_vts"},
+}
+
+func makeSpec(keys []int, aggs []jobgraph.AggCall, w jobgraph.WindowSpec) *jobgraph.OperatorSpec {
+	var out types.Schema
+	for _, k := range keys {
+		out.Fields = append(out.Fields, types.Field{Name: inNames[k], Type: inTypes[k]})
+	}
+	ts := types.Type{Kind: types.Timestamp, Precision: 3, NotNull: true}
+	out.Fields = append(out.Fields, types.Field{Name: "window_start", Type: ts}, types.Field{Name: "window_end", Type: ts})
+	for _, a := range aggs {
+		out.Fields = append(out.Fields, types.Field{Name: a.Name, Type: a.Type})
+	}
+	return &jobgraph.OperatorSpec{ID: "agg1", Name: "window agg", Output: out,
+		WindowAgg: &jobgraph.WindowAggSpec{Window: w, GroupKeys: keys, Aggs: aggs}}
+}
+
+var k2Values = []string{"", "a", "b", "ab", "é", "a|b", "x\x00y", "long string value number seven"}
+
+// gen makes rows whose rowtimes advance from *base with disorder up to
+// delay, plus some NULL rowtimes and some rows far behind the watermark.
+type gen struct {
+	r        *rand.Rand
+	base     int64
+	step     int64
+	delay    int64
+	keys     int
+	nullRate int // percent
+	lateRate int // percent
+	size     int64
+}
+
+func (g *gen) row(wm int64) trow {
+	r := g.r
+	var t trow
+	g.base += r.Int64N(g.step + 1)
+	t.ts = g.base - r.Int64N(g.delay+1)
+	if wm != stream.MinWatermark && r.IntN(100) < g.lateRate {
+		t.ts = wm - r.Int64N(3*g.size)
+	}
+	t.k1 = int64(r.IntN(g.keys))
+	t.k2 = k2Values[r.IntN(len(k2Values))]
+	t.vi = int32(r.Int64N(1<<31) - 1<<30)
+	t.vb = r.Int64N(2_000_000) - 1_000_000
+	if r.IntN(50) == 0 {
+		t.vb = r.Int64N(1<<62) * int64(1-2*r.IntN(2)) // sums wrap
+	}
+	t.vd = float64(r.IntN(4_000_000)-2_000_000) * 0.25
+	t.vdec = r.Int64N(2_000_000_000) - 1_000_000_000
+	t.vs = strconv.Itoa(r.IntN(1000)) + "ü"[:r.IntN(2)*2]
+	t.vbo = r.IntN(3) == 0
+	t.vts = g.base + r.Int64N(1_000_000) - 500_000
+	for c := range t.null {
+		if c == cTs {
+			t.null[c] = r.IntN(100) == 0
+		} else {
+			t.null[c] = r.IntN(100) < g.nullRate
+		}
+	}
+	return t
+}
+
+// record builds an Arrow record of rows.
+func record(mem memory.Allocator, rows []trow) arrow.RecordBatch {
+	b := array.NewRecordBuilder(mem, inSchema().Arrow())
+	defer b.Release()
+	for _, t := range rows {
+		for c := range inTypes {
+			fb := b.Field(c)
+			if t.null[c] {
+				fb.AppendNull()
+				continue
+			}
+			switch c {
+			case cK1:
+				fb.(*array.Int64Builder).Append(t.k1)
+			case cK2:
+				fb.(*array.StringBuilder).Append(t.k2)
+			case cVI:
+				fb.(*array.Int32Builder).Append(t.vi)
+			case cVB:
+				fb.(*array.Int64Builder).Append(t.vb)
+			case cVD:
+				fb.(*array.Float64Builder).Append(t.vd)
+			case cVDec:
+				fb.(*array.Decimal128Builder).Append(decimal128.FromI64(t.vdec))
+			case cVS:
+				fb.(*array.StringBuilder).Append(t.vs)
+			case cVBo:
+				fb.(*array.BooleanBuilder).Append(t.vbo)
+			case cVTs:
+				fb.(*array.TimestampBuilder).Append(arrow.Timestamp(t.vts))
+			case cTs:
+				fb.(*array.TimestampBuilder).Append(arrow.Timestamp(t.ts))
+			}
+		}
+	}
+	return b.NewRecordBatch()
+}
+
+// reference is the row-at-a-time model of the operator: rows are kept per
+// (group key, window) and aggregated at the end with plain loops.
+type reference struct {
+	size, offset int64
+	keys         []int
+	groups       map[string][]trow
+	late, nulls  int
+}
+
+func floorMod(a, b int64) int64 { return ((a % b) + b) % b }
+
+func (m *reference) add(t trow, wm int64) {
+	if t.null[cTs] {
+		m.nulls++
+		return
+	}
+	start := t.ts - floorMod(t.ts-m.offset, m.size)
+	end := start + m.size
+	if end-1 <= wm {
+		m.late++
+		return
+	}
+	var key []string
+	for _, k := range m.keys {
+		key = append(key, cell(t, k))
+	}
+	key = append(key, strconv.FormatInt(start, 10), strconv.FormatInt(end, 10))
+	id := strings.Join(key, "|")
+	m.groups[id] = append(m.groups[id], t)
+}
+
+// cell renders column c of t as optest.RenderValue does.
+func cell(t trow, c int) string {
+	if t.null[c] {
+		return "null"
+	}
+	switch c {
+	case cK1:
+		return strconv.FormatInt(t.k1, 10)
+	case cK2:
+		return strconv.Quote(t.k2)
+	case cVI:
+		return strconv.FormatInt(int64(t.vi), 10)
+	case cVB:
+		return strconv.FormatInt(t.vb, 10)
+	case cVD:
+		return optest.Float(t.vd)
+	case cVDec:
+		return optest.Decimal(big.NewInt(t.vdec), 2)
+	case cVS:
+		return strconv.Quote(t.vs)
+	case cVBo:
+		return strconv.FormatBool(t.vbo)
+	case cVTs:
+		return strconv.FormatInt(t.vts, 10)
+	case cTs:
+		return strconv.FormatInt(t.ts, 10)
+	}
+	panic("bad column")
+}
+
+// aggregate computes one aggregate over rows, row by row.
+func aggregate(c jobgraph.AggCall, rows []trow) string {
+	if c.Func == jobgraph.CountStar {
+		return strconv.Itoa(len(rows))
+	}
+	var vals []trow
+	for _, t := range rows {
+		if !t.null[c.Arg] {
+			vals = append(vals, t)
+		}
+	}
+	if c.Func == jobgraph.Count {
+		return strconv.Itoa(len(vals))
+	}
+	if len(vals) == 0 {
+		return "null"
+	}
+	n := int64(len(vals))
+	switch c.Func {
+	case jobgraph.Sum, jobgraph.Avg:
+		avg := c.Func == jobgraph.Avg
+		switch c.Arg {
+		case cVI:
+			var s32 int32
+			var s64 int64
+			for _, t := range vals {
+				s32 += t.vi
+				s64 += int64(t.vi)
+			}
+			switch {
+			case avg:
+				return strconv.FormatInt(int64(int32(s64/n)), 10)
+			case c.Type.Kind == types.Int:
+				return strconv.FormatInt(int64(s32), 10)
+			}
+			return strconv.FormatInt(s64, 10)
+		case cVB:
+			var s int64
+			for _, t := range vals {
+				s += t.vb
+			}
+			if avg {
+				s /= n
+			}
+			return strconv.FormatInt(s, 10)
+		case cVD:
+			var s float64
+			for _, t := range vals {
+				s += t.vd
+			}
+			if avg {
+				s /= float64(n)
+			}
+			return optest.Float(s)
+		case cVDec:
+			s := new(big.Int)
+			for _, t := range vals {
+				s.Add(s, big.NewInt(t.vdec))
+			}
+			if avg {
+				return new(big.Rat).SetFrac(s, big.NewInt(n*100)).FloatString(6)
+			}
+			return optest.Decimal(s, 2)
+		}
+	case jobgraph.Min, jobgraph.Max:
+		best := vals[0]
+		for _, t := range vals[1:] {
+			if less(t, best, c.Arg) == (c.Func == jobgraph.Min) && !equal(t, best, c.Arg) {
+				best = t
+			}
+		}
+		return cell(best, c.Arg)
+	}
+	panic("unknown aggregate")
+}
+
+func less(a, b trow, c int) bool {
+	switch c {
+	case cVI:
+		return a.vi < b.vi
+	case cVB:
+		return a.vb < b.vb
+	case cVD:
+		return a.vd < b.vd
+	case cVDec:
+		return a.vdec < b.vdec
+	case cVS:
+		return a.vs < b.vs
+	case cVBo:
+		return !a.vbo && b.vbo
+	case cVTs:
+		return a.vts < b.vts
+	}
+	panic("bad column")
+}
+
+func equal(a, b trow, c int) bool { return !less(a, b, c) && !less(b, a, c) }
+
+func (m *reference) rows(aggs []jobgraph.AggCall) []string {
+	var out []string
+	for id, rows := range m.groups {
+		parts := []string{id}
+		for _, c := range aggs {
+			parts = append(parts, aggregate(c, rows))
+		}
+		out = append(out, strings.Join(parts, "|"))
+	}
+	return out
+}
+
+type runConfig struct {
+	seed   uint64
+	limit  int // buffer limit; 0 = default
+	keys   []int
+	aggs   []jobgraph.AggCall
+	owned  keygroup.Range // zero = all key groups
+	steps  int
+	window jobgraph.WindowSpec
+}
+
+// runRandom drives the operator with random batches and watermarks and
+// checks it against the reference: same rows (as multisets), each emitted
+// by the first watermark that completes its window, in window-end order,
+// and exact late and NULL-rowtime counts.
+func runRandom(t *testing.T, rc runConfig) {
+	t.Helper()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(rc.seed, 99))
+
+	w := rc.window
+	if w.Kind == "" {
+		sizes := []int64{1000, 7000, 60_000}
+		w = jobgraph.WindowSpec{Kind: jobgraph.Tumble, TimeColumn: cTs, SizeMs: sizes[r.IntN(len(sizes))]}
+		if r.IntN(2) == 0 {
+			w.OffsetMs = r.Int64N(2*w.SizeMs-1) - w.SizeMs + 1
+		}
+	}
+	spec := makeSpec(rc.keys, rc.aggs, w)
+	op, err := windowagg.New(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := map[string]string{}
+	if rc.limit > 0 {
+		cfg[windowagg.BufferLimitOption] = strconv.Itoa(rc.limit)
+	}
+	oc, metrics := optest.NewContext(mem, cfg)
+	if rc.owned != (keygroup.Range{}) {
+		oc.KeyGroups = rc.owned
+	}
+	if err := op.Open(ctx, oc); err != nil {
+		t.Fatal(err)
+	}
+	ref := &reference{size: w.SizeMs, offset: w.OffsetMs, keys: rc.keys, groups: map[string][]trow{}}
+	g := &gen{r: r, base: r.Int64N(2_000_000_000_000) - 1_000_000_000_000, step: 1 + r.Int64N(w.SizeMs/50+1),
+		delay: r.Int64N(3 * w.SizeMs), keys: 1 + r.IntN([]int{5, 50, 300}[r.IntN(3)]), nullRate: r.IntN(20), lateRate: r.IntN(5), size: w.SizeMs}
+	coll := optest.NewCollector()
+	prevWm := map[int64]int64{}
+	kgCache := map[string]int{}
+	wm, maxTs := stream.MinWatermark, stream.MinWatermark
+	for step := 0; step < rc.steps; step++ {
+		n := 1 + r.IntN(2000)
+		if r.IntN(4) == 0 {
+			n = 1 + r.IntN(5)
+		}
+		rows := make([]trow, 0, n)
+		for len(rows) < n {
+			row := g.row(wm)
+			if rc.owned != (keygroup.Range{}) {
+				id := fmt.Sprint(cell(row, cK1), cell(row, cK2))
+				kg, ok := kgCache[id]
+				if !ok {
+					kg = keyGroupOf(t, mem, row, rc.keys)
+					kgCache[id] = kg
+				}
+				if !rc.owned.Contains(kg) {
+					continue
+				}
+			}
+			rows = append(rows, row)
+		}
+		for _, row := range rows {
+			ref.add(row, wm)
+			if !row.null[cTs] {
+				maxTs = max(maxTs, row.ts)
+			}
+		}
+		rec := record(mem, rows)
+		err := op.ProcessBatch(ctx, 0, stream.Batch{Record: rec}, coll)
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.IntN(3) == 0 && maxTs != stream.MinWatermark {
+			next := maxTs - g.delay - 1
+			if next > wm || r.IntN(4) == 0 {
+				if next > wm {
+					prevWm[next] = wm
+					wm = next
+				}
+				coll.Current = next
+				if err := op.ProcessWatermark(ctx, next, coll); err != nil {
+					t.Fatal(err)
+				}
+				coll.Current = optest.NoWatermark
+			}
+		}
+	}
+	prevWm[stream.MaxWatermark] = wm
+	coll.Current = stream.MaxWatermark
+	if err := op.ProcessWatermark(ctx, stream.MaxWatermark, coll); err != nil {
+		t.Fatal(err)
+	}
+	if err := op.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	want := ref.rows(rc.aggs)
+	if len(want) == 0 {
+		t.Fatal("reference produced no rows: test data is broken")
+	}
+	optest.AssertSameRows(t, coll.Texts(), want)
+	nk := len(rc.keys)
+	lastEnd := map[int64]int64{}
+	for _, row := range coll.Rows {
+		end, err := strconv.ParseInt(row.Cols[nk+1], 10, 64)
+		if err != nil {
+			t.Fatalf("window_end %q: %v", row.Cols[nk+1], err)
+		}
+		if row.Watermark == optest.NoWatermark {
+			t.Fatalf("row %s emitted outside ProcessWatermark", row.Text)
+		}
+		if end-1 > row.Watermark || end-1 <= prevWm[row.Watermark] {
+			t.Fatalf("row %s emitted at watermark %d (previous %d)", row.Text, row.Watermark, prevWm[row.Watermark])
+		}
+		if prev, ok := lastEnd[row.Watermark]; ok && end < prev {
+			t.Fatalf("row %s emitted after a row of window end %d", row.Text, prev)
+		}
+		lastEnd[row.Watermark] = end
+	}
+	if got := metrics.Value(windowagg.LateRecordsMetric); got != float64(ref.late) {
+		t.Errorf("late_records_dropped = %v, want %d", got, ref.late)
+	}
+	if got := metrics.Value(windowagg.NullRowtimeMetric); got != float64(ref.nulls) {
+		t.Errorf("null_rowtime_records_dropped = %v, want %d", got, ref.nulls)
+	}
+	t.Logf("%d rows out, %d late, %d null rowtime, window %+v", len(want), ref.late, ref.nulls, w)
+}
+
+// keyGroupOf computes a row's key group the way the hash exchange does.
+func keyGroupOf(t *testing.T, mem memory.Allocator, row trow, keys []int) int {
+	rec := record(mem, []trow{row})
+	defer rec.Release()
+	cols := make([]arrow.Array, len(keys))
+	for i, k := range keys {
+		cols[i] = rec.Column(k)
+	}
+	h := []uint64{0}
+	if err := keygroup.HashColumns(cols, h); err != nil {
+		t.Fatal(err)
+	}
+	return keygroup.Of(h[0], optest.MaxParallelism)
+}
+
+func TestRandomAgainstReference(t *testing.T) {
+	for i := 0; i < 5; i++ {
+		for _, limit := range []int{0, 1 + i%10} {
+			seed := uint64(100 + i)
+			t.Run(fmt.Sprintf("seed%d/limit%d", seed, limit), func(t *testing.T) {
+				runRandom(t, runConfig{seed: seed, limit: limit, keys: []int{cK1, cK2}, aggs: testAggs, steps: 20})
+			})
+		}
+	}
+}
+
+func TestKeyTypes(t *testing.T) {
+	aggs := []jobgraph.AggCall{testAggs[0], testAggs[5], testAggs[20]}
+	for i, keys := range [][]int{{}, {cVI}, {cVDec}, {cVBo, cVS}, {cVD}, {cVTs, cK1}} {
+		for _, limit := range []int{0, 3} {
+			t.Run(fmt.Sprintf("keys%v/limit%d", keys, limit), func(t *testing.T) {
+				runRandom(t, runConfig{seed: uint64(200 + i), limit: limit, keys: keys, aggs: aggs, steps: 15})
+			})
+		}
+	}
+}
+
+// TestOwnedKeyGroups runs a subtask that owns a quarter of the key groups,
+// fed only its own keys, through the state path.
+func TestOwnedKeyGroups(t *testing.T) {
+	runRandom(t, runConfig{seed: 7, limit: 5, keys: []int{cK1, cK2}, aggs: testAggs,
+		owned: keygroup.Range{Start: 32, End: 64}, steps: 15})
+}
+
+// TestForeignKeyGroups feeds keys outside the owned key groups (an input
+// partitioned on other columns): results must still be right.
+func TestForeignKeyGroups(t *testing.T) {
+	owned := keygroup.Range{Start: 0, End: 1}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx := context.Background()
+	w := jobgraph.WindowSpec{Kind: jobgraph.Tumble, TimeColumn: cTs, SizeMs: 1000}
+	aggs := testAggs[:6]
+	op, err := windowagg.New(makeSpec([]int{cK1}, aggs, w))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc, _ := optest.NewContext(mem, map[string]string{windowagg.BufferLimitOption: "2"})
+	oc.KeyGroups = owned
+	if err := op.Open(ctx, oc); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	g := &gen{r: r, base: 0, step: 10, delay: 0, keys: 50, size: 1000}
+	ref := &reference{size: 1000, keys: []int{cK1}, groups: map[string][]trow{}}
+	coll := optest.NewCollector()
+	var rows []trow
+	for i := 0; i < 3000; i++ {
+		row := g.row(stream.MinWatermark)
+		row.null[cTs] = false
+		rows = append(rows, row)
+		ref.add(row, stream.MinWatermark)
+	}
+	for lo := 0; lo < len(rows); lo += 100 {
+		rec := record(mem, rows[lo:lo+100])
+		err := op.ProcessBatch(ctx, 0, stream.Batch{Record: rec}, coll)
+		rec.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := op.ProcessWatermark(ctx, stream.MaxWatermark, coll); err != nil {
+		t.Fatal(err)
+	}
+	if err := op.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	optest.AssertSameRows(t, coll.Texts(), ref.rows(aggs))
+}
