@@ -1,0 +1,37 @@
+// Package runtime runs a job graph (engine/jobgraph) in one process.
+//
+// Run validates the graph, turns every vertex into Parallelism subtasks and
+// runs each subtask as a goroutine that drives its chain of operators: the
+// first operator reads the vertex's inputs (or is a source), and each later
+// one consumes the output of the one before it through a Collector that
+// calls it directly. Subtasks of different vertices are joined by the
+// exchanges of package exchange (bounded channels, so a slow consumer
+// back-pressures its producers).
+//
+// Sources are connectors (connectors.SourceFactory): one Reader per
+// subtask. A source with a WatermarkSpec emits bounded-out-of-orderness
+// watermarks after each batch (watermark.Generator); at end of input every
+// source emits stream.MaxWatermark and then End. A reader with nothing to
+// read is polled with a growing back-off and, after the job option
+// 'table.exec.source.idle-timeout', marks its channels idle. Sinks
+// (connectors.SinkFactory) run as the last operator of their chain, one
+// Writer per subtask, closed when the job succeeds and aborted otherwise.
+//
+// A subtask with several input channels merges their watermarks with a
+// watermark.Tracker: the minimum over channels neither idle nor ended (when
+// all are idle, the subtask forwards Idle, after moving its watermark up to
+// the highest of theirs, as Flink does).
+// When it rises the subtask calls ProcessWatermark on each operator in
+// chain order and then forwards it downstream; once every channel has ended
+// it finishes with MaxWatermark, End downstream, and Close.
+//
+// The first error in any subtask, or a recovered panic, cancels the whole
+// job: every goroutine ends, readers are closed, writers aborted, operator
+// state closed and every queued batch released. Run returns that error
+// wrapped in a *SubtaskError naming the vertex, operator and subtask.
+//
+// Metrics are prometheus counters labelled job, vertex, operator and
+// subtask: records in and out of every operator, plus whatever counters
+// operators and connectors ask for (for example late_records_dropped).
+// Result carries the job's totals, and Run logs them in one line at the end.
+package runtime

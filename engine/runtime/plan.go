@@ -1,0 +1,282 @@
+package runtime
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/eddy-streaming/eddy/connectors"
+	"github.com/eddy-streaming/eddy/engine/exchange"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/engine/types"
+	"github.com/eddy-streaming/eddy/state/keygroup"
+)
+
+// vertexPlan is a validated vertex with what its subtasks need.
+type vertexPlan struct {
+	v       *jobgraph.Vertex
+	inputs  []edgeRef // ordered by Input
+	outputs []edgeRef
+	// source is set when Ops[0] is a source.
+	source     connectors.Source
+	sourceCols []arrow.DataType // the source table's Arrow column types
+	// sink is set when the last op is a sink.
+	sink connectors.Sink
+}
+
+// edgeRef is an edge with its index in the graph.
+type edgeRef struct {
+	index int
+	e     *jobgraph.Edge
+}
+
+// buildPlan validates g against what this runtime can run and resolves
+// connectors and operator factories. Errors name the vertex, operator or
+// edge at fault.
+func buildPlan(g *jobgraph.Graph, opts Options) (plans []*vertexPlan, maxP int, idle time.Duration, cfg map[string]string, err error) {
+	if g == nil {
+		return nil, 0, 0, nil, fmt.Errorf("runtime: no job graph")
+	}
+	if err := g.Validate(); err != nil {
+		return nil, 0, 0, nil, fmt.Errorf("runtime: %w", err)
+	}
+	maxP = g.MaxParallelism
+	if maxP == 0 {
+		maxP = jobgraph.DefaultMaxParallelism
+	}
+	cfg = make(map[string]string, len(g.Config)+len(opts.Config))
+	for k, v := range g.Config {
+		cfg[k] = v
+	}
+	for k, v := range opts.Config {
+		cfg[k] = v
+	}
+	if v, ok := cfg[IdleTimeoutKey]; ok {
+		d, err := connectors.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, 0, 0, nil, fmt.Errorf("runtime: option '%s': '%s' is not a valid duration", IdleTimeoutKey, v)
+		}
+		idle = d
+	}
+	byID := map[string]*vertexPlan{}
+	for _, v := range g.Vertices {
+		p := &vertexPlan{v: v}
+		byID[v.ID] = p
+		plans = append(plans, p)
+		if err := keygroup.Validate(v.Parallelism, maxP); err != nil {
+			return nil, 0, 0, nil, fmt.Errorf("runtime: vertex %s: %w", v.ID, err)
+		}
+	}
+	for i, e := range g.Edges {
+		if e.Input < 0 {
+			return nil, 0, 0, nil, fmt.Errorf("runtime: edge %s -> %s: input %d is negative", e.From, e.To, e.Input)
+		}
+		byID[e.From].outputs = append(byID[e.From].outputs, edgeRef{i, e})
+	}
+	for _, p := range plans {
+		for _, e := range g.Inputs(p.v.ID) {
+			for i, ge := range g.Edges {
+				if ge == e {
+					p.inputs = append(p.inputs, edgeRef{i, e})
+				}
+			}
+		}
+	}
+	for _, p := range plans {
+		if err := p.resolve(opts, byID); err != nil {
+			return nil, 0, 0, nil, fmt.Errorf("runtime: %w", err)
+		}
+	}
+	return plans, maxP, idle, cfg, nil
+}
+
+// resolve checks one vertex and looks up its connectors and factories.
+func (p *vertexPlan) resolve(opts Options, byID map[string]*vertexPlan) error {
+	v := p.v
+	first, last := v.Ops[0], v.Ops[len(v.Ops)-1]
+	switch {
+	case first.Source != nil && len(p.inputs) > 0:
+		return fmt.Errorf("vertex %s: starts with source %s but has %d input edge(s)", v.ID, first.ID, len(p.inputs))
+	case first.Source == nil && len(p.inputs) == 0:
+		return fmt.Errorf("vertex %s: has no inputs and its first operator %s is a %s, not a source", v.ID, first.ID, first.Kind())
+	case last.Sink != nil && len(p.outputs) > 0:
+		return fmt.Errorf("vertex %s: ends with sink %s but has %d output edge(s)", v.ID, last.ID, len(p.outputs))
+	case last.Sink == nil && len(p.outputs) == 0:
+		return fmt.Errorf("vertex %s: its output goes nowhere: last operator %s is a %s, not a sink, and no edge leaves it", v.ID, last.ID, last.Kind())
+	}
+	for i, op := range v.Ops {
+		switch kind := op.Kind(); {
+		case op.Source != nil:
+			if err := p.resolveSource(opts, op); err != nil {
+				return fmt.Errorf("vertex %s, source %s (table %s): %w", v.ID, op.ID, op.Source.Table, err)
+			}
+		case op.Sink != nil:
+			if i != len(v.Ops)-1 {
+				return fmt.Errorf("vertex %s: sink %s must be last in its chain", v.ID, op.ID)
+			}
+			if err := p.resolveSink(opts, op); err != nil {
+				return fmt.Errorf("vertex %s, sink %s (table %s): %w", v.ID, op.ID, op.Sink.Table, err)
+			}
+		default:
+			if opts.Operators[kind] == nil {
+				return fmt.Errorf("vertex %s, operator %s: no operator factory for kind %q", v.ID, op.ID, kind)
+			}
+		}
+	}
+	for _, in := range p.inputs {
+		if in.e.Exchange == jobgraph.Single && v.Parallelism != 1 {
+			return fmt.Errorf("edge %s -> %s: single exchange into parallelism %d (want 1)", in.e.From, in.e.To, v.Parallelism)
+		}
+	}
+	for _, out := range p.outputs {
+		if out.e.Exchange != jobgraph.Hash {
+			continue
+		}
+		n := last.Output.Len()
+		for _, k := range out.e.Keys {
+			if k < 0 || k >= n {
+				return fmt.Errorf("edge %s -> %s: hash key column %d is outside the output of %s (%d columns)", out.e.From, out.e.To, k, last.ID, n)
+			}
+			if t := last.Output.Fields[k].Type; !hashable(t) {
+				return fmt.Errorf("edge %s -> %s: cannot hash key column %d (%s %s)", out.e.From, out.e.To, k, last.Output.Fields[k].Name, t)
+			}
+		}
+	}
+	return nil
+}
+
+// hashable reports whether keygroup.HashColumns supports columns of t.
+func hashable(t types.Type) bool {
+	switch t.Kind {
+	case types.Boolean, types.Int, types.BigInt, types.Double, types.Decimal, types.String, types.Timestamp:
+		return true
+	}
+	return false
+}
+
+func tableInfo(ref jobgraph.TableRef) connectors.TableInfo {
+	opts := make(map[string]string, len(ref.Options))
+	for k, v := range ref.Options {
+		opts[strings.ToLower(k)] = v
+	}
+	return connectors.TableInfo{Name: ref.Table, Schema: ref.Schema, Options: opts}
+}
+
+func lookup(opts Options, name string) (connectors.Factory, error) {
+	if opts.Connectors == nil {
+		return nil, fmt.Errorf("no connector registry")
+	}
+	f, ok := opts.Connectors.Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("unknown connector %q (registered: %s)", name, strings.Join(opts.Connectors.Names(), ", "))
+	}
+	return f, nil
+}
+
+func (p *vertexPlan) resolveSource(opts Options, op *jobgraph.OperatorSpec) error {
+	spec := op.Source
+	f, err := lookup(opts, spec.Connector)
+	if err != nil {
+		return err
+	}
+	sf, ok := f.(connectors.SourceFactory)
+	if !ok {
+		return fmt.Errorf("connector %q cannot be read (it is not a source)", spec.Connector)
+	}
+	cols := make([]arrow.DataType, spec.Schema.Len())
+	for i, fld := range spec.Schema.Fields {
+		if cols[i], err = arrowType(fld.Type); err != nil {
+			return fmt.Errorf("column %s: %w", fld.Name, err)
+		}
+	}
+	if w := spec.Watermark; w != nil {
+		if w.Column < 0 || w.Column >= spec.Schema.Len() {
+			return fmt.Errorf("watermark column %d is outside the table's %d columns", w.Column, spec.Schema.Len())
+		}
+		if t := spec.Schema.Fields[w.Column].Type; t.Kind != types.Timestamp {
+			return fmt.Errorf("watermark column %s is %s, not TIMESTAMP(3)", spec.Schema.Fields[w.Column].Name, t)
+		}
+		if w.DelayMs < 0 {
+			return fmt.Errorf("watermark delay %d ms is negative", w.DelayMs)
+		}
+	}
+	src, err := sf.NewSource(tableInfo(spec.TableRef))
+	if err != nil {
+		return fmt.Errorf("connector %q: %w", spec.Connector, err)
+	}
+	if src == nil {
+		return fmt.Errorf("connector %q returned no source", spec.Connector)
+	}
+	p.source, p.sourceCols = src, cols
+	return nil
+}
+
+func (p *vertexPlan) resolveSink(opts Options, op *jobgraph.OperatorSpec) error {
+	spec := op.Sink
+	f, err := lookup(opts, spec.Connector)
+	if err != nil {
+		return err
+	}
+	sf, ok := f.(connectors.SinkFactory)
+	if !ok {
+		return fmt.Errorf("connector %q cannot be written (it is not a sink)", spec.Connector)
+	}
+	sink, err := sf.NewSink(tableInfo(spec.TableRef))
+	if err != nil {
+		return fmt.Errorf("connector %q: %w", spec.Connector, err)
+	}
+	if sink == nil {
+		return fmt.Errorf("connector %q returned no sink", spec.Connector)
+	}
+	p.sink = sink
+	return nil
+}
+
+// arrowType is types.Type.Arrow without its panic on an unknown kind.
+func arrowType(t types.Type) (dt arrow.DataType, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("type %s has no Arrow type", t)
+		}
+	}()
+	if t.Kind == types.Null || t.Kind == types.Interval {
+		return nil, fmt.Errorf("type %s cannot be a column type", t)
+	}
+	return t.Arrow(), nil
+}
+
+// channelIDs returns the input channels of subtask i of p, in gate order,
+// with the operator input each one feeds.
+func (p *vertexPlan) channelIDs(plans map[string]*vertexPlan, i int) ([]exchange.ChannelID, []int) {
+	var ids []exchange.ChannelID
+	var inputs []int
+	for _, in := range p.inputs {
+		from := plans[in.e.From].v.Parallelism
+		for j := 0; j < from; j++ {
+			if in.e.Exchange == jobgraph.Forward && j != i {
+				continue
+			}
+			ids = append(ids, exchange.ChannelID{Edge: in.index, From: j, To: i})
+			inputs = append(inputs, in.e.Input)
+		}
+	}
+	return ids, inputs
+}
+
+// targets returns the consumer subtasks that producer subtask i sends to
+// over edge out, in the order the Router wants them.
+func targets(out edgeRef, to *jobgraph.Vertex, i int) []int {
+	switch out.e.Exchange {
+	case jobgraph.Forward:
+		return []int{i}
+	case jobgraph.Single:
+		return []int{0}
+	}
+	ts := make([]int, to.Parallelism)
+	for j := range ts {
+		ts[j] = j
+	}
+	return ts
+}

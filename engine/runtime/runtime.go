@@ -1,0 +1,215 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/eddy-streaming/eddy/engine/exchange"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
+)
+
+// job is one running graph.
+type job struct {
+	g           *jobgraph.Graph
+	name        string
+	opts        Options
+	maxP        int
+	idleTimeout time.Duration
+	config      map[string]string
+	logger      *slog.Logger
+	metrics     *metricSet
+	plans       []*vertexPlan
+	subtasks    []*subtask
+
+	mu     sync.Mutex
+	err    error
+	cancel context.CancelCauseFunc
+}
+
+// Run runs job graph g until every source is exhausted and every subtask
+// has finished, or until the first failure or ctx is cancelled. It returns
+// the job's Result and the first error: a validation error (with a nil
+// Result: nothing ran), a *SubtaskError (with the counts up to the
+// failure), or ctx.Err() wrapped when ctx was cancelled.
+func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) {
+	start := time.Now()
+	opts = opts.withDefaults()
+	plans, maxP, idle, cfg, err := buildPlan(g, opts)
+	if err != nil {
+		return nil, err
+	}
+	j := &job{
+		g: g, name: g.Name, opts: opts, maxP: maxP, idleTimeout: idle, config: cfg,
+		logger: opts.Logger.With("job", g.Name), plans: plans,
+	}
+	j.metrics = newMetricSet(opts.Registerer, g.Name, j.logger)
+	if err := j.wire(); err != nil {
+		return nil, err
+	}
+
+	jctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	j.cancel = cancel
+	var wg sync.WaitGroup
+	for _, s := range j.subtasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.main(jctx)
+		}()
+	}
+	wg.Wait()
+	for _, s := range j.subtasks {
+		if s.gate != nil {
+			s.gate.Close() // releases anything still queued
+		}
+	}
+
+	res := j.result(time.Since(start))
+	err = j.outcome(ctx)
+	attrs := []any{
+		"records_in", res.RecordsIn, "records_out", res.RecordsOut,
+		"late_records_dropped", res.LateRecordsDropped, "duration", res.Duration,
+	}
+	if err != nil {
+		j.logger.Error("job failed", append(attrs, "err", err)...)
+	} else {
+		j.logger.Info("job finished", attrs...)
+	}
+	return res, err
+}
+
+// wire creates every subtask with its operators, gate and routers.
+func (j *job) wire() (err error) {
+	transport, err := exchange.NewLocal(j.opts.ChannelCapacity)
+	if err != nil {
+		return fmt.Errorf("runtime: %w", err)
+	}
+	byID := map[string]*vertexPlan{}
+	for _, p := range j.plans {
+		byID[p.v.ID] = p
+	}
+	defer func() {
+		if err != nil {
+			for _, s := range j.subtasks {
+				if s.gate != nil {
+					s.gate.Close()
+				}
+			}
+		}
+	}()
+	// Gates first: the senders look them up.
+	for _, p := range j.plans {
+		for i := 0; i < p.v.Parallelism; i++ {
+			s, err := newSubtask(j, p, i)
+			if err != nil {
+				return err
+			}
+			j.subtasks = append(j.subtasks, s)
+			if len(p.inputs) == 0 {
+				continue
+			}
+			ids, inputs := p.channelIDs(byID, i)
+			if s.gate, err = transport.Gate(ids); err != nil {
+				return fmt.Errorf("runtime: vertex %s subtask %d: %w", p.v.ID, i, err)
+			}
+			s.chanInput = inputs
+		}
+	}
+	for _, s := range j.subtasks {
+		for _, out := range s.plan.outputs {
+			to := byID[out.e.To].v
+			ts := targets(out, to, s.index)
+			senders := make([]exchange.Sender, len(ts))
+			for k, t := range ts {
+				id := exchange.ChannelID{Edge: out.index, From: s.index, To: t}
+				if senders[k], err = transport.Sender(id); err != nil {
+					return fmt.Errorf("runtime: vertex %s subtask %d: %w", s.plan.v.ID, s.index, err)
+				}
+			}
+			r, err := exchange.NewRouter(exchange.RouterConfig{
+				Kind:           out.e.Exchange,
+				Producer:       s.index,
+				Targets:        senders,
+				Keys:           out.e.Keys,
+				MaxParallelism: j.maxP,
+				Alloc:          j.opts.Alloc,
+			})
+			if err != nil {
+				return fmt.Errorf("runtime: edge %s -> %s: %w", out.e.From, out.e.To, err)
+			}
+			s.routers = append(s.routers, route{router: r, edge: out.e})
+		}
+	}
+	return nil
+}
+
+// fail records the job's first error and cancels every subtask.
+func (j *job) fail(err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err == nil {
+		j.err = err
+		j.cancel(err)
+	}
+}
+
+// outcome is the error Run returns.
+func (j *job) outcome(parent context.Context) error {
+	j.mu.Lock()
+	err := j.err
+	j.mu.Unlock()
+	if err != nil && parent.Err() != nil && isTeardown(err) {
+		return fmt.Errorf("runtime: job %q cancelled: %w", j.name, parent.Err())
+	}
+	return err
+}
+
+// result sums the counters of every operator subtask.
+func (j *job) result(d time.Duration) *Result {
+	res := &Result{Duration: d}
+	type key struct{ vertex, op string }
+	byOp := map[key]*OperatorResult{}
+	for _, p := range j.plans {
+		for _, op := range p.v.Ops {
+			res.Operators = append(res.Operators, OperatorResult{VertexID: p.v.ID, OperatorID: op.ID, Name: op.Name, Kind: op.Kind()})
+		}
+	}
+	for i := range res.Operators {
+		o := &res.Operators[i]
+		byOp[key{o.VertexID, o.OperatorID}] = o
+	}
+	j.metrics.mu.Lock()
+	all := append([]*opMetrics(nil), j.metrics.all...)
+	j.metrics.mu.Unlock()
+	for _, m := range all {
+		o := byOp[key{m.vertex, m.op}]
+		if o == nil {
+			continue
+		}
+		o.RecordsIn += m.value(recordsInName)
+		o.RecordsOut += m.value(recordsOutName)
+		o.LateRecordsDropped += m.value(LateRecordsDroppedName)
+	}
+	for _, p := range j.plans {
+		first := byOp[key{p.v.ID, p.v.Ops[0].ID}]
+		last := byOp[key{p.v.ID, p.v.Ops[len(p.v.Ops)-1].ID}]
+		vr := VertexResult{ID: p.v.ID, Parallelism: p.v.Parallelism, RecordsIn: first.RecordsIn, RecordsOut: last.RecordsOut}
+		if p.source != nil {
+			vr.RecordsIn = first.RecordsOut
+			res.RecordsIn += first.RecordsOut
+		}
+		if p.sink != nil {
+			vr.RecordsOut = last.RecordsIn
+			res.RecordsOut += last.RecordsIn
+		}
+		res.Vertices = append(res.Vertices, vr)
+	}
+	for _, o := range res.Operators {
+		res.LateRecordsDropped += o.LateRecordsDropped
+	}
+	return res
+}

@@ -1,0 +1,163 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/eddy-streaming/eddy/connectors"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/engine/stream"
+	"github.com/eddy-streaming/eddy/engine/watermark"
+)
+
+// Back-off of a source whose reader has nothing right now.
+const (
+	minBackoff = time.Millisecond
+	maxBackoff = 50 * time.Millisecond
+)
+
+// sourceRun is the source at the head of a subtask's chain.
+type sourceRun struct {
+	spec    *jobgraph.OperatorSpec
+	metrics *opMetrics
+	reader  connectors.Reader
+	gen     *watermark.Generator
+}
+
+// close closes the reader once.
+func (r *sourceRun) close() error {
+	if r.reader == nil {
+		return nil
+	}
+	rd := r.reader
+	r.reader = nil
+	if err := rd.Close(); err != nil {
+		return fmt.Errorf("close reader: %w", err)
+	}
+	return nil
+}
+
+// openSource opens the subtask's reader and watermark generator.
+func (s *subtask) openSource(ctx context.Context) error {
+	j, spec := s.job, s.src.spec.Source
+	if w := spec.Watermark; w != nil {
+		gen, err := watermark.NewGenerator(w.Column, w.DelayMs)
+		if err != nil {
+			return s.wrap(-1, err)
+		}
+		s.src.gen = gen
+	}
+	rd, err := s.plan.source.Reader(ctx, connectors.ReaderContext{
+		Subtask: s.index, Parallelism: s.plan.v.Parallelism, BatchSize: j.opts.BatchSize,
+		Alloc: j.opts.Alloc, Logger: s.logger.With("operator", s.src.spec.ID), Metrics: s.src.metrics,
+	})
+	if err != nil {
+		return s.wrap(-1, fmt.Errorf("open reader: %w", err))
+	}
+	if rd == nil {
+		return s.wrap(-1, fmt.Errorf("open reader: connector returned no reader"))
+	}
+	s.src.reader = rd
+	return nil
+}
+
+// runSource reads the source until end of input, pushing batches down the
+// chain and emitting watermarks after them. finish then emits
+// MaxWatermark and End.
+func (s *subtask) runSource(ctx context.Context) error {
+	src := s.src
+	backoff := minBackoff
+	var waitingSince time.Time // when the reader last had nothing, zero if it had data
+	idle := false
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		if err := ctx.Err(); err != nil {
+			return s.wrap(-1, err)
+		}
+		rec, err := src.reader.Next(ctx)
+		if err != nil {
+			if rec != nil {
+				rec.Release()
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return s.wrap(-1, fmt.Errorf("read: %w", err))
+		}
+		if rec == nil {
+			// Nothing right now: back off, and go idle after the timeout.
+			now := time.Now()
+			if waitingSince.IsZero() {
+				waitingSince = now
+			}
+			if !idle && s.job.idleTimeout > 0 && now.Sub(waitingSince) >= s.job.idleTimeout {
+				idle = true
+				if err := s.broadcast(ctx, stream.Message{Kind: stream.Idle}); err != nil {
+					return err
+				}
+			}
+			timer.Reset(backoff)
+			select {
+			case <-ctx.Done():
+				return s.wrap(-1, ctx.Err())
+			case <-timer.C:
+			}
+			backoff = min(2*backoff, maxBackoff)
+			continue
+		}
+		waitingSince, backoff, idle = time.Time{}, minBackoff, false
+		if err := s.checkBatch(rec); err != nil {
+			rec.Release()
+			return s.wrap(-1, err)
+		}
+		n := rec.NumRows()
+		if n == 0 {
+			rec.Release()
+			continue
+		}
+		src.metrics.out.Add(float64(n))
+		wm, advanced := int64(0), false
+		if src.gen != nil {
+			if wm, advanced, err = src.gen.Observe(rec); err != nil {
+				rec.Release()
+				return s.wrap(-1, err)
+			}
+		}
+		b := stream.Batch{Record: rec}
+		if len(s.ops) > 0 {
+			err = s.push(ctx, 0, 0, b)
+		} else if err = s.output(ctx, b); err != nil {
+			err = s.wrap(-1, err)
+		}
+		if err != nil {
+			return err
+		}
+		if advanced {
+			if err := s.advance(ctx, wm); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// checkBatch checks that a reader's batch has the table's columns.
+func (s *subtask) checkBatch(rec arrow.RecordBatch) error {
+	want := s.plan.sourceCols
+	if int(rec.NumCols()) != len(want) {
+		return fmt.Errorf("reader returned a batch of %d columns, the table has %d", rec.NumCols(), len(want))
+	}
+	for i, dt := range want {
+		if got := rec.Column(i).DataType(); !arrow.TypeEqual(got, dt) {
+			return fmt.Errorf("reader returned column %d (%s) as %s, the table declares %s",
+				i, s.src.spec.Source.Schema.Fields[i].Name, got, dt)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,470 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/eddy-streaming/eddy/connectors"
+	"github.com/eddy-streaming/eddy/engine/exchange"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/engine/operator"
+	"github.com/eddy-streaming/eddy/engine/stream"
+	"github.com/eddy-streaming/eddy/engine/watermark"
+	"github.com/eddy-streaming/eddy/state"
+	"github.com/eddy-streaming/eddy/state/keygroup"
+)
+
+// opRun is one operator of a subtask's chain.
+type opRun struct {
+	s       *subtask
+	k       int // index in subtask.ops
+	spec    *jobgraph.OperatorSpec
+	op      operator.Operator
+	metrics *opMetrics
+	logger  *slog.Logger
+	state   state.Backend
+	opened  bool
+	closed  bool
+}
+
+// Emit implements operator.Collector for the operator's output: it hands
+// the batch to the next operator of the chain, or to the exchanges.
+func (o *opRun) Emit(ctx context.Context, b stream.Batch) error {
+	n := b.NumRows()
+	if n == 0 {
+		b.Release()
+		return nil
+	}
+	o.metrics.out.Add(float64(n))
+	if o.k+1 < len(o.s.ops) {
+		return o.s.push(ctx, o.k+1, 0, b)
+	}
+	return o.s.output(ctx, b)
+}
+
+// route is a Router with the edge it serves.
+type route struct {
+	router exchange.Router
+	edge   *jobgraph.Edge
+}
+
+// subtask is one parallel instance of a vertex.
+type subtask struct {
+	job    *job
+	plan   *vertexPlan
+	index  int
+	logger *slog.Logger
+
+	// ops is the chain after the source, if any (the sink is the last).
+	ops []*opRun
+	// cur is the index in ops of the operator being called, -1 for none.
+	cur int
+
+	// Source vertices.
+	src *sourceRun
+
+	// Other vertices.
+	gate      exchange.Gate
+	chanInput []int // operator input of each gate channel
+	tracker   *watermark.Tracker
+
+	routers []route
+	// lastWM is the last watermark handed to the operators.
+	lastWM int64
+	// ended reports that End went downstream.
+	ended bool
+}
+
+func newSubtask(j *job, p *vertexPlan, i int) (*subtask, error) {
+	s := &subtask{
+		job: j, plan: p, index: i, cur: -1, lastWM: stream.MinWatermark,
+		logger: j.logger.With("vertex", p.v.ID, "subtask", i),
+	}
+	specs := p.v.Ops
+	if p.source != nil {
+		s.src = &sourceRun{spec: specs[0], metrics: j.metrics.forOperator(p.v.ID, specs[0].ID, i)}
+		specs = specs[1:]
+	}
+	for k, spec := range specs {
+		o := &opRun{s: s, k: k, spec: spec, logger: s.logger.With("operator", spec.ID)}
+		o.metrics = j.metrics.forOperator(p.v.ID, spec.ID, i)
+		if spec.Sink != nil {
+			o.op = &sinkOp{sink: p.sink, batchSize: j.opts.BatchSize}
+		} else {
+			op, err := safeFactory(j.opts.Operators[spec.Kind()], spec)
+			if err != nil {
+				return nil, fmt.Errorf("runtime: vertex %s, operator %s (%s): %w", p.v.ID, spec.ID, spec.Kind(), err)
+			}
+			if op == nil {
+				return nil, fmt.Errorf("runtime: vertex %s, operator %s (%s): factory returned no operator", p.v.ID, spec.ID, spec.Kind())
+			}
+			o.op = op
+		}
+		s.ops = append(s.ops, o)
+	}
+	return s, nil
+}
+
+// safeFactory calls f, turning a panic into an error.
+func safeFactory(f operator.Factory, spec *jobgraph.OperatorSpec) (op operator.Operator, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("operator factory panicked: %v", r)
+		}
+	}()
+	return f(spec)
+}
+
+// main runs the subtask and cleans up after it, reporting any error to the
+// job.
+func (s *subtask) main(ctx context.Context) {
+	err := s.guard(func() error { return s.run(ctx) })
+	if err != nil {
+		s.job.fail(err)
+	}
+	if cerr := s.guard(func() error { return s.cleanup(context.WithoutCancel(ctx)) }); cerr != nil {
+		s.job.fail(cerr)
+	}
+}
+
+// guard calls fn, turning a panic into an error attributed to the
+// operator being called, and logging its stack.
+func (s *subtask) guard(fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.logger.Error("subtask panicked", "panic", r, "stack", string(debug.Stack()))
+			err = s.wrap(s.cur, fmt.Errorf("panic: %v", r))
+			s.cur = -1
+		}
+	}()
+	return fn()
+}
+
+// wrap attributes err to operator k of the chain (-1: the source, or the
+// runtime itself) unless it already is a *SubtaskError.
+func (s *subtask) wrap(k int, err error) error {
+	var se *SubtaskError
+	if errors.As(err, &se) {
+		return err
+	}
+	se = &SubtaskError{VertexID: s.plan.v.ID, Subtask: s.index, Parallelism: s.plan.v.Parallelism, Err: err}
+	switch {
+	case k >= 0 && k < len(s.ops):
+		se.OperatorID, se.OperatorName = s.ops[k].spec.ID, s.ops[k].spec.Name
+	case s.src != nil:
+		se.OperatorID, se.OperatorName = s.src.spec.ID, s.src.spec.Name
+	}
+	return se
+}
+
+// run opens the chain, processes input to the end and finishes.
+func (s *subtask) run(ctx context.Context) error {
+	if err := s.open(ctx); err != nil {
+		return err
+	}
+	if s.src != nil {
+		if err := s.runSource(ctx); err != nil {
+			return err
+		}
+	} else if err := s.runInputs(ctx); err != nil {
+		return err
+	}
+	return s.finish(ctx)
+}
+
+// open opens every operator of the chain (and the source reader).
+func (s *subtask) open(ctx context.Context) error {
+	j, v := s.job, s.plan.v
+	kgs := keygroup.RangeOf(s.index, j.maxP, v.Parallelism)
+	for k, o := range s.ops {
+		oc := &operator.Context{
+			JobName: j.name, VertexID: v.ID, OperatorID: o.spec.ID,
+			Subtask: s.index, Parallelism: v.Parallelism, MaxParallelism: j.maxP,
+			Alloc: j.opts.Alloc, Logger: o.logger, Metrics: o.metrics,
+			KeyGroups: kgs, Config: j.config,
+		}
+		if o.spec.Sink == nil {
+			st, err := j.opts.State.Open(ctx, state.Scope{
+				Job: j.name, OperatorID: o.spec.ID, Subtask: s.index, KeyGroups: kgs, MaxParallelism: j.maxP,
+			})
+			if err != nil {
+				return s.wrap(k, fmt.Errorf("open state: %w", err))
+			}
+			o.state, oc.State = st, st
+		}
+		s.cur = k
+		o.opened = true
+		if err := o.op.Open(ctx, oc); err != nil {
+			return s.wrap(k, fmt.Errorf("open: %w", err))
+		}
+		s.cur = -1
+	}
+	if s.src != nil {
+		return s.openSource(ctx)
+	}
+	s.tracker = watermark.NewTracker(s.gate.NumChannels())
+	return nil
+}
+
+// push hands b to operator k of the chain and releases it afterwards.
+func (s *subtask) push(ctx context.Context, k, input int, b stream.Batch) error {
+	defer b.Release()
+	o := s.ops[k]
+	o.metrics.in.Add(float64(b.NumRows()))
+	prev := s.cur
+	s.cur = k
+	err := o.op.ProcessBatch(ctx, input, b, o)
+	s.cur = prev
+	if err != nil {
+		return s.wrap(k, err)
+	}
+	return nil
+}
+
+// output sends the chain's output to every outgoing edge.
+func (s *subtask) output(ctx context.Context, b stream.Batch) error {
+	rs := s.routers
+	if len(rs) == 0 {
+		// Only a sink ends a chain without edges, and sinks emit nothing.
+		b.Release()
+		return nil
+	}
+	for i := 1; i < len(rs); i++ {
+		b.Record.Retain()
+	}
+	for i, r := range rs {
+		if err := r.router.Route(ctx, b); err != nil {
+			for j := i + 1; j < len(rs); j++ {
+				b.Release()
+			}
+			return fmt.Errorf("%s exchange to vertex %s: %w", r.edge.Exchange, r.edge.To, err)
+		}
+	}
+	return nil
+}
+
+// broadcast sends a control message over every outgoing edge.
+func (s *subtask) broadcast(ctx context.Context, m stream.Message) error {
+	for _, r := range s.routers {
+		if err := r.router.Broadcast(ctx, m); err != nil {
+			return s.wrap(-1, fmt.Errorf("%s exchange to vertex %s: %w", r.edge.Exchange, r.edge.To, err))
+		}
+	}
+	return nil
+}
+
+// advance hands watermark wm to every operator in chain order, then
+// forwards it downstream.
+func (s *subtask) advance(ctx context.Context, wm int64) error {
+	for k, o := range s.ops {
+		s.cur = k
+		if err := o.op.ProcessWatermark(ctx, wm, o); err != nil {
+			return s.wrap(k, err)
+		}
+	}
+	s.cur = -1
+	s.lastWM = wm
+	return s.broadcast(ctx, stream.WatermarkMessage(wm))
+}
+
+// runInputs reads the gate until every input channel has ended.
+func (s *subtask) runInputs(ctx context.Context) error {
+	for !s.tracker.Done() {
+		ch, m, err := s.gate.Next(ctx)
+		if err != nil {
+			return s.wrap(-1, fmt.Errorf("read input: %w", err))
+		}
+		var u watermark.Update
+		switch m.Kind {
+		case stream.Data:
+			if u, err = s.tracker.Data(ch); err == nil {
+				err = s.update(ctx, u)
+			}
+			if err != nil {
+				m.Batch.Release()
+				return s.wrap(-1, err)
+			}
+			if m.Batch.NumRows() == 0 {
+				m.Batch.Release()
+				continue
+			}
+			if err := s.push(ctx, 0, s.chanInput[ch], m.Batch); err != nil {
+				return err
+			}
+			continue
+		case stream.Watermark:
+			u, err = s.tracker.Advance(ch, m.Watermark)
+		case stream.Idle:
+			u, err = s.tracker.SetIdle(ch)
+		case stream.End:
+			u, err = s.tracker.End(ch)
+		case stream.BarrierMsg:
+			err = fmt.Errorf("checkpoint barrier %d on input channel %d: checkpoints are not supported yet", m.Barrier.CheckpointID, ch)
+		default:
+			m.Batch.Release()
+			err = fmt.Errorf("unknown message kind %d on input channel %d", m.Kind, ch)
+		}
+		if err != nil {
+			return s.wrap(-1, err)
+		}
+		if err := s.update(ctx, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// update acts on a change of the combined input watermark or idleness.
+func (s *subtask) update(ctx context.Context, u watermark.Update) error {
+	if u.Advanced {
+		if err := s.advance(ctx, s.tracker.Watermark()); err != nil {
+			return err
+		}
+	} else if u.Active {
+		// Tell downstream this subtask counts again.
+		if err := s.broadcast(ctx, stream.WatermarkMessage(s.lastWM)); err != nil {
+			return err
+		}
+	}
+	if u.Idle {
+		return s.broadcast(ctx, stream.Message{Kind: stream.Idle})
+	}
+	return nil
+}
+
+// finish ends a subtask whose input is exhausted: the final watermark,
+// committing sinks, End downstream, then closing the chain.
+func (s *subtask) finish(ctx context.Context) error {
+	if s.lastWM != stream.MaxWatermark {
+		if err := s.advance(ctx, stream.MaxWatermark); err != nil {
+			return err
+		}
+	}
+	for k, o := range s.ops {
+		if sk, ok := o.op.(*sinkOp); ok {
+			s.cur = k
+			if err := sk.commit(ctx); err != nil {
+				return s.wrap(k, err)
+			}
+			s.cur = -1
+		}
+	}
+	if err := s.broadcast(ctx, stream.Message{Kind: stream.End}); err != nil {
+		return err
+	}
+	s.ended = true
+	return s.closeChain(ctx)
+}
+
+// closeChain closes the source reader, every opened operator and its
+// state, in chain order, and returns the first error.
+func (s *subtask) closeChain(ctx context.Context) error {
+	var first error
+	note := func(k int, err error) {
+		if err != nil && first == nil {
+			first = s.wrap(k, err)
+		}
+	}
+	if s.src != nil {
+		note(-1, s.src.close())
+	}
+	for k, o := range s.ops {
+		if !o.opened || o.closed {
+			continue
+		}
+		o.closed = true
+		s.cur = k
+		if err := o.op.Close(ctx); err != nil {
+			note(k, fmt.Errorf("close: %w", err))
+		}
+		s.cur = -1
+		if o.state != nil {
+			if err := o.state.Close(); err != nil {
+				note(k, fmt.Errorf("close state: %w", err))
+			}
+			o.state = nil
+		}
+	}
+	return first
+}
+
+// cleanup releases whatever run left open. After a success everything is
+// closed already; after a failure it closes the input gate (releasing
+// queued batches and waking blocked producers) and the chain, so sinks
+// abort. Errors while cleaning up after a failure are only logged: the
+// job's error is the failure.
+func (s *subtask) cleanup(ctx context.Context) error {
+	if s.gate != nil {
+		s.gate.Close()
+	}
+	if err := s.closeChain(ctx); err != nil {
+		s.logger.Warn("error while cleaning up after a failure", "err", err)
+	}
+	return nil
+}
+
+// sinkOp runs a sink's writer as the last operator of a chain.
+type sinkOp struct {
+	sink      connectors.Sink
+	batchSize int
+	w         connectors.Writer
+	closed    bool
+}
+
+// Open implements operator.Operator: it opens the subtask's writer.
+func (o *sinkOp) Open(ctx context.Context, oc *operator.Context) error {
+	w, err := o.sink.Writer(ctx, connectors.ReaderContext{
+		Subtask: oc.Subtask, Parallelism: oc.Parallelism, BatchSize: o.batchSize,
+		Alloc: oc.Alloc, Logger: oc.Logger, Metrics: oc.Metrics,
+	})
+	if err != nil {
+		return fmt.Errorf("open writer: %w", err)
+	}
+	if w == nil {
+		return fmt.Errorf("open writer: connector returned no writer")
+	}
+	o.w = w
+	return nil
+}
+
+// ProcessBatch implements operator.Operator: it writes b.
+func (o *sinkOp) ProcessBatch(ctx context.Context, input int, b stream.Batch, out operator.Collector) error {
+	if err := o.w.Write(ctx, b); err != nil {
+		return fmt.Errorf("write: %w", err)
+	}
+	return nil
+}
+
+// ProcessWatermark implements operator.Operator: sinks ignore watermarks.
+func (o *sinkOp) ProcessWatermark(ctx context.Context, wm int64, out operator.Collector) error {
+	return nil
+}
+
+// commit completes the output (Writer.Close) after the last write.
+func (o *sinkOp) commit(ctx context.Context) error {
+	if o.w == nil || o.closed {
+		return nil
+	}
+	o.closed = true
+	if err := o.w.Close(ctx); err != nil {
+		return fmt.Errorf("close writer: %w", err)
+	}
+	return nil
+}
+
+// Close implements operator.Operator: a writer not committed is aborted.
+func (o *sinkOp) Close(ctx context.Context) error {
+	if o.w == nil || o.closed {
+		return nil
+	}
+	o.closed = true
+	if err := o.w.Abort(ctx); err != nil {
+		return fmt.Errorf("abort writer: %w", err)
+	}
+	return nil
+}
+
+var _ operator.Operator = (*sinkOp)(nil)
