@@ -1,0 +1,72 @@
+package explain
+
+import (
+	"testing"
+
+	"github.com/eddy-streaming/eddy/engine/expr"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/engine/types"
+)
+
+func TestExpr(t *testing.T) {
+	bi, bo := types.BigIntType, types.BooleanType
+	a, b, c := expr.Col(0, bi), expr.Col(1, bi), expr.Col(2, bi)
+	names := []string{"a", "b", "c"}
+	call := func(fn string, args ...*expr.Expr) *expr.Expr { return expr.Call(fn, bi, args...) }
+	pred := func(fn string, args ...*expr.Expr) *expr.Expr { return expr.Call(fn, bo, args...) }
+	cases := []struct {
+		e    *expr.Expr
+		want string
+	}{
+		{call(expr.FuncAdd, a, call(expr.FuncMul, b, c)), "a + b * c"},
+		{call(expr.FuncMul, call(expr.FuncAdd, a, b), c), "(a + b) * c"},
+		{call(expr.FuncSub, a, call(expr.FuncSub, b, c)), "a - (b - c)"},
+		{call(expr.FuncSub, call(expr.FuncSub, a, b), c), "a - b - c"},
+		{pred(expr.FuncAnd, pred(expr.FuncOr, pred(expr.FuncEq, a, b), pred(expr.FuncIsNull, c)), pred(expr.FuncNot, pred(expr.FuncLt, a, c))),
+			"(a = b OR c IS NULL) AND NOT a < c"},
+		{pred(expr.FuncNot, pred(expr.FuncAnd, pred(expr.FuncGe, a, b), pred(expr.FuncIsNotNull, c))), "NOT (a >= b AND c IS NOT NULL)"},
+		{call(expr.FuncNeg, call(expr.FuncAdd, a, b)), "-(a + b)"},
+		{call(expr.FuncMod, a, expr.Lit("7", bi)), "MOD(a, 7)"},
+		{expr.Call(expr.FuncCast, types.DecimalType(10, 2), a), "CAST(a AS DECIMAL(10, 2))"},
+		{expr.Call(expr.FuncCase, bi, pred(expr.FuncGt, a, b), a, pred(expr.FuncGt, b, c), b, c), "CASE WHEN a > b THEN a WHEN b > c THEN b ELSE c END"},
+		{expr.Call(expr.FuncCase, bi, pred(expr.FuncGt, a, b), a), "CASE WHEN a > b THEN a END"},
+		{expr.Lit("it's", types.StringType), "'it''s'"},
+		{expr.Lit("0", types.TimestampType), "TIMESTAMP '1970-01-01 00:00:00.000'"},
+		{expr.Lit("true", bo), "TRUE"},
+		{expr.NullLit(types.IntType), "CAST(NULL AS INT)"},
+		{expr.NullLit(types.Type{}), "NULL"},
+		{expr.Col(9, bi), "$9"},
+	}
+	for _, c := range cases {
+		if got := Expr(c.e, names); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+}
+
+func TestIntervalsAndWindows(t *testing.T) {
+	for ms, want := range map[int64]string{
+		5000: "INTERVAL '5' SECOND", 60_000: "INTERVAL '1' MINUTE", 7_200_000: "INTERVAL '2' HOUR",
+		86_400_000: "INTERVAL '1' DAY", 1: "INTERVAL '0.001' SECOND", 1500: "INTERVAL '1.500' SECOND",
+		-2500: "INTERVAL '-2.500' SECOND", 0: "INTERVAL '0.000' SECOND", -60_000: "INTERVAL '-1' MINUTE",
+	} {
+		if got := Interval(ms); got != want {
+			t.Errorf("Interval(%d) = %q, want %q", ms, got, want)
+		}
+	}
+	w := jobgraph.WindowSpec{Kind: jobgraph.Tumble, TimeColumn: 1, SizeMs: 60_000, OffsetMs: 15_000}
+	if got := Window(w, []string{"a", "ts"}); got != "TUMBLE(ts, INTERVAL '1' MINUTE, INTERVAL '15' SECOND)" {
+		t.Errorf("window %q", got)
+	}
+	h := jobgraph.WindowSpec{Kind: jobgraph.Hop, SizeMs: 60_000, SlideMs: 10_000}
+	if got := Window(h, []string{"ts"}); got != "HOP(ts, INTERVAL '10' SECOND, INTERVAL '1' MINUTE)" {
+		t.Errorf("hop %q", got)
+	}
+	keys := []jobgraph.SortKey{{Column: 0, NullsFirst: true}, {Column: 0}, {Column: 0, Desc: true}, {Column: 0, Desc: true, NullsFirst: true}}
+	want := []string{"x ASC", "x ASC NULLS LAST", "x DESC", "x DESC NULLS FIRST"}
+	for i, k := range keys {
+		if got := SortKey(k, []string{"x"}); got != want[i] {
+			t.Errorf("sort key %+v = %q, want %q", k, got, want[i])
+		}
+	}
+}

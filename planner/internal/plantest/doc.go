@@ -1,0 +1,8 @@
+// Package plantest builds logical plans by hand for the planner's tests, in
+// the shapes the analyzer produces, with columns named rather than numbered,
+// and names a set of cases (flagship Top-N, tumbling aggregates, shared
+// sources, unsupported shapes) that the golden tests plan and explain.
+//
+// It is test support: its helpers panic on misuse (an unknown column name),
+// which fails the test that misused them.
+package plantest

@@ -1,0 +1,323 @@
+package plantest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/eddy-streaming/eddy/engine/expr"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/engine/types"
+	"github.com/eddy-streaming/eddy/planner/logical"
+)
+
+// GiftRows returns n random rows of Gifts as refeval values: a few rooms,
+// users and gifts, quantities NULL one time in eight, and event times
+// spread over about five minutes from an arbitrary start.
+func GiftRows(r *rand.Rand, n int) [][]any {
+	const base = int64(1_700_000_000_000)
+	rows := make([][]any, n)
+	rooms, users, gifts := 1+r.IntN(6), 1+r.IntN(20), 1+r.IntN(8)
+	for i := range rows {
+		var qty any = int64(1 + r.IntN(5))
+		if r.IntN(8) == 0 {
+			qty = nil
+		}
+		rows[i] = []any{
+			int64(1 + r.IntN(rooms)),
+			int64(1 + r.IntN(users)),
+			int64(1 + r.IntN(gifts)),
+			qty,
+			int64(1 + r.IntN(500)),
+			base + r.Int64N(300_000),
+		}
+	}
+	return rows
+}
+
+// Random builds a random windowed query over Gifts in the analyzer's
+// shapes: filters and projections (with computed columns) before and after
+// a TUMBLE window, a window aggregate on window_start, window_end and a
+// random subset of keys, optionally a HAVING filter, optionally a window
+// Top-N with any form of row-number bound, and a final projection into a
+// sink. Row numbers are only ever ordered by a total order, so results are
+// deterministic.
+//
+// One script in four has a second INSERT of another random query, which
+// shares the gifts source with the first.
+func Random(r *rand.Rand, b *B) *logical.Script {
+	s := &logical.Script{}
+	for i := 0; i == 0 || (i == 1 && r.IntN(4) == 0); i++ {
+		q := randomQuery(r, b)
+		s.Sinks = append(s.Sinks, b.Sink(q, SinkTable(fmt.Sprintf("out%d", i), "collect", q)))
+	}
+	return s
+}
+
+func randomQuery(r *rand.Rand, b *B) logical.Node {
+	g := &gen{r: r, b: b}
+	var cur logical.Node = b.Scan(Gifts, GiftsWatermark())
+	for i := r.IntN(3); i > 0; i-- {
+		cur = g.filterOrProject(cur, "ts")
+	}
+	sizes := []time.Duration{10 * time.Second, time.Minute}
+	size := sizes[r.IntN(len(sizes))]
+	var offset time.Duration
+	if r.IntN(3) == 0 {
+		offset = 5 * time.Second
+	}
+	cur = b.Window(cur, jobgraph.Tumble, "ts", size, 0, offset)
+	if r.IntN(2) == 0 {
+		cur = b.Filter(cur, g.pred(cur))
+	}
+	if r.IntN(2) == 0 {
+		cur = g.project(cur, "window_start", "window_end", "window_time")
+	}
+	cur = g.aggregate(cur)
+	if r.IntN(4) == 0 {
+		cur = g.cascade(cur)
+	}
+	if r.IntN(3) == 0 {
+		cur = b.Filter(cur, g.pred(cur))
+	}
+	if r.IntN(2) == 0 {
+		cur = g.topN(cur)
+	}
+	return g.final(cur)
+}
+
+type gen struct {
+	r *rand.Rand
+	b *B
+}
+
+func (g *gen) pick(xs []int) int { return xs[g.r.IntN(len(xs))] }
+
+// numeric returns the INT and BIGINT columns of n that are not window
+// columns.
+func numeric(n logical.Node) []int {
+	var out []int
+	for i, f := range n.Schema().Fields {
+		if (f.Type.Kind == types.Int || f.Type.Kind == types.BigInt) && !isWindowName(f.Name) && f.Name != "rn" {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func isWindowName(s string) bool {
+	return s == "window_start" || s == "window_end" || s == "window_time"
+}
+
+func lit(t types.Type, v int64) *expr.Expr {
+	if t.Kind == types.Int {
+		return Int(int(v))
+	}
+	return BigInt(v)
+}
+
+// pred returns a random condition over n's numeric columns.
+func (g *gen) pred(n logical.Node) *expr.Expr {
+	cols := numeric(n)
+	if len(cols) == 0 {
+		return Bool(expr.FuncEq, BigInt(1), BigInt(1))
+	}
+	s := n.Schema()
+	atom := func() *expr.Expr {
+		c := g.pick(cols)
+		col := expr.Col(c, s.Fields[c].Type)
+		switch g.r.IntN(6) {
+		case 0:
+			return Bool(expr.FuncIsNotNull, col)
+		case 1:
+			return Bool(expr.FuncNe, Arith(expr.FuncMod, col, lit(col.Type, 3)), lit(col.Type, 1))
+		default:
+			fns := []string{expr.FuncLt, expr.FuncLe, expr.FuncGt, expr.FuncGe, expr.FuncNe}
+			return Bool(fns[g.r.IntN(len(fns))], col, lit(col.Type, int64(g.r.IntN(6))))
+		}
+	}
+	e := atom()
+	switch g.r.IntN(4) {
+	case 0:
+		e = Bool(expr.FuncAnd, e, atom())
+	case 1:
+		e = Bool(expr.FuncOr, e, atom())
+	case 2:
+		e = Bool(expr.FuncNot, e)
+	}
+	return e
+}
+
+func (g *gen) filterOrProject(n logical.Node, keep ...string) logical.Node {
+	if g.r.IntN(2) == 0 {
+		return g.b.Filter(n, g.pred(n))
+	}
+	return g.project(n, keep...)
+}
+
+// project keeps the columns in keep, a random subset of the others in a
+// random order, and sometimes a computed column.
+func (g *gen) project(n logical.Node, keep ...string) *logical.Project {
+	s := n.Schema()
+	var items []any
+	must := map[string]bool{}
+	for _, k := range keep {
+		must[k] = true
+	}
+	for _, i := range g.r.Perm(s.Len()) {
+		f := s.Fields[i]
+		if must[f.Name] || g.r.IntN(3) > 0 {
+			items = append(items, f.Name)
+		}
+	}
+	if cols := numeric(n); len(cols) > 0 && g.r.IntN(2) == 0 {
+		c := g.pick(cols)
+		col := expr.Col(c, s.Fields[c].Type)
+		var e *expr.Expr
+		switch g.r.IntN(3) {
+		case 0:
+			e = Arith(expr.FuncAdd, Cast(col, types.BigIntType), BigInt(int64(g.r.IntN(10))))
+		case 1:
+			e = CaseWhen(Bool(expr.FuncGt, col, lit(col.Type, 2)), BigInt(1), BigInt(0))
+		default:
+			e = Arith(expr.FuncMul, Cast(col, types.BigIntType), BigInt(2))
+		}
+		items = append(items, fmt.Sprintf("c%d", g.b.line), e)
+	}
+	return g.b.Project(n, items...)
+}
+
+func (g *gen) aggregate(n logical.Node) *logical.Aggregate {
+	s := n.Schema()
+	keys := []string{"window_start", "window_end"}
+	if g.r.IntN(4) == 0 {
+		keys = append(keys, "window_time")
+	}
+	cols := numeric(n)
+	for _, i := range g.r.Perm(len(cols)) {
+		if len(keys) < 5 && g.r.IntN(3) == 0 {
+			keys = append(keys, s.Fields[cols[i]].Name)
+		}
+	}
+	g.r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	funcs := []jobgraph.AggFunc{jobgraph.CountStar, jobgraph.Count, jobgraph.Sum, jobgraph.Min, jobgraph.Max, jobgraph.Avg}
+	var aggs []A
+	for i := 1 + g.r.IntN(3); i > 0; i-- {
+		f := funcs[g.r.IntN(len(funcs))]
+		a := A{Func: f, Name: fmt.Sprintf("agg%d", len(aggs))}
+		if f != jobgraph.CountStar {
+			if len(cols) == 0 {
+				a.Func = jobgraph.CountStar
+			} else {
+				a.Arg = s.Fields[g.pick(cols)].Name
+			}
+		}
+		aggs = append(aggs, a)
+	}
+	return g.b.Aggregate(n, keys, aggs...)
+}
+
+// topN ranks the aggregate's rows per window and a random subset of the
+// other keys, ordered by an aggregate and then every key, so the order is
+// total.
+func (g *gen) topN(n logical.Node) logical.Node {
+	s := n.Schema()
+	part := []string{"window_start", "window_end"}
+	var order []S
+	var others []string
+	for _, f := range s.Fields {
+		switch {
+		case isWindowName(f.Name):
+		case len(f.Name) > 3 && f.Name[:3] == "agg":
+			order = append(order, S{Col: f.Name, Desc: g.r.IntN(2) == 0})
+		default:
+			others = append(others, f.Name)
+		}
+	}
+	for _, o := range others {
+		if g.r.IntN(2) == 0 {
+			part = append(part, o)
+		}
+	}
+	g.r.Shuffle(len(part), func(i, j int) { part[i], part[j] = part[j], part[i] })
+	for _, o := range others {
+		order = append(order, S{Col: o, Desc: g.r.IntN(2) == 0})
+	}
+	over := g.b.Over(n, logical.RowNumber, part, order, "rn")
+	rn := Col(over, "rn")
+	k := int64(1 + g.r.IntN(3))
+	var bound *expr.Expr
+	switch g.r.IntN(5) {
+	case 0:
+		bound = Bool(expr.FuncLe, rn, BigInt(k))
+	case 1:
+		bound = Bool(expr.FuncLt, rn, BigInt(k+1))
+	case 2:
+		bound = Bool(expr.FuncGe, BigInt(k), rn)
+	case 3:
+		bound = Bool(expr.FuncEq, rn, BigInt(k))
+	default:
+		bound = Bool(expr.FuncLe, rn, Cast(Int(int(k)), types.BigIntType))
+	}
+	if g.r.IntN(3) == 0 {
+		bound = Bool(expr.FuncAnd, bound, g.pred(over))
+	}
+	switch g.r.IntN(6) {
+	case 0:
+		bound = Bool(expr.FuncAnd, Bool(expr.FuncGt, rn, BigInt(1)), bound)
+	case 1:
+		bound = Bool(expr.FuncAnd, bound, Bool(expr.FuncNe, rn, BigInt(2)))
+	}
+	var top logical.Node = g.b.Filter(over, bound)
+	if g.r.IntN(2) == 0 {
+		top = g.b.Star(top)
+	}
+	return top
+}
+
+// final projects a random non-empty subset of n's columns.
+func (g *gen) final(n logical.Node) logical.Node {
+	if g.r.IntN(4) == 0 {
+		return n
+	}
+	s := n.Schema()
+	var items []any
+	for _, i := range g.r.Perm(s.Len()) {
+		if g.r.IntN(3) > 0 {
+			items = append(items, s.Fields[i].Name)
+		}
+	}
+	if len(items) == 0 {
+		items = append(items, s.Fields[0].Name)
+	}
+	return g.b.Project(n, items...)
+}
+
+// cascade aggregates a window aggregate's results again per window and a
+// random subset of its other keys.
+func (g *gen) cascade(n logical.Node) logical.Node {
+	s := n.Schema()
+	keys := []string{"window_start", "window_end"}
+	var keyCols, aggCols []string
+	for _, f := range s.Fields {
+		switch {
+		case isWindowName(f.Name):
+		case len(f.Name) > 3 && f.Name[:3] == "agg":
+			aggCols = append(aggCols, f.Name)
+		default:
+			keyCols = append(keyCols, f.Name)
+		}
+	}
+	for _, k := range keyCols {
+		if g.r.IntN(2) == 0 {
+			keys = append(keys, k)
+		}
+	}
+	g.r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+	aggs := []A{{Func: jobgraph.CountStar, Name: "agg0"}}
+	for i, c := range aggCols {
+		fs := []jobgraph.AggFunc{jobgraph.Sum, jobgraph.Max, jobgraph.Min, jobgraph.Count}
+		aggs = append(aggs, A{Func: fs[g.r.IntN(len(fs))], Arg: c, Name: fmt.Sprintf("agg%d", i+1)})
+	}
+	return g.b.Aggregate(n, keys, aggs...)
+}

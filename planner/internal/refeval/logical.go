@@ -1,0 +1,90 @@
+package refeval
+
+import (
+	"fmt"
+
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/planner/logical"
+)
+
+// Logical evaluates every sink of s over tables (rows by table name) and
+// returns the formatted rows each sink receives, by sink table.
+func Logical(s *logical.Script, tables map[string][]Row) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, sink := range s.Sinks {
+		rows, err := evalNode(sink.Input, tables)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out[sink.Table.Table] = append(out[sink.Table.Table], Format(r))
+		}
+	}
+	return out, nil
+}
+
+func evalNode(n logical.Node, tables map[string][]Row) ([]Row, error) {
+	switch n := n.(type) {
+	case *logical.Scan:
+		rows, ok := tables[n.Table.Table]
+		if !ok {
+			return nil, fmt.Errorf("refeval: no rows for table %s", n.Table.Table)
+		}
+		return rows, nil
+	}
+	in, err := evalNode(n.Inputs()[0], tables)
+	if err != nil {
+		return nil, err
+	}
+	switch n := n.(type) {
+	case *logical.Filter:
+		return filter(in, n.Cond)
+	case *logical.Project:
+		return project(in, n.Exprs)
+	case *logical.WindowTVF:
+		if n.Window.Kind != jobgraph.Tumble {
+			return nil, fmt.Errorf("refeval: %s windows", n.Window.Kind)
+		}
+		var out []Row
+		for _, r := range in {
+			ts, ok := r[n.Window.TimeColumn].(int64)
+			if !ok {
+				continue // no event time, no window
+			}
+			ws := windowStart(ts, n.Window)
+			out = append(out, append(append(Row(nil), r...), ws, ws+n.Window.SizeMs, ws+n.Window.SizeMs-1))
+		}
+		return out, nil
+	case *logical.Aggregate:
+		keys, groups := group(in, func(r Row) string {
+			vals := make([]any, len(n.GroupKeys))
+			for i, k := range n.GroupKeys {
+				vals[i] = r[k]
+			}
+			return Key(vals...)
+		})
+		var out []Row
+		for _, k := range keys {
+			g := groups[k]
+			row := make(Row, 0, len(n.GroupKeys)+len(n.Aggs))
+			for _, c := range n.GroupKeys {
+				row = append(row, g[0][c])
+			}
+			for _, a := range n.Aggs {
+				v, err := aggregate(a, g)
+				if err != nil {
+					return nil, err
+				}
+				row = append(row, v)
+			}
+			out = append(out, row)
+		}
+		return out, nil
+	case *logical.Over:
+		if n.Func != logical.RowNumber {
+			return nil, fmt.Errorf("refeval: %s", n.Func)
+		}
+		return rowNumbers(in, n.PartitionBy, n.OrderBy)
+	}
+	return nil, fmt.Errorf("refeval: logical node %T", n)
+}

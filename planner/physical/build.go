@@ -1,0 +1,609 @@
+package physical
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/eddy-streaming/eddy/engine/expr"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/engine/types"
+	"github.com/eddy-streaming/eddy/planner/internal/exprutil"
+	"github.com/eddy-streaming/eddy/planner/internal/planerr"
+	"github.com/eddy-streaming/eddy/planner/logical"
+)
+
+// Options configures Build.
+type Options struct {
+	// Parallelism is the job parallelism (at least 1).
+	Parallelism int
+}
+
+// Build plans every sink of s. s should be checked (lcheck) and optimized
+// first. Errors about SQL constructs are *planerr.Error at the logical
+// node they concern.
+func Build(s *logical.Script, opts Options) (*Plan, error) {
+	if opts.Parallelism < 1 {
+		return nil, fmt.Errorf("planner: parallelism %d < 1", opts.Parallelism)
+	}
+	b := &builder{p: opts.Parallelism, sources: map[string]*Node{}}
+	plan := &Plan{Parallelism: opts.Parallelism}
+	for _, sink := range s.Sinks {
+		n, err := b.sink(sink)
+		if err != nil {
+			return nil, err
+		}
+		plan.Sinks = append(plan.Sinks, n)
+	}
+	plan.number()
+	return plan, nil
+}
+
+type builder struct {
+	p       int
+	sources map[string]*Node
+}
+
+// rel is a stream in the making: the rows of in, filtered by filter, with
+// logical column i computed by cols[i] over in's columns. cols[i] is nil
+// when nobody needs column i. Above a window TVF (tvf set), window columns
+// are placeholders (see placeholder) and time is the TVF's time column.
+type rel struct {
+	in     *Node
+	filter *expr.Expr
+	cols   []*expr.Expr
+	names  []string
+	tvf    *logical.WindowTVF
+	time   *expr.Expr
+}
+
+// Placeholders for the window columns of a pending window TVF: column
+// references with negative indices, which no real column has.
+const (
+	phStart = -1 - iota
+	phEnd
+	phTime
+)
+
+func placeholder(role int) *expr.Expr {
+	t := types.TimestampType
+	t.NotNull = true
+	if role == phTime {
+		t.RowTime = true
+	}
+	return expr.Col(role, t)
+}
+
+// placeholderIn returns the name of the first window column e reads, or "".
+func placeholderIn(e *expr.Expr) string {
+	name := ""
+	exprutil.Any(e, func(x *expr.Expr) bool {
+		if x.Kind == expr.KindColumn && x.Column < 0 {
+			name = logical.WindowColumns[-1-x.Column]
+			return true
+		}
+		return false
+	})
+	return name
+}
+
+func all(n int) []bool {
+	need := make([]bool, n)
+	for i := range need {
+		need[i] = true
+	}
+	return need
+}
+
+// union returns need (nil meaning every column) widened to n columns plus
+// the columns es read.
+func union(need []bool, n int, es ...*expr.Expr) []bool {
+	if need == nil {
+		return all(n)
+	}
+	out := make([]bool, n)
+	copy(out, need)
+	for _, e := range es {
+		exprutil.AddRefs(out, e)
+	}
+	return out
+}
+
+func indicesOf(need []bool) []int {
+	var out []int
+	for i, ok := range need {
+		if ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// build plans n; need says which of n's output columns the consumer reads.
+func (b *builder) build(n logical.Node, need []bool) (*rel, error) {
+	switch n := n.(type) {
+	case *logical.Scan:
+		return b.scan(n), nil
+	case *logical.Filter:
+		if o, ok := n.Input.(*logical.Over); ok {
+			return b.topN(n, o, need)
+		}
+		return b.filter(n, need)
+	case *logical.Project:
+		return b.project(n, need)
+	case *logical.WindowTVF:
+		return b.windowTVF(n, need)
+	case *logical.Aggregate:
+		return b.aggregate(n, need)
+	case *logical.Over:
+		return nil, overError(n)
+	case *logical.Sink:
+		return nil, planerr.At(n.At, "INSERT INTO %s cannot be used as a query", n.Table.Table)
+	}
+	return nil, fmt.Errorf("planner: unknown logical node %T", n)
+}
+
+func (b *builder) scan(s *logical.Scan) *rel {
+	src := b.source(s)
+	schema := src.Op.Output
+	r := &rel{in: src, cols: make([]*expr.Expr, schema.Len()), names: make([]string, schema.Len())}
+	for i, f := range schema.Fields {
+		r.cols[i] = expr.Col(i, f.Type)
+		r.names[i] = f.Name
+	}
+	return r
+}
+
+// source returns the source operator reading s's table, shared by every
+// scan of the same table with the same watermark.
+func (b *builder) source(s *logical.Scan) *Node {
+	key, err := json.Marshal(struct {
+		Table     string
+		Ref       jobgraph.TableRef
+		Watermark *jobgraph.WatermarkSpec
+	}{strings.ToLower(s.Table.Table), s.Table, s.Watermark})
+	if err != nil {
+		key = []byte(fmt.Sprintf("%p", s))
+	}
+	if n, ok := b.sources[string(key)]; ok {
+		return n
+	}
+	spec := &jobgraph.SourceSpec{TableRef: s.Table}
+	if s.Watermark != nil {
+		w := *s.Watermark
+		spec.Watermark = &w
+	}
+	schema := s.Schema()
+	n := &Node{
+		Op:          &jobgraph.OperatorSpec{Output: schema, Source: spec},
+		Parallelism: b.p,
+		Dist:        Distribution{Kind: DistAny},
+		Cols:        make([]ColInfo, schema.Len()),
+		Pos:         s.At,
+	}
+	if b.p == 1 {
+		n.Dist = Distribution{Kind: DistSingle}
+	}
+	b.sources[string(key)] = n
+	return n
+}
+
+func (b *builder) filter(f *logical.Filter, need []bool) (*rel, error) {
+	width := f.Input.Schema().Len()
+	inNeed := union(need, width, f.Cond)
+	r, err := b.build(f.Input, inNeed)
+	if err != nil {
+		return nil, err
+	}
+	c := exprutil.Substitute(f.Cond, r.cols)
+	if name := placeholderIn(c); name != "" {
+		return nil, planerr.At(f.At, "filtering on %s before the window aggregation is not supported yet", name)
+	}
+	if r.filter != nil && exprutil.MayFail(c) {
+		// Keep c from running on rows the earlier filter removes.
+		r, err = b.flush(r, inNeed, f.At)
+		if err != nil {
+			return nil, err
+		}
+		c = exprutil.Substitute(f.Cond, r.cols)
+	}
+	out := *r
+	out.filter = exprutil.And(r.filter, c)
+	return &out, nil
+}
+
+func (b *builder) project(p *logical.Project, need []bool) (*rel, error) {
+	width := p.Input.Schema().Len()
+	if need == nil {
+		need = all(len(p.Exprs))
+	}
+	inNeed := make([]bool, width)
+	counts := make([]int, width)
+	for i, e := range p.Exprs {
+		if need[i] {
+			exprutil.AddRefs(inNeed, e)
+			exprutil.CountRefs(counts, e)
+		}
+	}
+	r, err := b.build(p.Input, inNeed)
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range counts {
+		if c > 1 && exprutil.IsExpensive(r.cols[i]) {
+			// Compute the shared expression once, in a Calc of its own.
+			if r, err = b.flush(r, inNeed, p.At); err != nil {
+				return nil, err
+			}
+			break
+		}
+	}
+	out := *r
+	out.cols = make([]*expr.Expr, len(p.Exprs))
+	out.names = p.Names
+	for i, e := range p.Exprs {
+		if need[i] {
+			out.cols[i] = exprutil.Substitute(e, r.cols)
+		}
+	}
+	return &out, nil
+}
+
+// calc returns an operator computing exprs over r's rows: a Calc over r.in,
+// or r.in itself when there is no filter and exprs pass r.in's columns
+// through unchanged. exprs must not read window placeholders.
+func (b *builder) calc(r *rel, exprs []*expr.Expr, names []string, pos logical.Pos) *Node {
+	in := r.in
+	filter := r.filter
+	if exprutil.IsTrue(filter) {
+		filter = nil
+	}
+	if filter == nil && exprutil.IsIdentity(exprs, in.Op.Output.Len()) {
+		return in
+	}
+	fields := make([]types.Field, len(exprs))
+	cols := make([]ColInfo, len(exprs))
+	for i, e := range exprs {
+		fields[i] = types.Field{Name: names[i], Type: e.Type}
+		if c, ok := exprutil.IsColumn(e); ok {
+			cols[i] = in.Cols[c]
+		}
+	}
+	return &Node{
+		Op: &jobgraph.OperatorSpec{
+			Output: types.Schema{Fields: fields},
+			Calc:   &jobgraph.CalcSpec{Filter: filter, Projections: exprs},
+		},
+		Inputs:      []*Input{{From: in, Exchange: jobgraph.Forward}},
+		Parallelism: in.Parallelism,
+		Dist:        mapDist(in.Dist, exprs),
+		Cols:        cols,
+		Pos:         pos,
+	}
+}
+
+// flush materializes r's filter and needed columns in a Calc and returns the
+// equivalent rel over it. A pending window TVF stays pending: its window
+// placeholders are kept and its time column is computed too.
+func (b *builder) flush(r *rel, need []bool, pos logical.Pos) (*rel, error) {
+	var exprs []*expr.Expr
+	var names []string
+	pb := newProjBuilder()
+	at := make([]int, len(r.cols))
+	for i, e := range r.cols {
+		at[i] = -1
+		if i < len(need) && need[i] && e != nil && placeholderIn(e) == "" {
+			at[i] = pb.add(e, r.names[i])
+		}
+	}
+	timeAt := -1
+	if r.tvf != nil {
+		timeAt = pb.add(r.time, r.tvf.Input.Schema().Fields[r.tvf.Window.TimeColumn].Name)
+	}
+	exprs, names = pb.exprs, pb.names
+	for i, e := range r.cols {
+		if i < len(need) && need[i] && at[i] < 0 && e != nil && placeholderIn(e) != "" {
+			if _, ok := exprutil.IsColumn(e); !ok {
+				return nil, planerr.At(r.tvf.At, "%s can only be used as a GROUP BY key of a window aggregation", placeholderIn(e))
+			}
+		}
+	}
+	node := b.calc(r, exprs, names, pos)
+	out := &rel{in: node, cols: make([]*expr.Expr, len(r.cols)), names: r.names, tvf: r.tvf}
+	for i, e := range r.cols {
+		switch {
+		case at[i] >= 0:
+			out.cols[i] = expr.Col(at[i], e.Type)
+		case e != nil && placeholderIn(e) != "":
+			out.cols[i] = e
+		}
+	}
+	if timeAt >= 0 {
+		out.time = expr.Col(timeAt, r.time.Type)
+	}
+	return out, nil
+}
+
+// materialize returns an operator computing r's columns listed in idx, in
+// that order, and reports a use of window columns outside a window
+// aggregate.
+func (b *builder) materialize(r *rel, idx []int, pos logical.Pos) (*Node, error) {
+	exprs := make([]*expr.Expr, len(idx))
+	names := make([]string, len(idx))
+	for j, i := range idx {
+		e := r.cols[i]
+		if e == nil {
+			return nil, fmt.Errorf("planner: internal error: column %d (%s) is needed but was pruned", i, r.names[i])
+		}
+		if name := placeholderIn(e); name != "" {
+			return nil, windowColumnError(r.tvf, name)
+		}
+		exprs[j], names[j] = e, r.names[i]
+	}
+	if name := placeholderIn(r.filter); name != "" {
+		return nil, windowColumnError(r.tvf, name)
+	}
+	return b.calc(r, exprs, names, pos), nil
+}
+
+func windowColumnError(tvf *logical.WindowTVF, name string) error {
+	var pos logical.Pos
+	kind := "window"
+	if tvf != nil {
+		pos = tvf.At
+		kind = strings.ToUpper(string(tvf.Window.Kind))
+	}
+	return planerr.At(pos, "%s of a %s window can only be used in GROUP BY window_start, window_end of a window aggregation for now", name, kind)
+}
+
+// mapDist returns the distribution of a Calc's output whose input is
+// distributed as d: hash keys survive when the Calc passes them through.
+func mapDist(d Distribution, exprs []*expr.Expr) Distribution {
+	if d.Kind != DistHash {
+		return d
+	}
+	keys := make([]int, len(d.Keys))
+	for i, k := range d.Keys {
+		keys[i] = -1
+		for j, e := range exprs {
+			if c, ok := exprutil.IsColumn(e); ok && c == k {
+				keys[i] = j
+				break
+			}
+		}
+		if keys[i] < 0 {
+			return Distribution{Kind: DistAny}
+		}
+	}
+	return Distribution{Kind: DistHash, Keys: keys}
+}
+
+// feed returns the operator whose output a consumer reading exprs (over r)
+// takes as input, and at[j], the column of that operator holding exprs[j].
+// When r has no filter and exprs only pick columns of r.in, the consumer
+// reads r.in directly, without a Calc, if picking would not prune a column
+// of r.in (a Calc that only reorders columns is useless) or, when prune
+// allows it, if no exchange follows that pruning would make cheaper.
+// reqOf gives the consumer's requirement for an input that is from with
+// the exprs at at. Otherwise feed adds a Calc computing exprs.
+func (b *builder) feed(r *rel, exprs []*expr.Expr, names []string, pos logical.Pos, reqOf func(from *Node, at []int) requirement, prune bool) (*Node, []int) {
+	if r.filter == nil || exprutil.IsTrue(r.filter) {
+		at := make([]int, len(exprs))
+		seen := map[int]bool{}
+		plain := true
+		for j, e := range exprs {
+			c, ok := exprutil.IsColumn(e)
+			if !ok || c < 0 {
+				plain = false
+				break
+			}
+			at[j] = c
+			seen[c] = true
+		}
+		if plain {
+			permutation := len(seen) == len(exprs) && len(seen) == r.in.Op.Output.Len()
+			if permutation || (prune && !b.exchanges(r.in, reqOf(r.in, at))) {
+				return r.in, at
+			}
+		}
+	}
+	n := b.calc(r, exprs, names, pos)
+	at := make([]int, len(exprs))
+	for j := range at {
+		at[j] = j
+	}
+	return n, at
+}
+
+// requirement is what an operator needs of its input's distribution.
+type requirement struct {
+	kind DistKind // DistAny: nothing; DistHash: Keys; DistSingle: all rows together
+	keys []int
+}
+
+// orderLike returns keys in the order from's distribution hashes them, when
+// from already is hash-distributed on exactly those columns, so the
+// operator's key order matches the key groups its rows arrive in; otherwise
+// keys unchanged.
+func (b *builder) orderLike(from *Node, keys []int) []int {
+	if from.Parallelism != b.p || from.Dist.Kind != DistHash || !sameSet(from.Dist.Keys, keys) {
+		return keys
+	}
+	return append([]int(nil), from.Dist.Keys...)
+}
+
+// exchanges reports whether connect would put an exchange between from and
+// a consumer with requirement req.
+func (b *builder) exchanges(from *Node, req requirement) bool {
+	in, _, _ := b.connect(from, req)
+	return in.Exchange != jobgraph.Forward
+}
+
+// connect returns the input edge from from that meets req, the consumer's
+// parallelism and the distribution of the rows the consumer receives.
+func (b *builder) connect(from *Node, req requirement) (*Input, int, Distribution) {
+	fwd := &Input{From: from, Exchange: jobgraph.Forward}
+	switch req.kind {
+	case DistHash:
+		if from.Parallelism == 1 && b.p == 1 {
+			return fwd, 1, Distribution{Kind: DistSingle}
+		}
+		if from.Parallelism == b.p && from.Dist.Kind == DistHash && equalInts(from.Dist.Keys, req.keys) {
+			return fwd, b.p, from.Dist
+		}
+		keys := append([]int(nil), req.keys...)
+		return &Input{From: from, Exchange: jobgraph.Hash, Keys: keys}, b.p, Distribution{Kind: DistHash, Keys: keys}
+	case DistSingle:
+		if from.Parallelism == 1 {
+			return fwd, 1, Distribution{Kind: DistSingle}
+		}
+		return &Input{From: from, Exchange: jobgraph.Single}, 1, Distribution{Kind: DistSingle}
+	}
+	return fwd, from.Parallelism, from.Dist
+}
+
+func (b *builder) sink(s *logical.Sink) (*Node, error) {
+	width := s.Input.Schema().Len()
+	r, err := b.build(s.Input, all(width))
+	if err != nil {
+		return nil, err
+	}
+	idx := make([]int, width)
+	for i := range idx {
+		idx[i] = i
+	}
+	in, err := b.materialize(r, idx, s.At)
+	if err != nil {
+		return nil, err
+	}
+	table := s.Table.Schema
+	got := in.Op.Output
+	if got.Len() != table.Len() {
+		return nil, planerr.At(s.At, "INSERT INTO %s: the query has %d columns but the table has %d", s.Table.Table, got.Len(), table.Len())
+	}
+	for i, f := range table.Fields {
+		if !got.Fields[i].Type.SameValues(f.Type) {
+			return nil, planerr.At(s.At, "INSERT INTO %s: column %d (%s) is %s but table column %s is %s",
+				s.Table.Table, i+1, got.Fields[i].Name, got.Fields[i].Type.Plain(), f.Name, f.Type.Plain())
+		}
+	}
+	edge, par, _ := b.connect(in, requirement{kind: DistAny})
+	return &Node{
+		Op:          &jobgraph.OperatorSpec{Sink: &jobgraph.SinkSpec{TableRef: s.Table}},
+		Inputs:      []*Input{edge},
+		Parallelism: par,
+		Dist:        Distribution{Kind: DistAny},
+		Pos:         s.At,
+	}, nil
+}
+
+// projBuilder collects the projections of a Calc, computing each distinct
+// expression once.
+type projBuilder struct {
+	exprs []*expr.Expr
+	names []string
+	seen  map[string]int
+}
+
+func newProjBuilder() *projBuilder { return &projBuilder{seen: map[string]int{}} }
+
+// add returns the output column computing e, adding it if it is new.
+func (pb *projBuilder) add(e *expr.Expr, name string) int {
+	fp := exprutil.Fingerprint(e)
+	if i, ok := pb.seen[fp]; ok {
+		return i
+	}
+	pb.seen[fp] = len(pb.exprs)
+	pb.exprs = append(pb.exprs, e)
+	pb.names = append(pb.names, name)
+	return len(pb.exprs) - 1
+}
+
+func sameSet(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := map[int]int{}
+	for _, x := range a {
+		m[x]++
+	}
+	for _, x := range b {
+		m[x]--
+		if m[x] < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// unique returns xs without repeats, in first-seen order.
+func unique(xs []int) []int {
+	var out []int
+	seen := map[int]bool{}
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// number puts the plan's nodes in a stable topological order (inputs first,
+// sinks in script order) and names them: operator IDs are "<kind>-<N>",
+// numbered per kind in that order. The same SQL always gets the same IDs,
+// and since only stateless Calcs come and go with the parallelism (a Calc
+// that only picks columns is left out where no exchange follows), sources,
+// sinks and stateful operators keep their IDs when a job is rescaled.
+func (p *Plan) number() {
+	seen := map[*Node]bool{}
+	var visit func(n *Node)
+	visit = func(n *Node) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		for _, in := range n.Inputs {
+			visit(in.From)
+		}
+		p.Nodes = append(p.Nodes, n)
+	}
+	for _, s := range p.Sinks {
+		visit(s)
+	}
+	count := map[string]int{}
+	for _, n := range p.Nodes {
+		kind := n.Op.Kind()
+		count[kind]++
+		n.Op.ID = fmt.Sprintf("%s-%d", kind, count[kind])
+		n.Op.Name = opName(n.Op)
+	}
+}
+
+func opName(op *jobgraph.OperatorSpec) string {
+	switch {
+	case op.Source != nil:
+		return "Source: " + op.Source.Table
+	case op.Calc != nil:
+		return "Calc"
+	case op.WindowAgg != nil:
+		return "WindowAggregate: " + strings.ToUpper(string(op.WindowAgg.Window.Kind))
+	case op.WindowTopN != nil:
+		return fmt.Sprintf("WindowTopN: %d", op.WindowTopN.N)
+	case op.Sink != nil:
+		return "Sink: " + op.Sink.Table
+	}
+	return op.Kind()
+}

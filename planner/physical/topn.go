@@ -1,0 +1,222 @@
+package physical
+
+import (
+	"math"
+
+	"github.com/eddy-streaming/eddy/engine/expr"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/engine/types"
+	"github.com/eddy-streaming/eddy/planner/internal/exprutil"
+	"github.com/eddy-streaming/eddy/planner/internal/planerr"
+	"github.com/eddy-streaming/eddy/planner/logical"
+)
+
+func overError(o *logical.Over) error {
+	if o.Func != logical.RowNumber {
+		return planerr.At(o.At, "%s() is not supported yet: only ROW_NUMBER() can rank rows, in a window Top-N", o.Func)
+	}
+	return planerr.At(o.At, "ROW_NUMBER() is only supported in a window Top-N: filter on its result, e.g. WHERE %s <= N", o.Name)
+}
+
+// rankBound recognizes a term that bounds the row number (column rn) from
+// above: rn <= c, rn < c, rn = c and their mirror images. It returns the
+// largest row number the term admits and whether the term must still be
+// checked after a Top-N that keeps that many rows (rn = c with c > 1 also
+// bounds rn from below).
+func rankBound(t *expr.Expr, rn int) (n int64, keep, ok bool) {
+	if t.Kind != expr.KindCall || len(t.Args) != 2 {
+		return 0, false, false
+	}
+	fn := t.Func
+	lhs, rhs := t.Args[0], t.Args[1]
+	if c, isCol := exprutil.IsColumn(rhs); isCol && c == rn {
+		lhs, rhs = rhs, lhs
+		switch fn {
+		case expr.FuncGe:
+			fn = expr.FuncLe
+		case expr.FuncGt:
+			fn = expr.FuncLt
+		case expr.FuncLe:
+			fn = expr.FuncGe
+		case expr.FuncLt:
+			fn = expr.FuncGt
+		}
+	}
+	if c, isCol := exprutil.IsColumn(lhs); !isCol || c != rn {
+		return 0, false, false
+	}
+	v, isConst := exprutil.IntConst(rhs)
+	if !isConst {
+		return 0, false, false
+	}
+	switch fn {
+	case expr.FuncLe:
+		return v, false, true
+	case expr.FuncLt:
+		if v == math.MinInt64 {
+			return v, false, true
+		}
+		return v - 1, false, true
+	case expr.FuncEq:
+		return v, v != 1, true
+	}
+	return 0, false, false
+}
+
+// topN plans Filter(Over(ROW_NUMBER)) as a window Top-N.
+func (b *builder) topN(f *logical.Filter, o *logical.Over, need []bool) (*rel, error) {
+	if o.Func != logical.RowNumber {
+		return nil, overError(o)
+	}
+	width := o.Input.Schema().Len()
+	rn := width
+	limit := int64(math.MaxInt64)
+	found := false
+	var rest []*expr.Expr
+	for _, t := range exprutil.Conjuncts(f.Cond) {
+		n, keep, ok := rankBound(t, rn)
+		if !ok {
+			rest = append(rest, t)
+			continue
+		}
+		found = true
+		limit = min(limit, n)
+		if keep {
+			rest = append(rest, t)
+		}
+	}
+	if !found {
+		return nil, overError(o)
+	}
+	if limit < 1 {
+		return nil, planerr.At(f.At, "the condition on %s keeps no rows (row numbers start at 1)", o.Name)
+	}
+	restCond := exprutil.And(rest...)
+	needOut := union(need, width+1, restCond)
+	emitRank := needOut[rn]
+	inNeed := make([]bool, width)
+	copy(inNeed, needOut[:width])
+	for _, k := range o.PartitionBy {
+		inNeed[k] = true
+	}
+	for _, k := range o.OrderBy {
+		inNeed[k.Column] = true
+	}
+	r, err := b.build(o.Input, inNeed)
+	if err != nil {
+		return nil, err
+	}
+
+	// The partition must hold window_start and window_end of one window
+	// aggregate; the other partition columns are the Top-N's keys.
+	var start, end *Node
+	kStart, kEnd := -1, -1
+	var keys []int
+	for _, k := range o.PartitionBy {
+		e := r.cols[k]
+		if name := placeholderIn(e); name != "" {
+			return nil, planerr.At(o.At, "a window Top-N directly over a window TVF is not supported yet: aggregate by window_start, window_end first")
+		}
+		if c, ok := exprutil.IsColumn(e); ok {
+			switch info := r.in.Cols[c]; {
+			case info.Role == RoleStart && start == nil:
+				start, kStart = info.Window, k
+				continue
+			case info.Role == RoleEnd && end == nil:
+				end, kEnd = info.Window, k
+				continue
+			}
+		}
+		keys = append(keys, k)
+	}
+	if start == nil || end == nil || start != end {
+		return nil, planerr.At(o.At, "ROW_NUMBER() must be partitioned by window_start and window_end of a window aggregation (non-windowed Top-N is not supported yet)")
+	}
+
+	idx := indicesOf(inNeed)
+	exprs := make([]*expr.Expr, len(idx))
+	names := make([]string, len(idx))
+	j := make([]int, width) // position in idx of each needed column
+	for n, i := range idx {
+		exprs[n], names[n], j[i] = r.cols[i], r.names[i], n
+	}
+	for _, e := range append([]*expr.Expr{r.filter}, exprs...) {
+		if name := placeholderIn(e); name != "" {
+			return nil, windowColumnError(r.tvf, name)
+		}
+	}
+	reqOf := func(from *Node, at []int) requirement {
+		var cols []int
+		for _, k := range keys {
+			cols = append(cols, at[j[k]])
+		}
+		cols = b.orderLike(from, unique(cols))
+		if len(cols) == 0 {
+			return requirement{kind: DistSingle}
+		}
+		return requirement{kind: DistHash, keys: cols}
+	}
+	// Rows are buffered per window until it fires, so a Calc that prunes
+	// columns stays before the Top-N; one that only reorders them does not.
+	pre, atPre := b.feed(r, exprs, names, o.At, reqOf, false)
+	at := make([]int, width)
+	for _, i := range idx {
+		at[i] = atPre[j[i]]
+	}
+	wsAt, weAt := at[kStart], at[kEnd]
+	req := reqOf(pre, atPre)
+	keyCols := req.keys
+	edge, par, dist := b.connect(pre, req)
+
+	order := make([]jobgraph.SortKey, len(o.OrderBy))
+	for i, k := range o.OrderBy {
+		order[i] = k
+		order[i].Column = at[k.Column]
+	}
+	fields := append([]types.Field(nil), pre.Op.Output.Fields...)
+	cols := append([]ColInfo(nil), pre.Cols...)
+	if emitRank {
+		t := types.BigIntType
+		t.NotNull = true
+		fields = append(fields, types.Field{Name: o.Name, Type: t})
+		cols = append(cols, ColInfo{})
+	}
+	if par == 1 {
+		dist = Distribution{Kind: DistSingle}
+	}
+	node := &Node{
+		Op: &jobgraph.OperatorSpec{
+			Output: types.Schema{Fields: fields},
+			WindowTopN: &jobgraph.WindowTopNSpec{
+				WindowStart:   wsAt,
+				WindowEnd:     weAt,
+				PartitionKeys: keyCols,
+				OrderBy:       order,
+				N:             limit,
+				EmitRank:      emitRank,
+			},
+		},
+		Inputs:      []*Input{edge},
+		Parallelism: par,
+		Dist:        dist,
+		Cols:        cols,
+		Pos:         o.At,
+	}
+
+	res := &rel{in: node, cols: make([]*expr.Expr, width+1), names: make([]string, width+1)}
+	for i, f := range o.Schema().Fields {
+		res.names[i] = f.Name
+	}
+	for _, i := range idx {
+		res.cols[i] = expr.Col(at[i], fields[at[i]].Type)
+	}
+	// Output columns of pre that no logical column reads were pruned before
+	// or are carried along unread.
+	if emitRank {
+		res.cols[rn] = expr.Col(len(fields)-1, fields[len(fields)-1].Type)
+	}
+	if restCond != nil {
+		res.filter = exprutil.Substitute(restCond, res.cols)
+	}
+	return res, nil
+}

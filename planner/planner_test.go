@@ -1,0 +1,106 @@
+package planner_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/datadriven"
+
+	"github.com/eddy-streaming/eddy/connectors"
+	"github.com/eddy-streaming/eddy/planner"
+	"github.com/eddy-streaming/eddy/planner/explain"
+	"github.com/eddy-streaming/eddy/sql/parse"
+)
+
+// fake is a connector factory for planning only: it accepts a few options
+// and never opens a source or sink.
+type fake struct {
+	name string
+	opts []connectors.OptionSpec
+}
+
+func (f *fake) Name() string                     { return f.name }
+func (f *fake) Options() []connectors.OptionSpec { return f.opts }
+
+type fakeSource struct{ fake }
+
+func (f *fakeSource) NewSource(connectors.TableInfo) (connectors.Source, error) {
+	return nil, fmt.Errorf("%s: planning-only connector", f.name)
+}
+
+type fakeSink struct{ fake }
+
+func (f *fakeSink) NewSink(connectors.TableInfo) (connectors.Sink, error) {
+	return nil, fmt.Errorf("%s: planning-only connector", f.name)
+}
+
+// registry serves 'events' (a source with an optional 'rows' option) and
+// 'out' and 'print' (sinks).
+func registry(t testing.TB) *connectors.Registry {
+	reg := connectors.NewRegistry()
+	for _, f := range []connectors.Factory{
+		&fakeSource{fake{"events", []connectors.OptionSpec{{Key: "rows", Type: connectors.OptInt}}}},
+		&fakeSink{fake{"out", nil}},
+		&fakeSink{fake{"print", nil}},
+	} {
+		if err := reg.Register(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return reg
+}
+
+func compile(t testing.TB, text string, parallelism int) (*planner.Plan, error) {
+	return planner.Compile(context.Background(), "test.sql", text, planner.Options{
+		JobName:     "test",
+		Parallelism: parallelism,
+		Registry:    registry(t),
+	})
+}
+
+// TestSQL compiles the scripts in testdata/sql and checks the results
+// (rewrite with -rewrite). Commands take the script as input and an
+// optional parallelism=N:
+//
+//	explain [verbose]  Plan.Explain (ExplainVerbose)
+//	jobgraph           the serialized graph, with raw column indices
+//	optimize           the rewrite rules that fired and the optimized plan
+//	error              the error, as the CLI prints it
+func TestSQL(t *testing.T) {
+	datadriven.Walk(t, "testdata/sql", func(t *testing.T, path string) {
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			parallelism := 1
+			d.MaybeScanArgs(t, "parallelism", &parallelism)
+			p, err := compile(t, d.Input, parallelism)
+			if d.Cmd == "error" {
+				if err == nil {
+					return "no error\n"
+				}
+				var pe *parse.Error
+				if !errors.As(err, &pe) {
+					return "not a *parse.Error: " + err.Error() + "\n"
+				}
+				return err.Error() + "\n"
+			}
+			if err != nil {
+				return "error: " + err.Error() + "\n"
+			}
+			switch d.Cmd {
+			case "explain":
+				if d.HasArg("verbose") {
+					return p.ExplainVerbose()
+				}
+				return p.Explain()
+			case "jobgraph":
+				return explain.Summary(p.Graph)
+			case "optimize":
+				return fmt.Sprintf("rules: %s\n%s", strings.Join(p.Rules, ", "), explain.Logical(p.Optimized, explain.Options{}))
+			}
+			d.Fatalf(t, "unknown command %q", d.Cmd)
+			return ""
+		})
+	})
+}
