@@ -4,4 +4,70 @@
 //
 // Expressions follow SQL three-valued logic: a NULL input makes a NULL output
 // unless the function says otherwise (AND, OR, IS NULL, CASE, COALESCE).
+//
+// # Evaluation
+//
+// Compile type-checks an Expr tree against the input schema (arity,
+// argument and result types; errors name the function) and returns an
+// Evaluator. Literals are parsed once, calls on constants are folded, and a
+// strict call with a constant NULL argument is NULL without evaluating the
+// rest (as Calcite simplifies it). Each Eval computes whole columns with
+// typed loops over Arrow buffers: no per-row interface calls and no per-row
+// allocation; NULLs are combined as validity bitmaps and skipped entirely
+// when a column has none; constants stay scalars inside the kernels instead
+// of being materialized as columns. The caller owns and releases the result;
+// a bare column reference returns the input column retained (zero copy).
+//
+// Select and Filter evaluate a BOOLEAN predicate and keep the rows where it
+// is TRUE (FALSE and NULL drop), copying nothing when every row passes.
+//
+// # Semantics (Flink SQL)
+//
+//   - AND and OR are Kleene (FALSE AND NULL is FALSE, TRUE OR NULL is TRUE)
+//     and, like Flink's generated code, evaluate an argument only on the rows
+//     the earlier ones left undecided; a CASE evaluates each condition on the
+//     rows no earlier one took and each result on the rows that pick it. So
+//     b <> 0 AND a / b > 1 and CASE WHEN b = 0 THEN NULL ELSE a / b END never
+//     divide by zero. (Arguments that cannot fail are computed on all rows:
+//     the result is the same and whole columns are cheaper.)
+//   - INT and BIGINT arithmetic wraps on overflow like Java; integer / and
+//     MOD truncate (MOD has the dividend's sign) and fail on a zero divisor;
+//     DOUBLE follows IEEE (x / 0 is ±Infinity or NaN).
+//   - DECIMAL (Arrow decimal128) arithmetic is exact, rounds half up to the
+//     result scale given by the node's type and is NULL when the result does
+//     not fit its precision; division first rounds the exact quotient to 38
+//     significant digits, as Flink's MathContext does. The int128 fast path
+//     applies when the operands' precisions bound every intermediate below
+//     10^38, math/big otherwise.
+//   - Comparisons work on every type: text bytewise (code point order),
+//     FALSE < TRUE, DECIMALs of different scales exactly, DOUBLE per IEEE.
+//   - TIMESTAMP is milliseconds since the epoch (timestamp[ms]); TIMESTAMP
+//     ± INTERVAL (duration[ms] or an INTERVAL literal in ms) stays TIMESTAMP.
+//
+// CAST follows Flink's cast rules: BIGINT to INT wraps; DOUBLE to INT or
+// BIGINT truncates toward zero and saturates (NaN is 0); DECIMAL to INT or
+// BIGINT truncates and keeps the low-order bits; numbers to BOOLEAN test
+// non-zero; anything numeric to DECIMAL rounds half up and is NULL if it
+// does not fit (DOUBLE goes through its shortest decimal form, as
+// BigDecimal.valueOf; NaN and Infinity fail); DECIMAL to DOUBLE divides the
+// unscaled long for precisions up to 18 and rounds correctly above. To
+// STRING: integers in decimal, DOUBLE as Java's Double.toString ("1.0E7"),
+// DECIMAL with its scale, BOOLEAN as TRUE/FALSE, TIMESTAMP(3) as
+// 'yyyy-MM-dd HH:mm:ss.SSS'; VARCHAR(n) keeps the first n characters. From
+// STRING (trimmed): integers with an optional dropped fraction, Java's
+// double syntax, BigDecimal syntax (overflow fails), t/true/y/yes/1 and
+// f/false/n/no/0 in any case, 'yyyy-MM-dd[ HH:mm[:ss[.fff]]]'. Text that
+// does not convert fails the job with an error naming the expression and
+// the value; TRY_CAST gives NULL instead. TIMESTAMP converts only to and
+// from text (Flink rejects casts between it and BOOLEAN or numbers).
+//
+// # Arrow compute
+//
+// The kernels are written here rather than taken from arrow-go's compute
+// package: compute's "add", comparisons and "filter" match Flink for the
+// simple cases, but every CallFunction pays a dispatch of tens of
+// allocations and microseconds that dominates a 4096-row batch
+// (BenchmarkArrowComputeAdd, BenchmarkCompareFilter), and MOD, CASE,
+// DECIMAL rounding, lazy AND/OR and Flink's cast formats have no compute
+// equivalent. Nothing outside this package depends on arrow compute.
 package expr

@@ -42,6 +42,9 @@ const (
 
 	// FuncCast converts Args[0] to the node's Type.
 	FuncCast = "cast"
+	// FuncTryCast is FuncCast that gives NULL instead of failing on an input
+	// it cannot convert (TRY_CAST).
+	FuncTryCast = "try_cast"
 	// FuncCase is a searched CASE: Args are cond1, val1, cond2, val2, ...,
 	// and an optional final ELSE value (odd length). No ELSE means NULL.
 	FuncCase = "case"

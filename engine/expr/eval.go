@@ -1,0 +1,151 @@
+package expr
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddy-streaming/eddy/engine/types"
+)
+
+// Evaluator computes one compiled expression a whole column at a time.
+// An Evaluator holds no mutable state: one may serve several goroutines.
+// (Input arrays shared between goroutines must have known NULL counts:
+// arrow computes a slice's count lazily, on first use, without locking.)
+type Evaluator interface {
+	// Type is the result type of the expression.
+	Type() types.Type
+	// Columns lists, ascending, the input columns the expression reads.
+	Columns() []int
+	// Eval computes the expression for every row of rec, allocating from
+	// mem. The caller owns the result and must Release it. A bare column
+	// reference returns the input column itself, retained (zero copy).
+	// Eval fails, naming the expression and the offending value, when a
+	// row cannot be computed (integer division by zero, a CAST of text
+	// that is not a number, ...).
+	Eval(ctx context.Context, rec arrow.RecordBatch, mem memory.Allocator) (arrow.Array, error)
+	// EvalColumns is Eval over n rows given as columns: cols[i] is input
+	// column i, and may be nil when the expression does not read it (see
+	// Columns).
+	EvalColumns(ctx context.Context, cols []arrow.Array, n int, mem memory.Allocator) (arrow.Array, error)
+}
+
+// batch is the input of one evaluation: the input columns (nil where not
+// read) and the row count.
+type batch struct {
+	cols []arrow.Array
+	n    int
+}
+
+// evalCtx carries what every kernel needs during one evaluation.
+type evalCtx struct {
+	ctx context.Context
+	mem memory.Allocator
+}
+
+// prog is a compiled expression node.
+type prog struct {
+	t types.Type
+	// text renders the node as SQL, for error messages.
+	text string
+	// fallible reports whether evaluating the subtree can fail on some
+	// input (integer division, CAST from text, ...), in which case lazy
+	// constructs (AND, OR, CASE) evaluate it only on the rows that need it.
+	fallible bool
+	// konst is the node's value when it is a constant (a literal, or a
+	// call folded at Compile).
+	konst *scalar
+	// cols lists, ascending, the input columns the subtree reads.
+	cols []int
+	// run computes the node; unset for constants.
+	run func(ec *evalCtx, in *batch) (value, error)
+}
+
+// eval computes p over in.
+func (p *prog) eval(ec *evalCtx, in *batch) (value, error) {
+	if p.konst != nil {
+		return value{sc: p.konst}, nil
+	}
+	return p.run(ec, in)
+}
+
+// evalArray computes p over in as a column (constants are broadcast).
+func (p *prog) evalArray(ec *evalCtx, in *batch) (arrow.Array, error) {
+	v, err := p.eval(ec, in)
+	if err != nil {
+		return nil, err
+	}
+	return materialize(ec.mem, v, p.t, in.n), nil
+}
+
+// evaluator implements Evaluator.
+type evaluator struct {
+	root  *prog
+	input types.Schema
+	arrow []arrow.DataType
+	cols  []int
+}
+
+// Type implements Evaluator.
+func (e *evaluator) Type() types.Type { return e.root.t }
+
+// Columns implements Evaluator.
+func (e *evaluator) Columns() []int { return append([]int(nil), e.cols...) }
+
+// String renders the expression as SQL.
+func (e *evaluator) String() string { return e.root.text }
+
+// Eval implements Evaluator.
+func (e *evaluator) Eval(ctx context.Context, rec arrow.RecordBatch, mem memory.Allocator) (arrow.Array, error) {
+	if rec == nil {
+		return nil, fmt.Errorf("expr: evaluate %s: nil record batch", e.root.text)
+	}
+	return e.EvalColumns(ctx, rec.Columns(), int(rec.NumRows()), mem)
+}
+
+// EvalColumns implements Evaluator.
+func (e *evaluator) EvalColumns(ctx context.Context, cols []arrow.Array, n int, mem memory.Allocator) (arrow.Array, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, c := range e.cols {
+		if c >= len(cols) || cols[c] == nil {
+			return nil, fmt.Errorf("expr: evaluate %s: input column %d (%s) is missing", e.root.text, c, e.input.Fields[c].Name)
+		}
+		a := cols[c]
+		if a.Len() != n {
+			return nil, fmt.Errorf("expr: evaluate %s: input column %d (%s) has %d rows, want %d", e.root.text, c, e.input.Fields[c].Name, a.Len(), n)
+		}
+		if !arrow.TypeEqual(a.DataType(), e.arrow[c]) {
+			return nil, fmt.Errorf("expr: evaluate %s: input column %d (%s) is %s, want %s", e.root.text, c, e.input.Fields[c].Name, a.DataType(), e.arrow[c])
+		}
+	}
+	ec := &evalCtx{ctx: ctx, mem: mem}
+	out, err := e.root.evalArray(ec, &batch{cols: cols, n: n})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Compile type-checks e against the input schema and compiles it into an
+// Evaluator. Errors name the function and the offending argument types.
+// Literals are parsed once here, and calls whose arguments are all
+// constants are folded.
+func Compile(e *Expr, input types.Schema) (Evaluator, error) {
+	c := &compiler{input: input, used: map[int]bool{}}
+	p, err := c.compile(e)
+	if err != nil {
+		return nil, err
+	}
+	ev := &evaluator{root: p, input: input, arrow: make([]arrow.DataType, len(input.Fields))}
+	for i := range input.Fields {
+		if c.used[i] {
+			ev.cols = append(ev.cols, i)
+			ev.arrow[i] = input.Fields[i].Type.Arrow()
+		}
+	}
+	return ev, nil
+}
