@@ -1,10 +1,10 @@
 package operators
 
 import (
+	"github.com/eddy-streaming/eddy/engine/operator"
 	"github.com/eddy-streaming/eddy/engine/operators/calc"
 	"github.com/eddy-streaming/eddy/engine/operators/windowagg"
 	"github.com/eddy-streaming/eddy/engine/operators/windowtopn"
-	"github.com/eddy-streaming/eddy/engine/operator"
 )
 
 // Factories returns the built-in operator constructors, keyed by
