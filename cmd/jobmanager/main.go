@@ -92,9 +92,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Logger:     logger,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			// Interrupted (Ctrl-C or SIGTERM): the job was cancelled cleanly.
+			fmt.Fprintf(stderr, "jobmanager: job %s cancelled\n", file)
+			return 130
+		}
 		fmt.Fprintf(stderr, "jobmanager: job %s failed: %v\n", file, err)
 		return 1
 	}
-	_ = res
+	if res.LateRecordsDropped > 0 {
+		fmt.Fprintf(stderr, "jobmanager: %d late records were dropped (older than the watermark when they reached their window)\n", res.LateRecordsDropped)
+	}
 	return 0
 }

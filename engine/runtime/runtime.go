@@ -74,9 +74,12 @@ func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) 
 		"records_in", res.RecordsIn, "records_out", res.RecordsOut,
 		"late_records_dropped", res.LateRecordsDropped, "duration", res.Duration,
 	}
-	if err != nil {
+	switch {
+	case err != nil && ctx.Err() != nil:
+		j.logger.Info("job cancelled", attrs...)
+	case err != nil:
 		j.logger.Error("job failed", append(attrs, "err", err)...)
-	} else {
+	default:
 		j.logger.Info("job finished", attrs...)
 	}
 	return res, err
