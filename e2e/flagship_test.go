@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -213,4 +214,25 @@ func TestLateEventsAreDroppedAndCounted(t *testing.T) {
 		t.Errorf("late records dropped = %d, want %d", res.LateRecordsDropped, late)
 	}
 	assertSameRows(t, rows["top_gifts"], refTopGifts(gs[:len(gs)-late], 60_000, 3))
+}
+
+// TestSeveralInsertsRunAsOneJob runs the flagship Top-N and the tumbling
+// aggregates as two INSERTs of one script: one job, one shared source whose
+// batches fan out to both pipelines (concurrently: run with -race), each
+// result equal to its reference.
+func TestSeveralInsertsRunAsOneJob(t *testing.T) {
+	script := topGiftsSQL + strings.TrimPrefix(roomStatsSQL, giftsDDL)
+	for _, parallelism := range []int{1, 3} {
+		t.Run(fmt.Sprintf("p%d", parallelism), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			r := rand.New(rand.NewPCG(uint64(parallelism), 99))
+			gs := genGifts(r, 5000+r.IntN(10000), 1+r.IntN(30), 1+r.IntN(20), 5000)
+			rec := giftsRecord(mem, gs)
+			defer rec.Release()
+			rows, _ := runSQL(t, script, parallelism, map[string]arrow.RecordBatch{"gifts": rec}, uint64(parallelism)*31, mem)
+			assertSameRows(t, rows["top_gifts"], refTopGifts(gs, 60_000, 3))
+			assertSameRows(t, rows["room_stats"], refRoomStats(gs, 10_000))
+		})
+	}
 }

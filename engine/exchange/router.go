@@ -86,6 +86,9 @@ type broadcastRouter struct {
 
 // Route implements Router.
 func (r *broadcastRouter) Route(ctx context.Context, b stream.Batch) error {
+	if len(r.targets) > 1 {
+		Share(b)
+	}
 	for i, t := range r.targets {
 		last := i == len(r.targets)-1
 		if !last {
@@ -284,4 +287,24 @@ func (r *hashRouter) take(rec arrow.RecordBatch, indices []int32) (arrow.RecordB
 // Broadcast implements Router.
 func (r *hashRouter) Broadcast(ctx context.Context, m stream.Message) error {
 	return broadcastToAll(ctx, r.targets, m)
+}
+
+// Share prepares a batch to be read by several goroutines at once, as when
+// one batch fans out to several consumers. Arrow computes an array's null
+// count lazily, on first use, and caches it without synchronization; Share
+// computes it up front so that concurrent readers only read.
+func Share(b stream.Batch) {
+	if b.Record == nil {
+		return
+	}
+	for _, c := range b.Record.Columns() {
+		settleNullCounts(c.Data())
+	}
+}
+
+func settleNullCounts(d arrow.ArrayData) {
+	d.NullN()
+	for _, c := range d.Children() {
+		settleNullCounts(c)
+	}
 }

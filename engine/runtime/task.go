@@ -232,6 +232,9 @@ func (s *subtask) output(ctx context.Context, b stream.Batch) error {
 		b.Release()
 		return nil
 	}
+	if len(rs) > 1 {
+		exchange.Share(b) // the consumers of several edges read b concurrently
+	}
 	for i := 1; i < len(rs); i++ {
 		b.Record.Retain()
 	}
