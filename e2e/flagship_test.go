@@ -221,7 +221,14 @@ func TestLateEventsAreDroppedAndCounted(t *testing.T) {
 // batches fan out to both pipelines (concurrently: run with -race), each
 // result equal to its reference.
 func TestSeveralInsertsRunAsOneJob(t *testing.T) {
-	script := topGiftsSQL + strings.TrimPrefix(roomStatsSQL, giftsDDL)
+	// qty_counts reads quantity, which has NULLs, as room_stats does: two
+	// consumers of one batch then compute its lazy null count concurrently.
+	script := topGiftsSQL + strings.TrimPrefix(roomStatsSQL, giftsDDL) + `
+CREATE TABLE qty_counts (room_id BIGINT, n BIGINT) WITH ('connector' = 'collect');
+INSERT INTO qty_counts
+SELECT room_id, COUNT(quantity) FROM TABLE(TUMBLE(TABLE gifts, DESCRIPTOR(ts), INTERVAL '1' MINUTE))
+GROUP BY window_start, window_end, room_id;
+`
 	for _, parallelism := range []int{1, 3} {
 		t.Run(fmt.Sprintf("p%d", parallelism), func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -233,6 +240,27 @@ func TestSeveralInsertsRunAsOneJob(t *testing.T) {
 			rows, _ := runSQL(t, script, parallelism, map[string]arrow.RecordBatch{"gifts": rec}, uint64(parallelism)*31, mem)
 			assertSameRows(t, rows["top_gifts"], refTopGifts(gs, 60_000, 3))
 			assertSameRows(t, rows["room_stats"], refRoomStats(gs, 10_000))
+			assertSameRows(t, rows["qty_counts"], refQtyCounts(gs, 60_000))
 		})
 	}
+}
+
+// refQtyCounts is the reference for qty_counts: non-NULL quantities per room
+// and window.
+func refQtyCounts(gs []gift, windowMs int64) []string {
+	type key struct{ ws, room int64 }
+	counts := map[key]int64{}
+	for _, g := range gs {
+		ws := g.Ts - ((g.Ts%windowMs)+windowMs)%windowMs
+		k := key{ws, g.Room}
+		counts[k] += 0
+		if !g.QtyNull {
+			counts[k]++
+		}
+	}
+	var out []string
+	for k, n := range counts {
+		out = append(out, fmt.Sprintf("+I|%d|%d", k.room, n))
+	}
+	return out
 }

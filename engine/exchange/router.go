@@ -291,20 +291,15 @@ func (r *hashRouter) Broadcast(ctx context.Context, m stream.Message) error {
 
 // Share prepares a batch to be read by several goroutines at once, as when
 // one batch fans out to several consumers. Arrow computes an array's null
-// count lazily, on first use, and caches it without synchronization; Share
-// computes it up front so that concurrent readers only read.
+// count lazily, on the first NullN call, and caches it without
+// synchronization; Share computes it up front so that concurrent readers
+// only read. (Eddy's column types are all flat, so the top-level arrays are
+// all there is to settle.)
 func Share(b stream.Batch) {
 	if b.Record == nil {
 		return
 	}
 	for _, c := range b.Record.Columns() {
-		settleNullCounts(c.Data())
-	}
-}
-
-func settleNullCounts(d arrow.ArrayData) {
-	d.NullN()
-	for _, c := range d.Children() {
-		settleNullCounts(c)
+		c.NullN()
 	}
 }
