@@ -27,12 +27,6 @@ func tableOf(stream string, cols []types.Field, opts map[string]string) connecto
 	return connectors.TableInfo{Name: "t_" + stream, Schema: types.Schema{Fields: cols}, Options: o}
 }
 
-// genRow is one generated row with its index.
-type genRow struct {
-	idx  int64
-	vals []string
-}
-
 // readRows reads every reader of a bounded table at the given parallelism
 // with random batch sizes, and returns the rows by index (the index of a
 // reader's k-th row is subtask + k*parallelism).

@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/eddy-streaming/eddy/connectors"
-	"github.com/eddy-streaming/eddy/connectors/format"
 	"github.com/eddy-streaming/eddy/engine/types"
+	"github.com/eddy-streaming/eddy/engine/types/sqltext"
 )
 
 // The option keys.
@@ -163,7 +163,7 @@ func parseConfig(info connectors.TableInfo) (*config, error) {
 		return nil, fmt.Errorf("option '%s': '%s' must not be negative", OptMaxOutOfOrder, opt(OptMaxOutOfOrder))
 	}
 	c.maxDelay = d.Milliseconds()
-	start, ok := format.ParseTimestamp([]byte(strings.TrimSpace(opt(OptStartTime))))
+	start, ok := sqltext.ParseTimestamp([]byte(strings.TrimSpace(opt(OptStartTime))))
 	if !ok {
 		return nil, fmt.Errorf("option '%s': '%s' is not a timestamp 'yyyy-MM-dd HH:mm:ss[.SSS]'", OptStartTime, opt(OptStartTime))
 	}

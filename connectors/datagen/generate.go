@@ -103,17 +103,15 @@ func (g *generator) nominal(i uint64) int64 {
 
 func (g *generator) fillTimes(c *format.Column, first, step uint64, n int) {
 	out := c.ExtendInt64(n)
-	eps := uint64(g.cfg.eps)
-	start := g.cfg.start
 	if g.cfg.maxDelay == 0 {
 		for j := range out {
-			out[j] = start + int64((first+uint64(j)*step)*1000/eps)
+			out[j] = g.nominal(first + uint64(j)*step)
 		}
 		return
 	}
 	span := uint64(g.cfg.maxDelay) + 1
 	for j, st := range g.st {
-		out[j] = start + int64((first+uint64(j)*step)*1000/eps) - int64(below(word(st, wDelay), span))
+		out[j] = g.nominal(first+uint64(j)*step) - int64(below(word(st, wDelay), span))
 	}
 }
 
@@ -133,11 +131,10 @@ func (g *generator) fillGifts(b *format.Builder, first, step uint64, n int) {
 	}
 	for k, sc := range g.cfg.cols {
 		c := b.Cols[k]
+		if g.fillShared(c, sc, first, step, n) {
+			continue
+		}
 		switch sc {
-		case 0:
-			g.fillRooms(c, n)
-		case 1:
-			g.fillUsers(c, n)
 		case 2:
 			out := c.ExtendInt32(n)
 			ids := g.src.gift
@@ -152,48 +149,47 @@ func (g *generator) fillGifts(b *format.Builder, first, step uint64, n int) {
 			for j, gi := range g.gi {
 				out[j] = price[gi] * int64(g.qi[j])
 			}
-		case 5:
-			g.fillTimes(c, first, step, n)
 		}
 	}
 }
 
 func (g *generator) fillLikes(b *format.Builder, first, step uint64, n int) {
 	for k, sc := range g.cfg.cols {
-		c := b.Cols[k]
-		switch sc {
-		case 0:
-			g.fillRooms(c, n)
-		case 1:
-			g.fillUsers(c, n)
-		case 2:
+		if c := b.Cols[k]; !g.fillShared(c, sc, first, step, n) { // count
 			out := c.ExtendInt32(n)
 			for j, st := range g.st {
 				out[j] = likeTable.sample(word(st, wValue)) + 1
 			}
-		case 3:
-			g.fillTimes(c, first, step, n)
 		}
 	}
 }
 
 func (g *generator) fillComments(b *format.Builder, first, step uint64, n int) {
 	for k, sc := range g.cfg.cols {
-		c := b.Cols[k]
-		switch sc {
-		case 0:
-			g.fillRooms(c, n)
-		case 1:
-			g.fillUsers(c, n)
-		case 2:
+		if c := b.Cols[k]; !g.fillShared(c, sc, first, step, n) { // content
 			for _, st := range g.st {
 				c.Data = appendComment(c.Data, st)
 				c.EndString()
 			}
-		case 3:
-			g.fillTimes(c, first, step, n)
 		}
 	}
+}
+
+// fillShared fills column c when stream column sc is one of those the
+// gifts, likes and comments streams share (room_id, user_id, and ts, the
+// last) and reports whether it was.
+func (g *generator) fillShared(c *format.Column, sc int, first, step uint64, n int) bool {
+	switch sc {
+	case 0:
+		g.fillRooms(c, n)
+	case 1:
+		g.fillUsers(c, n)
+	case len(streamColumns[g.cfg.stream]) - 1:
+		g.fillTimes(c, first, step, n)
+	default:
+		return false
+	}
+	return true
 }
 
 // appendComment appends a short comment: 1 to 8 words drawn by a Zipf law

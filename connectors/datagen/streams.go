@@ -26,30 +26,26 @@ var streamColumns = map[string][]types.Field{
 		{Name: "amount", Type: types.BigIntType},
 		{Name: "ts", Type: types.TimestampType},
 	},
-	Comments: {
-		{Name: "room_id", Type: types.BigIntType},
-		{Name: "user_id", Type: types.BigIntType},
-		{Name: "content", Type: types.StringType},
-		{Name: "ts", Type: types.TimestampType},
-	},
-	Likes: {
-		{Name: "room_id", Type: types.BigIntType},
-		{Name: "user_id", Type: types.BigIntType},
-		{Name: "count", Type: types.IntType},
-		{Name: "ts", Type: types.TimestampType},
-	},
-	RoomEvents: {
-		{Name: "room_id", Type: types.BigIntType},
-		{Name: "user_id", Type: types.BigIntType},
-		{Name: "kind", Type: types.StringType},
-		{Name: "ts", Type: types.TimestampType},
-	},
+	Comments:   roomStream(types.Field{Name: "content", Type: types.StringType}),
+	Likes:      roomStream(types.Field{Name: "count", Type: types.IntType}),
+	RoomEvents: roomStream(types.Field{Name: "kind", Type: types.StringType}),
 	GiftCatalog: {
 		{Name: "gift_id", Type: types.IntType},
 		{Name: "name", Type: types.StringType},
 		{Name: "price", Type: types.BigIntType},
 		{Name: "tier", Type: types.StringType},
 	},
+}
+
+// roomStream returns the columns of a stream of room events with one
+// value column: room_id, user_id, value, ts.
+func roomStream(value types.Field) []types.Field {
+	return []types.Field{
+		{Name: "room_id", Type: types.BigIntType},
+		{Name: "user_id", Type: types.BigIntType},
+		value,
+		{Name: "ts", Type: types.TimestampType},
+	}
 }
 
 // StreamNames lists the streams, in the order the docs give them.

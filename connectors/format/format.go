@@ -3,12 +3,15 @@ package format
 import (
 	"bytes"
 	"fmt"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"github.com/eddy-streaming/eddy/engine/types"
+	"github.com/eddy-streaming/eddy/engine/types/sqltext"
 )
 
 // Framing says how records are cut out of a file.
@@ -96,7 +99,6 @@ func (s *QuoteState) advance(b []byte, stop bool) int {
 			p := pos + j
 			if p+1 == len(b) {
 				s.pending = true
-				pos = len(b)
 				break
 			}
 			if b[p+1] == q {
@@ -221,32 +223,32 @@ func AppendText(c *Column, text []byte) error {
 	t := TrimSpace(text)
 	switch c.Type.Kind {
 	case types.BigInt:
-		if v, ok := ParseInt64(t); ok {
+		if v, err := sqltext.ParseInt(t, 64); err == nil {
 			c.AppendInt64(v)
 			return nil
 		}
 	case types.Int:
-		if v, ok := ParseInt32(t); ok {
-			c.AppendInt32(v)
+		if v, err := sqltext.ParseInt(t, 32); err == nil {
+			c.AppendInt32(int32(v))
 			return nil
 		}
 	case types.Timestamp:
-		if v, ok := ParseTimestamp(t); ok {
+		if v, ok := sqltext.ParseTimestamp(t); ok {
 			c.AppendInt64(v)
 			return nil
 		}
 	case types.Double:
-		if v, ok := ParseFloat64(t); ok {
+		if v, ok := parseDouble(t); ok {
 			c.AppendFloat64(v)
 			return nil
 		}
 	case types.Boolean:
-		if v, ok := ParseBool(t); ok {
+		if v, ok := sqltext.ParseBool(t); ok {
 			c.AppendBool(v)
 			return nil
 		}
 	case types.Decimal:
-		if v, ok := ParseDecimal(t, int32(c.Type.Precision), int32(c.Type.Scale)); ok {
+		if v, err := sqltext.ParseDecimal(t, c.Type.Precision, c.Type.Scale); err == nil {
 			c.AppendDecimal(v)
 			return nil
 		}
@@ -258,7 +260,7 @@ func AppendText(c *Column, text []byte) error {
 func validUTF8(b []byte) bool {
 	for _, c := range b {
 		if c >= 0x80 {
-			return utf8Valid(b)
+			return utf8.Valid(b)
 		}
 	}
 	return true
@@ -267,7 +269,7 @@ func validUTF8(b []byte) bool {
 // Values gives typed, allocation-free access to one column of a batch.
 type Values struct {
 	Kind  types.Kind
-	scale int32
+	scale int
 	arr   arrow.Array
 	i32   []int32
 	i64   []int64
@@ -279,50 +281,42 @@ type Values struct {
 
 // NewValues wraps a, which must carry values of t. name is for errors.
 func NewValues(name string, a arrow.Array, t types.Type) (Values, error) {
-	v := Values{Kind: t.Kind, scale: int32(t.Scale), arr: a}
-	ok := true
+	v := Values{Kind: t.Kind, scale: t.Scale, arr: a}
+	var ok bool
 	switch t.Kind {
 	case types.Int:
-		x, is := a.(*array.Int32)
-		ok = is
-		if is {
-			v.i32 = x.Int32Values()
-		}
+		ok = valuesOf(a, (*array.Int32).Int32Values, &v.i32)
 	case types.BigInt:
-		x, is := a.(*array.Int64)
-		ok = is
-		if is {
-			v.i64 = x.Int64Values()
-		}
+		ok = valuesOf(a, (*array.Int64).Int64Values, &v.i64)
 	case types.Timestamp:
-		x, is := a.(*array.Timestamp)
-		ok = is && x.DataType().(*arrow.TimestampType).Unit == arrow.Millisecond
-		if ok {
-			v.i64 = arrow.Int64Traits.CastFromBytes(arrow.TimestampTraits.CastToBytes(x.TimestampValues()))
-		}
+		ok = valuesOf(a, timestampValues, &v.i64) && a.DataType().(*arrow.TimestampType).Unit == arrow.Millisecond
 	case types.Double:
-		x, is := a.(*array.Float64)
-		ok = is
-		if is {
-			v.f64 = x.Float64Values()
-		}
+		ok = valuesOf(a, (*array.Float64).Float64Values, &v.f64)
 	case types.Decimal:
-		x, is := a.(*array.Decimal128)
-		ok = is
-		if is {
-			v.dec = x.Values()
-		}
+		ok = valuesOf(a, (*array.Decimal128).Values, &v.dec)
 	case types.Boolean:
 		v.bools, ok = a.(*array.Boolean)
 	case types.String:
 		v.str, ok = a.(*array.String)
-	default:
-		ok = false
 	}
 	if !ok {
 		return Values{}, fmt.Errorf("column '%s': got Arrow %s for %s", name, a.DataType(), t)
 	}
 	return v, nil
+}
+
+// valuesOf sets *dst to get(a) and reports true if a is an A.
+func valuesOf[A arrow.Array, T any](a arrow.Array, get func(A) []T, dst *[]T) bool {
+	x, ok := a.(A)
+	if ok {
+		*dst = get(x)
+	}
+	return ok
+}
+
+// timestampValues returns the values of a timestamp array as int64s.
+func timestampValues(x *array.Timestamp) []int64 {
+	return arrow.Int64Traits.CastFromBytes(arrow.TimestampTraits.CastToBytes(x.TimestampValues()))
 }
 
 // IsNull reports whether row i is NULL.
@@ -340,15 +334,19 @@ func (v *Values) Str(i int) string { return v.str.Value(i) }
 func (v *Values) AppendText(dst []byte, i int, iso bool) []byte {
 	switch v.Kind {
 	case types.Int:
-		return appendInt(dst, int64(v.i32[i]))
+		return strconv.AppendInt(dst, int64(v.i32[i]), 10)
 	case types.BigInt:
-		return appendInt(dst, v.i64[i])
+		return strconv.AppendInt(dst, v.i64[i], 10)
 	case types.Timestamp:
-		return AppendTimestamp(dst, v.i64[i], iso)
+		sep := byte(' ')
+		if iso {
+			sep = 'T'
+		}
+		return sqltext.AppendTimestamp(dst, v.i64[i], sep)
 	case types.Double:
-		return AppendDouble(dst, v.f64[i])
+		return sqltext.AppendDouble(dst, v.f64[i])
 	case types.Decimal:
-		return AppendDecimal(dst, v.dec[i], v.scale)
+		return sqltext.AppendDecimal(dst, v.dec[i], v.scale)
 	case types.Boolean:
 		if v.bools.Value(i) {
 			return append(dst, "true"...)

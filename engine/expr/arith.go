@@ -103,27 +103,14 @@ func compileArith(fn string, t types.Type, args []*prog) (*prog, error) {
 
 // binaryRun returns the run function of a primitive arithmetic node.
 func binaryRun[T number](op arithOp, l, r *prog, dt arrow.DataType, text string) func(*evalCtx, *batch) (value, error) {
-	return func(ec *evalCtx, in *batch) (value, error) {
-		lv, err := l.eval(ec, in)
-		if err != nil {
-			return value{}, err
-		}
-		rv, err := r.eval(ec, in)
-		if err != nil {
-			lv.release()
-			return value{}, err
-		}
-		defer lv.release()
-		defer rv.release()
-		return arithNumbers[T](ec, op, lv, rv, dt, in.n, text)
-	}
+	return strictBinary(l, r, func(ec *evalCtx, lv, rv value, n int) (value, error) {
+		return arithNumbers[T](ec, op, lv, rv, dt, n, text)
+	})
 }
 
-// arithNumbers applies op to two primitive operands.
+// arithNumbers applies op to two primitive operands, neither the constant
+// NULL.
 func arithNumbers[T number](ec *evalCtx, op arithOp, lv, rv value, dt arrow.DataType, n int, text string) (value, error) {
-	if lv.isNullScalar() || rv.isNullScalar() {
-		return value{sc: &scalar{null: true}}, nil
-	}
 	if lv.arr == nil && rv.arr == nil {
 		// Both constant but not folded (the call fails): compute over n rows.
 		arr := broadcast(ec.mem, lv.sc, typeOfNumber[T](dt), n)

@@ -73,19 +73,6 @@ func sameArrow(a, b types.Type) bool {
 	return a.Kind != types.Decimal || (a.Precision == b.Precision && a.Scale == b.Scale)
 }
 
-// rowSet is a set of rows of an n-row batch: every row, or idx.
-type rowSet struct {
-	all bool
-	idx []int32
-}
-
-func (r rowSet) len(n int) int {
-	if r.all {
-		return n
-	}
-	return len(r.idx)
-}
-
 // trueBits returns an offset-0 bitmap of the rows where v is TRUE.
 func trueBits(v value, n int) []byte {
 	bm := make([]byte, bitutil.BytesForBits(int64(n)))
@@ -184,7 +171,7 @@ func runCaseEager(ec *evalCtx, in *batch, t types.Type, args []*prog, pairs int,
 // runCase evaluates a CASE over in.
 func runCase(ec *evalCtx, in *batch, t types.Type, args []*prog, pairs int, hasElse bool) (value, error) {
 	n := in.n
-	rem := rowSet{all: true}
+	rem := Selection{All: true}
 	var src, pos []int32
 	var vals []value
 	defer func() {
@@ -194,8 +181,8 @@ func runCase(ec *evalCtx, in *batch, t types.Type, args []*prog, pairs int, hasE
 	}()
 	// pick assigns rows to result k, evaluating it on just those rows when
 	// it could fail elsewhere.
-	pick := func(res *prog, hits rowSet) (value, bool, error) {
-		if hits.all && len(vals) == 0 {
+	pick := func(res *prog, hits Selection) (value, bool, error) {
+		if hits.All && len(vals) == 0 {
 			// One result decides every row: return it as is.
 			v, err := res.eval(ec, in)
 			return v, true, err
@@ -207,24 +194,24 @@ func runCase(ec *evalCtx, in *batch, t types.Type, args []*prog, pairs int, hasE
 			}
 		}
 		k := int32(len(vals))
-		if hits.all || res.konst != nil || !res.fallible {
+		if hits.All || res.konst != nil || !res.fallible {
 			v, err := res.eval(ec, in)
 			if err != nil {
 				return value{}, false, err
 			}
 			vals = append(vals, v)
-			if hits.all {
+			if hits.All {
 				for i := range src {
 					src[i], pos[i] = k, int32(i)
 				}
 			} else {
-				for _, i := range hits.idx {
+				for _, i := range hits.Indices {
 					src[i], pos[i] = k, i
 				}
 			}
 			return value{}, false, nil
 		}
-		sub, err := takeBatch(ec.mem, in, res, hits.idx)
+		sub, err := takeBatch(ec.mem, in, res, hits.Indices)
 		if err != nil {
 			return value{}, false, err
 		}
@@ -234,19 +221,19 @@ func runCase(ec *evalCtx, in *batch, t types.Type, args []*prog, pairs int, hasE
 			return value{}, false, err
 		}
 		vals = append(vals, v)
-		for j, i := range hits.idx {
+		for j, i := range hits.Indices {
 			src[i], pos[i] = k, int32(j)
 		}
 		return value{}, false, nil
 	}
-	for b := 0; b < pairs && rem.len(n) > 0; b++ {
+	for b := 0; b < pairs && rem.Len(n) > 0; b++ {
 		cond, res := args[2*b], args[2*b+1]
 		hits, rest, err := evalCond(ec, in, cond, rem)
 		if err != nil {
 			return value{}, err
 		}
 		rem = rest
-		if hits.len(n) == 0 {
+		if hits.Len(n) == 0 {
 			continue
 		}
 		v, done, err := pick(res, hits)
@@ -257,7 +244,7 @@ func runCase(ec *evalCtx, in *batch, t types.Type, args []*prog, pairs int, hasE
 			return v, nil
 		}
 	}
-	if hasElse && rem.len(n) > 0 {
+	if hasElse && rem.Len(n) > 0 {
 		v, done, err := pick(args[len(args)-1], rem)
 		if err != nil {
 			return value{}, err
@@ -274,58 +261,58 @@ func runCase(ec *evalCtx, in *batch, t types.Type, args []*prog, pairs int, hasE
 
 // evalCond evaluates a CASE condition on the rows rem and splits them into
 // the rows where it is TRUE (hits) and the others (rest).
-func evalCond(ec *evalCtx, in *batch, cond *prog, rem rowSet) (hits, rest rowSet, err error) {
+func evalCond(ec *evalCtx, in *batch, cond *prog, rem Selection) (hits, rest Selection, err error) {
 	n := in.n
 	if cond.konst != nil {
 		if !cond.konst.null && cond.konst.b {
-			return rem, rowSet{idx: []int32{}}, nil
+			return rem, Selection{Indices: []int32{}}, nil
 		}
-		return rowSet{idx: []int32{}}, rem, nil
+		return Selection{Indices: []int32{}}, rem, nil
 	}
-	if rem.all || !cond.fallible {
+	if rem.All || !cond.fallible {
 		v, err := cond.eval(ec, in)
 		if err != nil {
-			return rowSet{}, rowSet{}, err
+			return Selection{}, Selection{}, err
 		}
 		tb := trueBits(v, n)
 		v.release()
-		if rem.all {
+		if rem.All {
 			all, idx := selectionOf(tb, n)
 			if all {
-				return rowSet{all: true}, rowSet{idx: []int32{}}, nil
+				return Selection{All: true}, Selection{Indices: []int32{}}, nil
 			}
-			return rowSet{idx: idx}, rowSet{idx: complement(idx, n)}, nil
+			return Selection{Indices: idx}, Selection{Indices: complement(idx, n)}, nil
 		}
-		h, r := make([]int32, 0, len(rem.idx)), make([]int32, 0, len(rem.idx))
-		for _, i := range rem.idx {
+		h, r := make([]int32, 0, len(rem.Indices)), make([]int32, 0, len(rem.Indices))
+		for _, i := range rem.Indices {
 			if bitutil.BitIsSet(tb, int(i)) {
 				h = append(h, i)
 			} else {
 				r = append(r, i)
 			}
 		}
-		return rowSet{idx: h}, rowSet{idx: r}, nil
+		return Selection{Indices: h}, Selection{Indices: r}, nil
 	}
-	sub, err := takeBatch(ec.mem, in, cond, rem.idx)
+	sub, err := takeBatch(ec.mem, in, cond, rem.Indices)
 	if err != nil {
-		return rowSet{}, rowSet{}, err
+		return Selection{}, Selection{}, err
 	}
 	v, err := cond.eval(ec, &sub.batch)
 	sub.release()
 	if err != nil {
-		return rowSet{}, rowSet{}, err
+		return Selection{}, Selection{}, err
 	}
-	tb := trueBits(v, len(rem.idx))
+	tb := trueBits(v, len(rem.Indices))
 	v.release()
-	h, r := make([]int32, 0, len(rem.idx)), make([]int32, 0, len(rem.idx))
-	for j, i := range rem.idx {
+	h, r := make([]int32, 0, len(rem.Indices)), make([]int32, 0, len(rem.Indices))
+	for j, i := range rem.Indices {
 		if bitutil.BitIsSet(tb, j) {
 			h = append(h, i)
 		} else {
 			r = append(r, i)
 		}
 	}
-	return rowSet{idx: h}, rowSet{idx: r}, nil
+	return Selection{Indices: h}, Selection{Indices: r}, nil
 }
 
 // complement returns the rows of [0, n) not in the ascending list idx.

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddy-streaming/eddy/engine/types"
+	"github.com/eddy-streaming/eddy/engine/types/sqltext"
 )
 
 // castKernel converts a column.
@@ -226,23 +227,11 @@ func castToBool(ec *evalCtx, from types.Type, v arrow.Array, try bool, fail func
 	nt := newNullTracker(ec.mem, v)
 	switch from.Kind {
 	case types.Int:
-		for i, x := range values[int32](v) {
-			if x != 0 {
-				bitutil.SetBit(out, i)
-			}
-		}
+		setNonZero[int32](v, out)
 	case types.BigInt:
-		for i, x := range values[int64](v) {
-			if x != 0 {
-				bitutil.SetBit(out, i)
-			}
-		}
+		setNonZero[int64](v, out)
 	case types.Double:
-		for i, x := range values[float64](v) {
-			if x != 0 {
-				bitutil.SetBit(out, i)
-			}
-		}
+		setNonZero[float64](v, out)
 	case types.Decimal:
 		for i, x := range values[decimal128.Num](v) {
 			if x.HighBits() != 0 || x.LowBits() != 0 {
@@ -256,7 +245,7 @@ func castToBool(ec *evalCtx, from types.Type, v arrow.Array, try bool, fail func
 				continue
 			}
 			raw := data[offs[i]:offs[i+1]]
-			b, ok := parseBoolText(trimSpace(raw))
+			b, ok := sqltext.ParseBoolLenient(sqltext.Trim(raw))
 			if !ok {
 				if try {
 					nt.setNull(i)
@@ -286,24 +275,11 @@ func castToInteger[D int32 | int64](ec *evalCtx, from, to types.Type, v arrow.Ar
 	is32 := unsafe.Sizeof(D(0)) == 4
 	switch from.Kind {
 	case types.Boolean:
-		bits, off := boolBits(v)
-		for i := range out {
-			if bitutil.BitIsSet(bits, off+i) {
-				out[i] = 1
-			} else {
-				out[i] = 0
-			}
-		}
+		fromBools(v, out)
 	case types.Int:
-		src := values[int32](v)[:len(out)]
-		for i := range out {
-			out[i] = D(src[i])
-		}
+		convertInts[int32](v, out)
 	case types.BigInt:
-		src := values[int64](v)[:len(out)]
-		for i := range out {
-			out[i] = D(src[i])
-		}
+		convertInts[int64](v, out)
 	case types.Double:
 		src := values[float64](v)[:len(out)]
 		if is32 {
@@ -334,21 +310,82 @@ func castToInteger[D int32 | int64](ec *evalCtx, from, to types.Type, v arrow.Ar
 				continue
 			}
 			raw := data[offs[i]:offs[i+1]]
-			x, reason := parseIntText(trimSpace(raw), bitSize)
-			if reason != "" {
+			x, err := sqltext.ParseIntLenient(sqltext.Trim(raw), bitSize)
+			if err != nil {
 				if try {
 					nt.setNull(i)
 					continue
 				}
 				ob.Release()
 				nt.release()
-				return nil, fail(raw, fmt.Sprintf("not a valid %s (%s)", to.Kind, reason))
+				return nil, fail(raw, fmt.Sprintf("not a valid %s (%v)", to.Kind, err))
 			}
 			out[i] = D(x)
 		}
 	}
 	vb, nulls := nt.finish()
 	return makeArray(to.Arrow(), n, nulls, vb, ob), nil
+}
+
+// setNonZero sets bit i of out for every non-zero value i of v (numbers
+// to BOOLEAN).
+func setNonZero[T number](v arrow.Array, out []byte) {
+	for i, x := range values[T](v) {
+		if x != 0 {
+			bitutil.SetBit(out, i)
+		}
+	}
+}
+
+// fromBools sets out[i] to 1 where row i of the BOOLEAN column v is TRUE
+// and to 0 elsewhere.
+func fromBools[D number](v arrow.Array, out []D) {
+	bits, off := boolBits(v)
+	for i := range out {
+		if bitutil.BitIsSet(bits, off+i) {
+			out[i] = 1
+		} else {
+			out[i] = 0
+		}
+	}
+}
+
+// convertInts converts the integer column v to out with Go's conversion,
+// which for these types is Java's: widening is exact, narrowing wraps.
+func convertInts[S integer, D number](v arrow.Array, out []D) {
+	src := values[S](v)[:len(out)]
+	for i := range out {
+		out[i] = D(src[i])
+	}
+}
+
+// intsToDecimal converts the non-NULL integers of src to DECIMAL(p, s) in
+// out; a value that does not fit is NULL.
+func intsToDecimal[S integer](src []S, out []decimal128.Num, nt *nullTracker, s, p int) {
+	for i, x := range src {
+		if !nt.valid(i) {
+			continue
+		}
+		if d, ok := rescale(decimal128.FromI64(int64(x)), 0, s, p); ok {
+			out[i] = d
+		} else {
+			out[i] = decimal128.Num{}
+			nt.setNull(i)
+		}
+	}
+}
+
+// intsToString adds the integers of src, in decimal, to so (NULL rows
+// empty).
+func intsToString[S integer](src []S, nt *nullTracker, so *strOut) {
+	var buf [24]byte
+	for i, x := range src {
+		if !nt.valid(i) {
+			so.add(nil)
+			continue
+		}
+		so.add(strconv.AppendInt(buf[:0], int64(x), 10))
+	}
 }
 
 // javaDoubleToInt is Java's (int) d: truncation, saturation, NaN to 0.
@@ -384,24 +421,11 @@ func castToDouble(ec *evalCtx, from types.Type, v arrow.Array, try bool, fail fu
 	nt := newNullTracker(ec.mem, v)
 	switch from.Kind {
 	case types.Boolean:
-		bits, off := boolBits(v)
-		for i := range out {
-			if bitutil.BitIsSet(bits, off+i) {
-				out[i] = 1
-			} else {
-				out[i] = 0
-			}
-		}
+		fromBools(v, out)
 	case types.Int:
-		src := values[int32](v)[:len(out)]
-		for i := range out {
-			out[i] = float64(src[i])
-		}
+		convertInts[int32](v, out)
 	case types.BigInt:
-		src := values[int64](v)[:len(out)]
-		for i := range out {
-			out[i] = float64(src[i])
-		}
+		convertInts[int64](v, out)
 	case types.Decimal:
 		src := values[decimal128.Num](v)[:len(out)]
 		for i := range out {
@@ -415,7 +439,7 @@ func castToDouble(ec *evalCtx, from types.Type, v arrow.Array, try bool, fail fu
 				continue
 			}
 			raw := data[offs[i]:offs[i+1]]
-			f, ok := parseDoubleText(trimSpace(raw))
+			f, ok := sqltext.ParseDouble(sqltext.Trim(raw))
 			if !ok {
 				if try {
 					nt.setNull(i)
@@ -461,21 +485,9 @@ func castToDecimal(ec *evalCtx, from, to types.Type, v arrow.Array, try bool, fa
 			}
 		}
 	case types.Int:
-		src := values[int32](v)[:len(out)]
-		for i := range out {
-			if nt.valid(i) {
-				d, ok := rescale(decimal128.FromI64(int64(src[i])), 0, s, p)
-				put(i, d, ok)
-			}
-		}
+		intsToDecimal(values[int32](v)[:len(out)], out, nt, s, p)
 	case types.BigInt:
-		src := values[int64](v)[:len(out)]
-		for i := range out {
-			if nt.valid(i) {
-				d, ok := rescale(decimal128.FromI64(src[i]), 0, s, p)
-				put(i, d, ok)
-			}
-		}
+		intsToDecimal(values[int64](v)[:len(out)], out, nt, s, p)
 	case types.Decimal:
 		src := values[decimal128.Num](v)[:len(out)]
 		for i := range out {
@@ -500,39 +512,32 @@ func castToDecimal(ec *evalCtx, from, to types.Type, v arrow.Array, try bool, fa
 				}
 				ob.Release()
 				nt.release()
-				return nil, fail(appendJavaDouble(buf[:0], f), "not a finite number")
+				return nil, fail(sqltext.AppendDouble(buf[:0], f), "not a finite number")
 			}
-			if f == 0 {
-				continue
-			}
-			// Java's BigDecimal.valueOf(d): the shortest digits of d.
-			digits, exp, neg := shortestDigits(buf[:0], f)
-			d, ok := decimalFromDigits(digits, exp-len(digits)+1, neg, p, s)
+			// Java's BigDecimal.valueOf(d): the digits of Double.toString.
+			d, ok := sqltext.DecimalFromDouble(f, p, s)
 			put(i, d, ok)
 		}
 	case types.String:
 		offs, data := strData(v)
-		var scratch [64]byte
 		for i := range out {
 			out[i] = decimal128.Num{}
 			if !nt.valid(i) {
 				continue
 			}
 			raw := data[offs[i]:offs[i+1]]
-			pn, ok := parseDecimalText(trimSpace(raw), scratch[:0])
-			var d decimal128.Num
-			reason := "not a valid number"
-			if ok {
-				d, ok = decimalFromDigits(pn.sig, pn.exp, pn.neg, p, s)
-				reason = fmt.Sprintf("does not fit %s", to.Nullable().Plain())
-			}
-			if !ok {
+			d, err := sqltext.ParseDecimal(sqltext.Trim(raw), p, s)
+			if err != nil {
 				if try {
 					nt.setNull(i)
 					continue
 				}
 				ob.Release()
 				nt.release()
+				reason := "not a valid number"
+				if err == sqltext.ErrRange {
+					reason = fmt.Sprintf("does not fit %s", to.Nullable().Plain())
+				}
 				return nil, fail(raw, reason)
 			}
 			out[i] = d
@@ -642,28 +647,16 @@ func castToString(ec *evalCtx, from types.Type, maxRunes int, v arrow.Array) (ar
 			}
 		}
 	case types.Int:
-		for i, x := range values[int32](v) {
-			if !nt.valid(i) {
-				so.add(nil)
-				continue
-			}
-			so.add(strconv.AppendInt(buf[:0], int64(x), 10))
-		}
+		intsToString(values[int32](v), nt, so)
 	case types.BigInt:
-		for i, x := range values[int64](v) {
-			if !nt.valid(i) {
-				so.add(nil)
-				continue
-			}
-			so.add(strconv.AppendInt(buf[:0], x, 10))
-		}
+		intsToString(values[int64](v), nt, so)
 	case types.Double:
 		for i, x := range values[float64](v) {
 			if !nt.valid(i) {
 				so.add(nil)
 				continue
 			}
-			so.add(appendJavaDouble(buf[:0], x))
+			so.add(sqltext.AppendDouble(buf[:0], x))
 		}
 	case types.Decimal:
 		for i, x := range values[decimal128.Num](v) {
@@ -671,7 +664,7 @@ func castToString(ec *evalCtx, from types.Type, maxRunes int, v arrow.Array) (ar
 				so.add(nil)
 				continue
 			}
-			so.add(appendDecimal(buf[:0], x, from.Scale))
+			so.add(sqltext.AppendDecimal(buf[:0], x, from.Scale))
 		}
 	case types.Timestamp:
 		for i, x := range values[int64](v) {
@@ -679,7 +672,7 @@ func castToString(ec *evalCtx, from types.Type, maxRunes int, v arrow.Array) (ar
 				so.add(nil)
 				continue
 			}
-			so.add(appendTimestamp(buf[:0], x))
+			so.add(sqltext.AppendTimestamp(buf[:0], x, ' '))
 		}
 	}
 	for so.row < n { // values() of an empty column
@@ -701,7 +694,7 @@ func castToTimestamp(ec *evalCtx, v arrow.Array, try bool, fail func([]byte, str
 			continue
 		}
 		raw := data[offs[i]:offs[i+1]]
-		ms, ok := parseTimestampText(trimSpace(raw))
+		ms, ok := sqltext.ParseTimestampLenient(sqltext.Trim(raw))
 		if !ok {
 			if try {
 				nt.setNull(i)

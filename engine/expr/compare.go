@@ -97,27 +97,14 @@ func compileCompare(fn string, t types.Type, args []*prog) (*prog, error) {
 	default:
 		return nil, fmt.Errorf("cannot compare %s", argTypes(args))
 	}
-	p.run = func(ec *evalCtx, in *batch) (value, error) {
-		lv, err := l.eval(ec, in)
-		if err != nil {
-			return value{}, err
-		}
-		defer lv.release()
-		rv, err := r.eval(ec, in)
-		if err != nil {
-			return value{}, err
-		}
-		defer rv.release()
-		if lv.isNullScalar() || rv.isNullScalar() {
-			return value{sc: &scalar{null: true}}, nil
-		}
+	p.run = strictBinary(l, r, func(ec *evalCtx, lv, rv value, n int) (value, error) {
 		if lv.arr == nil && rv.arr == nil {
-			arr := broadcast(ec.mem, lv.sc, l.t, in.n)
+			arr := broadcast(ec.mem, lv.sc, l.t, n)
 			defer arr.Release()
 			lv = value{arr: arr}
 		}
-		return value{arr: kernel(ec, lv, rv, in.n)}, nil
-	}
+		return value{arr: kernel(ec, lv, rv, n)}, nil
+	})
 	return p, nil
 }
 

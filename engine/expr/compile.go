@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddy-streaming/eddy/engine/types"
+	"github.com/eddy-streaming/eddy/engine/types/sqltext"
 )
 
 // compiler turns an Expr tree into progs.
@@ -109,6 +110,8 @@ func (c *compiler) call(e *Expr) (*prog, error) {
 		p, err = compileCast(e.Func == FuncTryCast, e.Type, args)
 	case FuncCase:
 		p, err = compileCase(e.Type, args)
+	case FuncTumbleStart:
+		p, err = compileTumbleStart(e.Type, args)
 	default:
 		return nil, fmt.Errorf("expr: unknown function %q", e.Func)
 	}
@@ -223,13 +226,13 @@ func literalText(sc *scalar, t types.Type) string {
 	case types.Int, types.BigInt:
 		return strconv.FormatInt(sc.i, 10)
 	case types.Double:
-		return string(appendJavaDouble(nil, sc.f))
+		return string(sqltext.AppendDouble(nil, sc.f))
 	case types.Decimal:
-		return string(appendDecimal(nil, sc.d, t.Scale))
+		return string(sqltext.AppendDecimal(nil, sc.d, t.Scale))
 	case types.String:
 		return "'" + strings.ReplaceAll(sc.s, "'", "''") + "'"
 	case types.Timestamp:
-		return "TIMESTAMP '" + string(appendTimestamp(nil, sc.i)) + "'"
+		return "TIMESTAMP '" + string(sqltext.AppendTimestamp(nil, sc.i, ' ')) + "'"
 	case types.Interval:
 		return "INTERVAL '" + strconv.FormatInt(sc.i, 10) + "' MILLISECOND"
 	}

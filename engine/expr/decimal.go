@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
 	"github.com/eddy-streaming/eddy/engine/types"
+	"github.com/eddy-streaming/eddy/engine/types/sqltext"
 )
 
 // errDivZero reports a division by zero inside a kernel.
@@ -157,21 +158,7 @@ func (k *decArith) row(a, b decimal128.Num, s *bigScratch) (decimal128.Num, bool
 
 // decimalRun returns the run function of a DECIMAL arithmetic node.
 func decimalRun(k *decArith, l, r *prog, text string) func(*evalCtx, *batch) (value, error) {
-	return func(ec *evalCtx, in *batch) (value, error) {
-		lv, err := l.eval(ec, in)
-		if err != nil {
-			return value{}, err
-		}
-		defer lv.release()
-		rv, err := r.eval(ec, in)
-		if err != nil {
-			return value{}, err
-		}
-		defer rv.release()
-		if lv.isNullScalar() || rv.isNullScalar() {
-			return value{sc: &scalar{null: true}}, nil
-		}
-		n := in.n
+	return strictBinary(l, r, func(ec *evalCtx, lv, rv value, n int) (value, error) {
 		a, am := decOperand(lv)
 		b, bm := decOperand(rv)
 		if k.exact {
@@ -216,7 +203,7 @@ func decimalRun(k *decArith, l, r *prog, text string) func(*evalCtx, *batch) (va
 				if k.op == opMod {
 					sym = "%"
 				}
-				return value{}, fmt.Errorf("expr: %w in %s (%s %s 0)", err, text, appendDecimal(nil, a[i&am], k.s1), sym)
+				return value{}, fmt.Errorf("expr: %w in %s (%s %s 0)", err, text, sqltext.AppendDecimal(nil, a[i&am], k.s1), sym)
 			}
 			if !ok {
 				bitutil.ClearBit(valid, i)
@@ -230,7 +217,7 @@ func decimalRun(k *decArith, l, r *prog, text string) func(*evalCtx, *batch) (va
 			vb = nil
 		}
 		return value{arr: makeArray(types.DecimalType(k.pr, k.sr).Arrow(), n, nulls, vb, ob)}, nil
-	}
+	})
 }
 
 // decOperand returns the values of a DECIMAL operand and its index mask
@@ -261,7 +248,7 @@ func (k *decArith) divSmall(a, b decimal128.Num) (res decimal128.Num, ok, done b
 	q, r := ua.divmod64(d)
 	D := buf[:0]
 	if !q.isZero() {
-		D = q.appendDigits(D)
+		D = sqltext.AppendDecimal(D, q.signed(false), 0)
 	}
 	intLen := len(D)
 	first := -1

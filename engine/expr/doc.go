@@ -59,7 +59,9 @@
 // f/false/n/no/0 in any case, 'yyyy-MM-dd[ HH:mm[:ss[.fff]]]'. Text that
 // does not convert fails the job with an error naming the expression and
 // the value; TRY_CAST gives NULL instead. TIMESTAMP converts only to and
-// from text (Flink rejects casts between it and BOOLEAN or numbers).
+// from text (Flink rejects casts between it and BOOLEAN or numbers). The
+// text forms are engine/types/sqltext's (its Lenient readings), shared
+// with the connectors' text formats.
 //
 // # Arrow compute
 //

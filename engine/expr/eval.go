@@ -71,6 +71,29 @@ func (p *prog) eval(ec *evalCtx, in *batch) (value, error) {
 	return p.run(ec, in)
 }
 
+// strictBinary returns the run function of a strict call with operands l
+// and r: it evaluates both and applies k to them, unless one is the
+// constant NULL, which makes the result NULL. The operands are released
+// after k, which must not keep them.
+func strictBinary(l, r *prog, k func(ec *evalCtx, lv, rv value, n int) (value, error)) func(*evalCtx, *batch) (value, error) {
+	return func(ec *evalCtx, in *batch) (value, error) {
+		lv, err := l.eval(ec, in)
+		if err != nil {
+			return value{}, err
+		}
+		defer lv.release()
+		rv, err := r.eval(ec, in)
+		if err != nil {
+			return value{}, err
+		}
+		defer rv.release()
+		if lv.isNullScalar() || rv.isNullScalar() {
+			return value{sc: &scalar{null: true}}, nil
+		}
+		return k(ec, lv, rv, in.n)
+	}
+}
+
 // evalArray computes p over in as a column (constants are broadcast).
 func (p *prog) evalArray(ec *evalCtx, in *batch) (arrow.Array, error) {
 	v, err := p.eval(ec, in)

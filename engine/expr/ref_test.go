@@ -692,6 +692,17 @@ func refJavaDouble(f float64) string {
 		return s
 	}
 	s := strconv.FormatFloat(f, 'E', -1, 64) // e.g. 1.5E+07, 1E-05
+	if m, _, _ := strings.Cut(s, "E"); len(strings.TrimPrefix(m, "-")) == 1 {
+		// Where one digit reads back, Java (JDK 19+) takes the closest
+		// decimal of one or two digits: 4.9E-324, not 5.0E-324.
+		two := strconv.FormatFloat(f, 'E', 1, 64)
+		exact := new(big.Rat).SetFloat64(f)
+		r1, _ := new(big.Rat).SetString(s)
+		r2, _ := new(big.Rat).SetString(two)
+		if new(big.Rat).Abs(new(big.Rat).Sub(r2, exact)).Cmp(new(big.Rat).Abs(new(big.Rat).Sub(r1, exact))) < 0 {
+			s = two
+		}
+	}
 	mant, exp, _ := strings.Cut(s, "E")
 	if !strings.Contains(mant, ".") {
 		mant += ".0"

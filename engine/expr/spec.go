@@ -48,6 +48,14 @@ const (
 	// FuncCase is a searched CASE: Args are cond1, val1, cond2, val2, ...,
 	// and an optional final ELSE value (odd length). No ELSE means NULL.
 	FuncCase = "case"
+	// FuncTumbleStart is the start of the TUMBLE window holding a
+	// TIMESTAMP: tumble_start(ts, size, offset), where size (positive) and
+	// offset are constant INTERVALs, is ts - ((ts - offset) mod size) with
+	// the modulus in [0, size), so negative times fall into the window below
+	// them; windows start at offset + k*size. A NULL ts gives NULL. A window
+	// TVF's other columns follow from it: window_end = start + size and
+	// window_time = window_end - 1 ms.
+	FuncTumbleStart = "tumble_start"
 )
 
 // Expr is one node of a scalar expression tree.

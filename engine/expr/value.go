@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddy-streaming/eddy/engine/types"
+	"github.com/eddy-streaming/eddy/engine/types/sqltext"
 )
 
 // scalar is one constant value of a known type, parsed once at Compile.
@@ -99,54 +100,17 @@ func parseLiteral(l *Literal, t types.Type) (*scalar, error) {
 	return sc, nil
 }
 
-// parseDecimalLiteral parses "[-]digits[.digits]" with exactly scale
+// parseDecimalLiteral parses "[-]digits[.digits]" with at most scale
 // fractional digits (fewer are padded) into an unscaled value that must fit
-// precision digits.
+// precision digits: a literal is exact, so unlike CAST it is never
+// rounded, and it has no exponent.
 func parseDecimalLiteral(v string, precision, scale int) (decimal128.Num, bool) {
-	neg := false
-	if strings.HasPrefix(v, "-") {
-		neg, v = true, v[1:]
-	} else if strings.HasPrefix(v, "+") {
-		v = v[1:]
-	}
-	intPart, frac, _ := strings.Cut(v, ".")
-	if intPart == "" && frac == "" {
+	_, frac, _ := strings.Cut(v, ".")
+	if len(frac) > scale || strings.ContainsAny(v, "eE") {
 		return decimal128.Num{}, false
 	}
-	if len(frac) > scale {
-		return decimal128.Num{}, false
-	}
-	var u u128
-	digits := 0
-	for _, part := range []string{intPart, frac} {
-		for i := 0; i < len(part); i++ {
-			c := part[i]
-			if c < '0' || c > '9' {
-				return decimal128.Num{}, false
-			}
-			if digits == 0 && c == '0' {
-				continue
-			}
-			digits++
-			if digits > 38 {
-				return decimal128.Num{}, false
-			}
-			u = u.mul64(10).add64(uint64(c - '0'))
-		}
-	}
-	for i := len(frac); i < scale; i++ {
-		if digits > 0 {
-			digits++
-			if digits > 38 {
-				return decimal128.Num{}, false
-			}
-		}
-		u = u.mul64(10)
-	}
-	if digits > precision {
-		return decimal128.Num{}, false
-	}
-	return u.signed(neg), true
+	d, err := sqltext.ParseDecimal([]byte(v), precision, scale)
+	return d, err == nil
 }
 
 // checkDecimalType reports whether t is a DECIMAL Arrow's decimal128 holds.

@@ -198,7 +198,7 @@ func (e *Encoder) Encode(dst []byte, rec arrow.RecordBatch) ([]byte, error) {
 				dst = AppendString(dst, v.Str(i))
 			case types.Timestamp:
 				dst = append(dst, '"')
-				dst = format.AppendTimestamp(dst, v.Int64(i), e.opts.ISOTimestamps)
+				dst = v.AppendText(dst, i, e.opts.ISOTimestamps)
 				dst = append(dst, '"')
 			case types.Double:
 				start := len(dst)
