@@ -116,6 +116,17 @@ func writeExpr(sb *strings.Builder, e *expr.Expr, names []string, outer int) {
 		sb.WriteString(strings.ToUpper(e.Func) + "(")
 		writeExpr(sb, e.Args[0], names, 0)
 		sb.WriteString(" AS " + TypeName(e.Type) + ")")
+	case e.Func == expr.FuncTumbleStart && len(e.Args) == 3:
+		// TUMBLE_START(ts, size[, offset]), the offset shown when not 0.
+		sb.WriteString("TUMBLE_START(")
+		writeExpr(sb, e.Args[0], names, 0)
+		sb.WriteString(", ")
+		writeExpr(sb, e.Args[1], names, 0)
+		if off := e.Args[2]; !(off.Kind == expr.KindLiteral && off.Literal != nil && !off.Literal.Null && off.Literal.Value == "0") {
+			sb.WriteString(", ")
+			writeExpr(sb, off, names, 0)
+		}
+		sb.WriteByte(')')
 	case e.Func == expr.FuncCase:
 		sb.WriteString("CASE")
 		i := 0

@@ -1,6 +1,7 @@
 package explain
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/eddy-streaming/eddy/engine/expr"
@@ -11,7 +12,7 @@ import (
 func TestExpr(t *testing.T) {
 	bi, bo := types.BigIntType, types.BooleanType
 	a, b, c := expr.Col(0, bi), expr.Col(1, bi), expr.Col(2, bi)
-	names := []string{"a", "b", "c"}
+	names := []string{"a", "b", "c", "ts"}
 	call := func(fn string, args ...*expr.Expr) *expr.Expr { return expr.Call(fn, bi, args...) }
 	pred := func(fn string, args ...*expr.Expr) *expr.Expr { return expr.Call(fn, bo, args...) }
 	cases := []struct {
@@ -36,12 +37,23 @@ func TestExpr(t *testing.T) {
 		{expr.NullLit(types.IntType), "CAST(NULL AS INT)"},
 		{expr.NullLit(types.Type{}), "NULL"},
 		{expr.Col(9, bi), "$9"},
+		{tumbleStart(0), "TUMBLE_START(ts, INTERVAL '1' MINUTE)"},
+		{tumbleStart(-15_000), "TUMBLE_START(ts, INTERVAL '1' MINUTE, INTERVAL '-15' SECOND)"},
+		{expr.Call(expr.FuncSub, types.TimestampType, expr.Call(expr.FuncAdd, types.TimestampType, tumbleStart(0), interval(60_000)), interval(1)),
+			"TUMBLE_START(ts, INTERVAL '1' MINUTE) + INTERVAL '1' MINUTE - INTERVAL '0.001' SECOND"},
 	}
 	for _, c := range cases {
 		if got := Expr(c.e, names); got != c.want {
 			t.Errorf("got %q, want %q", got, c.want)
 		}
 	}
+}
+
+func interval(ms int64) *expr.Expr { return expr.Lit(strconv.FormatInt(ms, 10), types.IntervalType) }
+
+// tumbleStart is tumble_start(ts, 1 minute, offset) over column 3.
+func tumbleStart(offset int64) *expr.Expr {
+	return expr.Call(expr.FuncTumbleStart, types.TimestampType, expr.Col(3, types.TimestampType), interval(60_000), interval(offset))
 }
 
 func TestIntervalsAndWindows(t *testing.T) {

@@ -46,15 +46,18 @@ type builder struct {
 
 // rel is a stream in the making: the rows of in, filtered by filter, with
 // logical column i computed by cols[i] over in's columns. cols[i] is nil
-// when nobody needs column i. Above a window TVF (tvf set), window columns
-// are placeholders (see placeholder) and time is the TVF's time column.
+// when nobody needs column i. Above a pending window TVF (tvf set), window
+// columns are placeholders (see placeholder), time is the TVF's time
+// column, and guarded says whether filter already drops the rows whose
+// time is NULL (see guarded).
 type rel struct {
-	in     *Node
-	filter *expr.Expr
-	cols   []*expr.Expr
-	names  []string
-	tvf    *logical.WindowTVF
-	time   *expr.Expr
+	in      *Node
+	filter  *expr.Expr
+	cols    []*expr.Expr
+	names   []string
+	tvf     *logical.WindowTVF
+	time    *expr.Expr
+	guarded bool
 }
 
 // Placeholders for the window columns of a pending window TVF: column
@@ -195,17 +198,17 @@ func (b *builder) filter(f *logical.Filter, need []bool) (*rel, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := exprutil.Substitute(f.Cond, r.cols)
-	if name := placeholderIn(c); name != "" {
-		return nil, planerr.At(f.At, "filtering on %s before the window aggregation is not supported yet", name)
-	}
+	// A condition on window columns of a pending window TVF computes them
+	// from its time column. (Rows without a time fail such a condition, or
+	// are dropped later by the window aggregate or by the TVF's guard.)
+	c := resolve(r, exprutil.Substitute(f.Cond, r.cols))
 	if r.filter != nil && exprutil.MayFail(c) {
 		// Keep c from running on rows the earlier filter removes.
 		r, err = b.flush(r, inNeed, f.At)
 		if err != nil {
 			return nil, err
 		}
-		c = exprutil.Substitute(f.Cond, r.cols)
+		c = resolve(r, exprutil.Substitute(f.Cond, r.cols))
 	}
 	out := *r
 	out.filter = exprutil.And(r.filter, c)
@@ -284,38 +287,36 @@ func (b *builder) calc(r *rel, exprs []*expr.Expr, names []string, pos logical.P
 
 // flush materializes r's filter and needed columns in a Calc and returns the
 // equivalent rel over it. A pending window TVF stays pending: its window
-// placeholders are kept and its time column is computed too.
+// placeholders are kept and its time column is computed too; needed
+// expressions over window columns are computed (on rows with a time).
 func (b *builder) flush(r *rel, need []bool, pos logical.Pos) (*rel, error) {
-	var exprs []*expr.Expr
-	var names []string
+	needed := func(i int) bool { return i < len(need) && need[i] && r.cols[i] != nil }
+	for i, e := range r.cols {
+		if needed(i) && computed(e) {
+			r = guarded(r)
+			break
+		}
+	}
 	pb := newProjBuilder()
 	at := make([]int, len(r.cols))
 	for i, e := range r.cols {
 		at[i] = -1
-		if i < len(need) && need[i] && e != nil && placeholderIn(e) == "" {
-			at[i] = pb.add(e, r.names[i])
+		if needed(i) && (placeholderIn(e) == "" || computed(e)) {
+			at[i] = pb.add(resolve(r, e), r.names[i])
 		}
 	}
 	timeAt := -1
 	if r.tvf != nil {
 		timeAt = pb.add(r.time, r.tvf.Input.Schema().Fields[r.tvf.Window.TimeColumn].Name)
 	}
-	exprs, names = pb.exprs, pb.names
-	for i, e := range r.cols {
-		if i < len(need) && need[i] && at[i] < 0 && e != nil && placeholderIn(e) != "" {
-			if _, ok := exprutil.IsColumn(e); !ok {
-				return nil, planerr.At(r.tvf.At, "%s can only be used as a GROUP BY key of a window aggregation", placeholderIn(e))
-			}
-		}
-	}
-	node := b.calc(r, exprs, names, pos)
-	out := &rel{in: node, cols: make([]*expr.Expr, len(r.cols)), names: r.names, tvf: r.tvf}
+	node := b.calc(r, pb.exprs, pb.names, pos)
+	out := &rel{in: node, cols: make([]*expr.Expr, len(r.cols)), names: r.names, tvf: r.tvf, guarded: r.guarded}
 	for i, e := range r.cols {
 		switch {
 		case at[i] >= 0:
 			out.cols[i] = expr.Col(at[i], e.Type)
-		case e != nil && placeholderIn(e) != "":
-			out.cols[i] = e
+		case e != nil && placeholderIn(e) != "" && !computed(e):
+			out.cols[i] = e // a window column, still pending
 		}
 	}
 	if timeAt >= 0 {
@@ -325,9 +326,9 @@ func (b *builder) flush(r *rel, need []bool, pos logical.Pos) (*rel, error) {
 }
 
 // materialize returns an operator computing r's columns listed in idx, in
-// that order, and reports a use of window columns outside a window
-// aggregate.
+// that order. A pending window TVF is computed first (see applyTVF).
 func (b *builder) materialize(r *rel, idx []int, pos logical.Pos) (*Node, error) {
+	r = applyTVF(r)
 	exprs := make([]*expr.Expr, len(idx))
 	names := make([]string, len(idx))
 	for j, i := range idx {
@@ -335,25 +336,9 @@ func (b *builder) materialize(r *rel, idx []int, pos logical.Pos) (*Node, error)
 		if e == nil {
 			return nil, fmt.Errorf("planner: internal error: column %d (%s) is needed but was pruned", i, r.names[i])
 		}
-		if name := placeholderIn(e); name != "" {
-			return nil, windowColumnError(r.tvf, name)
-		}
 		exprs[j], names[j] = e, r.names[i]
 	}
-	if name := placeholderIn(r.filter); name != "" {
-		return nil, windowColumnError(r.tvf, name)
-	}
 	return b.calc(r, exprs, names, pos), nil
-}
-
-func windowColumnError(tvf *logical.WindowTVF, name string) error {
-	var pos logical.Pos
-	kind := "window"
-	if tvf != nil {
-		pos = tvf.At
-		kind = strings.ToUpper(string(tvf.Window.Kind))
-	}
-	return planerr.At(pos, "%s of a %s window can only be used in GROUP BY window_start, window_end of a window aggregation for now", name, kind)
 }
 
 // mapDist returns the distribution of a Calc's output whose input is

@@ -9,10 +9,14 @@
 // them; at that point only the columns the consumer needs are computed
 // (projection pruning). Above a window TVF the window columns are
 // placeholders: an Aggregate that groups on window_start and window_end
-// absorbs the TVF into a window aggregate, which assigns windows itself, and
-// any other use of a window column is reported as unsupported. A Filter on
-// the row number of a ROW_NUMBER() partitioned by a window aggregate's
-// window_start and window_end becomes a window Top-N.
+// absorbs the TVF into a window aggregate, which assigns windows itself.
+// Every other use of a window column computes it from the TVF's time column
+// (TUMBLE's are a pure function of it: window_start is expr's tumble_start,
+// window_end = window_start + size, window_time = window_end - 1 ms); the
+// TVF's rows then carry their window columns, and rows without a time,
+// which are in no window, are dropped. A Filter on the row number of a
+// ROW_NUMBER() partitioned by window_start and window_end of a window TVF
+// or window aggregate becomes a window Top-N.
 //
 // Every operator gets the job's parallelism, except one that must see all
 // rows (a window aggregate or Top-N without other keys), which runs at

@@ -20,6 +20,22 @@ type Node struct {
 	Cols []ColInfo
 	// Pos is the position of the SQL the operator comes from.
 	Pos logical.Pos
+	// tvfWindow is the window TVF whose window columns a window Top-N's
+	// Cols mark (window aggregates have their own spec).
+	tvfWindow *jobgraph.WindowSpec
+}
+
+// windows returns the windows whose columns n's Cols mark, when n is the
+// Window of a ColInfo: a window aggregate's, or those of the window TVF a
+// window Top-N ranked the rows of. TimeColumn is not meaningful.
+func (n *Node) windows() (jobgraph.WindowSpec, bool) {
+	switch {
+	case n.Op.WindowAgg != nil:
+		return n.Op.WindowAgg.Window, true
+	case n.tvfWindow != nil:
+		return *n.tvfWindow, true
+	}
+	return jobgraph.WindowSpec{}, false
 }
 
 // Input is one input of a Node: the producing node and the exchange between
@@ -68,8 +84,10 @@ const (
 // ColInfo is what the planner knows about one output column.
 type ColInfo struct {
 	Role Role
-	// Window is the window aggregate that produced the column, for window
-	// columns.
+	// Window is the operator that first produced the column, for window
+	// columns: a window aggregate, or the window Top-N that ranked a window
+	// TVF's rows. The window_start and window_end of one Window belong
+	// together.
 	Window *Node
 }
 

@@ -108,30 +108,43 @@ func (b *builder) topN(f *logical.Filter, o *logical.Over, need []bool) (*rel, e
 	}
 
 	// The partition must hold window_start and window_end of one window
-	// aggregate; the other partition columns are the Top-N's keys.
-	var start, end *Node
+	// TVF or window aggregate; the other partition columns are the Top-N's
+	// keys.
+	var start, end any // the *logical.WindowTVF or *Node they come from
 	kStart, kEnd := -1, -1
 	var keys []int
 	for _, k := range o.PartitionBy {
-		e := r.cols[k]
-		if name := placeholderIn(e); name != "" {
-			return nil, planerr.At(o.At, "a window Top-N directly over a window TVF is not supported yet: aggregate by window_start, window_end first")
-		}
-		if c, ok := exprutil.IsColumn(e); ok {
-			switch info := r.in.Cols[c]; {
-			case info.Role == RoleStart && start == nil:
-				start, kStart = info.Window, k
-				continue
-			case info.Role == RoleEnd && end == nil:
-				end, kEnd = info.Window, k
-				continue
+		var from any
+		role := RoleNone
+		if c, ok := exprutil.IsColumn(r.cols[k]); ok {
+			switch {
+			case c == phStart:
+				from, role = r.tvf, RoleStart
+			case c == phEnd:
+				from, role = r.tvf, RoleEnd
+			case c >= 0 && r.in.Cols[c].Window != nil:
+				from, role = r.in.Cols[c].Window, r.in.Cols[c].Role
 			}
 		}
-		keys = append(keys, k)
+		switch {
+		case role == RoleStart && start == nil:
+			start, kStart = from, k
+		case role == RoleEnd && end == nil:
+			end, kEnd = from, k
+		default:
+			keys = append(keys, k)
+		}
 	}
 	if start == nil || end == nil || start != end {
-		return nil, planerr.At(o.At, "ROW_NUMBER() must be partitioned by window_start and window_end of a window aggregation (non-windowed Top-N is not supported yet)")
+		return nil, planerr.At(o.At, "ROW_NUMBER() must be partitioned by window_start and window_end of a window TVF or window aggregation (non-windowed Top-N is not supported yet)")
 	}
+	// Over a window TVF, the Top-N reads the window columns from its rows:
+	// compute them (see applyTVF). The Top-N fires a window when the
+	// watermark reaches window_end - 1 = window_time, the largest time in
+	// the window, so its rows, which come straight from the source, are only
+	// late when they are later than the watermark promised.
+	tvf := r.tvf
+	r = applyTVF(r)
 
 	idx := indicesOf(inNeed)
 	exprs := make([]*expr.Expr, len(idx))
@@ -139,11 +152,6 @@ func (b *builder) topN(f *logical.Filter, o *logical.Over, need []bool) (*rel, e
 	j := make([]int, width) // position in idx of each needed column
 	for n, i := range idx {
 		exprs[n], names[n], j[i] = r.cols[i], r.names[i], n
-	}
-	for _, e := range append([]*expr.Expr{r.filter}, exprs...) {
-		if name := placeholderIn(e); name != "" {
-			return nil, windowColumnError(r.tvf, name)
-		}
 	}
 	reqOf := func(from *Node, at []int) requirement {
 		var cols []int
@@ -201,6 +209,15 @@ func (b *builder) topN(f *logical.Filter, o *logical.Over, need []bool) (*rel, e
 		Dist:        dist,
 		Cols:        cols,
 		Pos:         o.At,
+	}
+	if tvf != nil && start == any(tvf) {
+		// The Top-N is the first operator whose rows carry the TVF's
+		// window columns as a pair: a window aggregate above may regroup
+		// them.
+		w := tvf.Window
+		node.tvfWindow = &w
+		cols[wsAt] = ColInfo{Role: RoleStart, Window: node}
+		cols[weAt] = ColInfo{Role: RoleEnd, Window: node}
 	}
 
 	res := &rel{in: node, cols: make([]*expr.Expr, width+1), names: make([]string, width+1)}

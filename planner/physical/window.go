@@ -1,6 +1,7 @@
 package physical
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/eddy-streaming/eddy/engine/expr"
@@ -12,7 +13,8 @@ import (
 )
 
 // windowTVF plans a window TVF: its input's columns pass through and the
-// window columns become placeholders, for an Aggregate above to absorb.
+// window columns become placeholders, for an Aggregate above to absorb or
+// for the consumer to compute (see applyTVF).
 func (b *builder) windowTVF(w *logical.WindowTVF, need []bool) (*rel, error) {
 	kind := strings.ToUpper(string(w.Window.Kind))
 	if w.Window.Kind != jobgraph.Tumble {
@@ -123,11 +125,27 @@ func (b *builder) aggregate(a *logical.Aggregate, need []bool) (*rel, error) {
 	} else {
 		// Regroup the upstream windows: each row falls into its own window
 		// again by its window_time, window_end - 1 ms.
-		window = upstream.Op.WindowAgg.Window
+		var ok bool
+		if window, ok = upstream.windows(); !ok {
+			return nil, fmt.Errorf("planner: internal error: %s marks window columns but assigns no windows", upstream.Op.Kind())
+		}
 		rt := upstreamEnd.Type
 		rt.RowTime = true
 		timeExpr = expr.Call(expr.FuncSub, rt, upstreamEnd, expr.Lit("1", types.IntervalType))
 		timeName = logical.WindowColumns[2]
+	}
+	// Keys and arguments that read window columns of the TVF (other than
+	// the window keys themselves) compute them from its time column, on
+	// rows that have one.
+	for i, k := range a.GroupKeys {
+		if roles[i] == 0 && placeholderIn(r.cols[k]) != "" {
+			r = guarded(r)
+		}
+	}
+	for _, c := range a.Aggs {
+		if c.Arg >= 0 && placeholderIn(r.cols[c.Arg]) != "" {
+			r = guarded(r)
+		}
 	}
 	pb := newProjBuilder()
 	keyAt := make([]int, len(a.GroupKeys))
@@ -136,11 +154,7 @@ func (b *builder) aggregate(a *logical.Aggregate, need []bool) (*rel, error) {
 		if roles[i] != 0 {
 			continue
 		}
-		e := r.cols[k]
-		if name := placeholderIn(e); name != "" {
-			return nil, planerr.At(a.At, "an expression over %s cannot be a GROUP BY key yet; group by %s itself", name, name)
-		}
-		keyAt[i] = pb.add(e, r.names[k])
+		keyAt[i] = pb.add(resolve(r, r.cols[k]), r.names[k])
 		keyCols = append(keyCols, keyAt[i])
 	}
 	timeAt := pb.add(timeExpr, timeName)
@@ -150,14 +164,7 @@ func (b *builder) aggregate(a *logical.Aggregate, need []bool) (*rel, error) {
 		if c.Arg < 0 {
 			continue
 		}
-		e := r.cols[c.Arg]
-		if name := placeholderIn(e); name != "" {
-			return nil, planerr.At(a.At, "aggregating %s is not supported yet", name)
-		}
-		argAt[j] = pb.add(e, r.names[c.Arg])
-	}
-	if name := placeholderIn(r.filter); name != "" {
-		return nil, windowColumnError(r.tvf, name)
+		argAt[j] = pb.add(resolve(r, r.cols[c.Arg]), r.names[c.Arg])
 	}
 	// Distribute on the group keys; with none, every row goes to one subtask.
 	reqOf := func(from *Node, at []int) requirement {

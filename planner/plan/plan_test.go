@@ -295,16 +295,14 @@ func TestErrorsArePositioned(t *testing.T) {
 	// Each error case points at the node it is about (plantest numbers
 	// nodes by line in build order).
 	want := map[string]string{
-		"err_hop":          "WindowTVF",
-		"err_nonwindowed":  "Aggregate",
-		"err_rank":         "Over",
-		"err_rownumber":    "Over",
-		"err_topn_tvf":     "Over",
-		"err_where_window": "Filter",
-		"err_rn_zero":      "Filter",
-		"err_half_window":  "Aggregate",
-		"err_not_rowtime":  "WindowTVF",
-		"err_topn_plain":   "Over",
+		"err_hop":         "WindowTVF",
+		"err_nonwindowed": "Aggregate",
+		"err_rank":        "Over",
+		"err_rownumber":   "Over",
+		"err_rn_zero":     "Filter",
+		"err_half_window": "Aggregate",
+		"err_not_rowtime": "WindowTVF",
+		"err_topn_plain":  "Over",
 	}
 	for name, kind := range want {
 		s := plantest.Cases[name](plantest.New())

@@ -15,28 +15,31 @@ type Case func(b *B) *logical.Script
 
 // Cases are the hand-built scripts the golden tests refer to by name.
 var Cases = map[string]Case{
-	"flagship":          Flagship,
-	"room_stats":        RoomStats,
-	"two_inserts":       TwoInserts,
-	"topn_same_keys":    TopNSameKeys,
-	"window_only":       WindowOnlyKeys,
-	"topn_window_only":  TopNWindowOnly,
-	"window_time":       WindowTime,
-	"having":            Having,
-	"topn_filters":      TopNFilters,
-	"offset":            Offset,
-	"cascade":           Cascade,
-	"err_hop":           ErrHop,
-	"err_nonwindowed":   ErrNonWindowed,
-	"err_rank":          ErrRank,
-	"err_rownumber":     ErrRowNumber,
-	"err_topn_tvf":      ErrTopNOverTVF,
-	"err_where_window":  ErrWhereWindow,
-	"err_rn_zero":       ErrRankZero,
-	"err_half_window":   ErrHalfWindow,
-	"err_not_rowtime":   ErrNotRowtime,
-	"err_window_select": ErrWindowSelect,
-	"err_topn_plain":    ErrTopNPlain,
+	"flagship":         Flagship,
+	"room_stats":       RoomStats,
+	"two_inserts":      TwoInserts,
+	"topn_same_keys":   TopNSameKeys,
+	"window_only":      WindowOnlyKeys,
+	"topn_window_only": TopNWindowOnly,
+	"window_time":      WindowTime,
+	"having":           Having,
+	"topn_filters":     TopNFilters,
+	"offset":           Offset,
+	"cascade":          Cascade,
+	"err_hop":          ErrHop,
+	"err_nonwindowed":  ErrNonWindowed,
+	"err_rank":         ErrRank,
+	"err_rownumber":    ErrRowNumber,
+	"topn_tvf":         TopNOverTVF,
+	"topn_tvf_agg":     TopNOverTVFThenAggregate,
+	"where_window":     WhereWindow,
+	"window_exprs":     WindowExprs,
+	"tvf_star":         TVFStar,
+	"tvf_select":       TVFSelect,
+	"err_rn_zero":      ErrRankZero,
+	"err_half_window":  ErrHalfWindow,
+	"err_not_rowtime":  ErrNotRowtime,
+	"err_topn_plain":   ErrTopNPlain,
 }
 
 // Names returns the case names, sorted.
@@ -210,25 +213,80 @@ func ErrRank(b *B) *logical.Script { return rankOver(b, logical.Rank, true) }
 // ErrRowNumber uses ROW_NUMBER() without a Top-N filter.
 func ErrRowNumber(b *B) *logical.Script { return rankOver(b, logical.RowNumber, false) }
 
-// ErrTopNOverTVF ranks the rows of a window TVF directly.
-func ErrTopNOverTVF(b *B) *logical.Script {
-	scan := b.Scan(Gifts, GiftsWatermark())
+// topSingleGifts ranks the rows of a window TVF directly: the top n single
+// gifts per room and window, by amount, ties broken by every other column
+// so the order is total (the engine breaks ties by arrival).
+func topSingleGifts(b *B, scan logical.Node, n int64) *logical.Filter {
 	w := b.Tumble(scan, "ts", time.Minute)
-	over := b.Over(w, logical.RowNumber, []string{"window_start", "window_end", "room_id"}, []S{{"amount", true}}, "rn")
-	f := b.Filter(over, Bool(expr.FuncLe, Col(over, "rn"), BigInt(3)))
-	out := b.Project(f, "room_id", "amount", "rn")
-	return script(b.Sink(out, SinkTable("t", "print", out)))
+	over := b.Over(w, logical.RowNumber, []string{"window_start", "window_end", "room_id"},
+		[]S{{"amount", true}, {"ts", false}, {"user_id", false}, {"gift_id", false}, {"quantity", false}}, "rn")
+	return b.Filter(over, Bool(expr.FuncLe, Col(over, "rn"), BigInt(n)))
 }
 
-// ErrWhereWindow filters on window_start before the aggregation.
-func ErrWhereWindow(b *B) *logical.Script {
+// TopNOverTVF is the window Top-N over a window TVF, selecting every
+// column: SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY
+// window_start, window_end, room_id ORDER BY amount DESC, ...) AS rn FROM
+// TABLE(TUMBLE(...))) WHERE rn <= 3.
+func TopNOverTVF(b *B) *logical.Script {
+	top := b.Star(topSingleGifts(b, b.Scan(Gifts, GiftsWatermark()), 3))
+	return script(b.Sink(top, SinkTable("top_single_gifts", "print", top)))
+}
+
+// TopNOverTVFThenAggregate sums the top 3 single gifts of each room and
+// window: a window aggregate regroups the windows the Top-N's rows carry.
+func TopNOverTVFThenAggregate(b *B) *logical.Script {
+	top := topSingleGifts(b, b.Scan(Gifts, GiftsWatermark()), 3)
+	p := b.Project(top, "room_id", "amount", "window_start", "window_end")
+	agg := b.Aggregate(p, []string{"window_start", "window_end", "room_id"}, A{jobgraph.Sum, "amount", "top3"}, A{jobgraph.CountStar, "", "n"})
+	return script(b.Sink(agg, SinkTable("top3_sum", "print", agg)))
+}
+
+// WhereWindow filters on window_start before the aggregation.
+func WhereWindow(b *B) *logical.Script {
 	scan := b.Scan(Gifts, GiftsWatermark())
 	w := b.Tumble(scan, "ts", time.Minute)
 	f := b.Filter(w, Bool(expr.FuncAnd,
 		Bool(expr.FuncGt, Col(w, "amount"), BigInt(5)),
-		Bool(expr.FuncGt, Col(w, "window_start"), expr.Lit("1700000000000", types.TimestampType))))
+		Bool(expr.FuncGt, Col(w, "window_start"), expr.Lit("1700000100000", types.TimestampType))))
 	agg := b.Aggregate(f, []string{"window_start", "window_end"}, A{jobgraph.CountStar, "", "n"})
 	return script(b.Sink(agg, SinkTable("t", "print", agg)))
+}
+
+// WindowExprs computes expressions over window columns before a window
+// aggregate: a GROUP BY key (the window's hour) and an aggregate's
+// argument.
+func WindowExprs(b *B) *logical.Script {
+	scan := b.Scan(Gifts, GiftsWatermark())
+	w := b.Window(scan, jobgraph.Tumble, "ts", 10*time.Second, 0, 3*time.Second)
+	p := b.Project(w, "window_start", "window_end", "room_id",
+		"late_by", Arith(expr.FuncSub, Col(w, "window_end"), Interval(2*time.Second)),
+		"bucket", Bool(expr.FuncGt, Col(w, "window_time"), expr.Lit("1700000150000", types.TimestampType)))
+	agg := b.Aggregate(p, []string{"window_start", "window_end", "bucket", "room_id"},
+		A{jobgraph.Max, "late_by", "last"}, A{jobgraph.CountStar, "", "n"})
+	return script(b.Sink(agg, SinkTable("t", "print", agg)))
+}
+
+// TVFStar is SELECT * FROM TABLE(TUMBLE(...)) with an offset: every row
+// with its window columns.
+func TVFStar(b *B) *logical.Script {
+	scan := b.Scan(Gifts, GiftsWatermark())
+	w := b.Window(scan, jobgraph.Tumble, "ts", time.Minute, 0, -15*time.Second)
+	out := b.Star(w)
+	return script(b.Sink(out, SinkTable("windowed", "print", out)))
+}
+
+// TVFSelect filters and projects a window TVF's rows, on window columns
+// too, without aggregating.
+func TVFSelect(b *B) *logical.Script {
+	scan := b.Scan(Gifts, GiftsWatermark())
+	w := b.Tumble(scan, "ts", 10*time.Second)
+	f := b.Filter(w, Bool(expr.FuncAnd,
+		Bool(expr.FuncGt, Col(w, "amount"), BigInt(100)),
+		Bool(expr.FuncGe, Col(w, "window_start"), expr.Lit("1700000100000", types.TimestampType))))
+	out := b.Project(f, "room_id", "window_start",
+		"next_start", Arith(expr.FuncAdd, Col(f, "window_end"), Interval(10*time.Second)),
+		"window_time")
+	return script(b.Sink(out, SinkTable("t", "print", out)))
 }
 
 // ErrRankZero keeps no rows: rn < 1.
@@ -255,14 +313,6 @@ func ErrNotRowtime(b *B) *logical.Script {
 	w := b.Tumble(scan, "ts", time.Minute)
 	agg := b.Aggregate(w, []string{"window_start", "window_end"}, A{jobgraph.CountStar, "", "n"})
 	return script(b.Sink(agg, SinkTable("t", "print", agg)))
-}
-
-// ErrWindowSelect selects window columns of a TVF without aggregating.
-func ErrWindowSelect(b *B) *logical.Script {
-	scan := b.Scan(Gifts, GiftsWatermark())
-	w := b.Tumble(scan, "ts", time.Minute)
-	out := b.Project(w, "room_id", "window_start")
-	return script(b.Sink(out, SinkTable("t", "print", out)))
 }
 
 // ErrTopNPlain ranks rows with no window at all.

@@ -13,7 +13,8 @@ import (
 
 // GiftRows returns n random rows of Gifts as refeval values: a few rooms,
 // users and gifts, quantities NULL one time in eight, and event times
-// spread over about five minutes from an arbitrary start.
+// spread over about five minutes from an arbitrary start, NULL one time in
+// sixteen.
 func GiftRows(r *rand.Rand, n int) [][]any {
 	const base = int64(1_700_000_000_000)
 	rows := make([][]any, n)
@@ -23,13 +24,17 @@ func GiftRows(r *rand.Rand, n int) [][]any {
 		if r.IntN(8) == 0 {
 			qty = nil
 		}
+		var ts any = base + r.Int64N(300_000)
+		if r.IntN(16) == 0 {
+			ts = nil // no event time: in no window
+		}
 		rows[i] = []any{
 			int64(1 + r.IntN(rooms)),
 			int64(1 + r.IntN(users)),
 			int64(1 + r.IntN(gifts)),
 			qty,
 			int64(1 + r.IntN(500)),
-			base + r.Int64N(300_000),
+			ts,
 		}
 	}
 	return rows
@@ -37,11 +42,13 @@ func GiftRows(r *rand.Rand, n int) [][]any {
 
 // Random builds a random windowed query over Gifts in the analyzer's
 // shapes: filters and projections (with computed columns) before and after
-// a TUMBLE window, a window aggregate on window_start, window_end and a
-// random subset of keys, optionally a HAVING filter, optionally a window
-// Top-N with any form of row-number bound, and a final projection into a
-// sink. Row numbers are only ever ordered by a total order, so results are
-// deterministic.
+// a TUMBLE window, on window columns too, then either a window aggregate on
+// window_start, window_end and a random subset of keys, optionally a HAVING
+// filter and a window Top-N with any form of row-number bound; or no
+// aggregate: the TVF's rows themselves, or a window Top-N directly over
+// them, optionally regrouped by a window aggregate. A final projection
+// writes into a sink. Row numbers are ordered by every non-window column,
+// so results do not depend on how ties are broken.
 //
 // One script in four has a second INSERT of another random query, which
 // shares the gifts source with the first.
@@ -68,7 +75,22 @@ func randomQuery(r *rand.Rand, b *B) logical.Node {
 	}
 	cur = b.Window(cur, jobgraph.Tumble, "ts", size, 0, offset)
 	if r.IntN(2) == 0 {
-		cur = b.Filter(cur, g.pred(cur))
+		cur = b.Filter(cur, g.tvfPred(cur))
+	}
+	if r.IntN(4) == 0 {
+		// No aggregate: the TVF's rows, or a Top-N over them.
+		if r.IntN(3) > 0 {
+			if r.IntN(2) == 0 {
+				cur = g.project(cur, "window_start", "window_end")
+			}
+			cur = g.topN(cur)
+			if r.IntN(3) == 0 {
+				cur = g.cascade(cur)
+			}
+		} else if r.IntN(2) == 0 {
+			cur = g.project(cur)
+		}
+		return g.final(cur)
 	}
 	if r.IntN(2) == 0 {
 		cur = g.project(cur, "window_start", "window_end", "window_time")
@@ -114,6 +136,39 @@ func lit(t types.Type, v int64) *expr.Expr {
 		return Int(int(v))
 	}
 	return BigInt(v)
+}
+
+// tvfPred returns a random condition over a window TVF's output: on its
+// numeric columns, its window columns, or both.
+func (g *gen) tvfPred(n logical.Node) *expr.Expr {
+	switch g.r.IntN(3) {
+	case 0:
+		return g.pred(n)
+	case 1:
+		return g.windowPred(n)
+	}
+	return Bool(expr.FuncAnd, g.pred(n), g.windowPred(n))
+}
+
+// windowPred compares a window column of n (or a timestamp computed from
+// one) with a time within the data's range.
+func (g *gen) windowPred(n logical.Node) *expr.Expr {
+	var cols []int
+	for i, f := range n.Schema().Fields {
+		if f.Type.Kind == types.Timestamp && f.Name != "ts" {
+			cols = append(cols, i)
+		}
+	}
+	if len(cols) == 0 {
+		return g.pred(n)
+	}
+	c := g.pick(cols)
+	col := expr.Col(c, n.Schema().Fields[c].Type)
+	t := types.TimestampType
+	t.NotNull = true
+	at := expr.Lit(fmt.Sprint(1_700_000_000_000+g.r.Int64N(30)*10_000), t)
+	fns := []string{expr.FuncLt, expr.FuncLe, expr.FuncGt, expr.FuncGe, expr.FuncEq, expr.FuncNe}
+	return Bool(fns[g.r.IntN(len(fns))], col, at)
 }
 
 // pred returns a random condition over n's numeric columns.
@@ -170,6 +225,14 @@ func (g *gen) project(n logical.Node, keep ...string) *logical.Project {
 			items = append(items, f.Name)
 		}
 	}
+	if s.Index("window_end") >= 0 && g.r.IntN(3) == 0 {
+		// A timestamp computed from a window column.
+		we := Col(n, "window_end")
+		items = append(items, fmt.Sprintf("w%d", g.b.line), Arith(expr.FuncSub, we, Interval(time.Duration(g.r.IntN(3))*time.Second)))
+	}
+	if len(items) == 0 {
+		items = append(items, s.Fields[g.r.IntN(s.Len())].Name)
+	}
 	if cols := numeric(n); len(cols) > 0 && g.r.IntN(2) == 0 {
 		c := g.pick(cols)
 		col := expr.Col(c, s.Fields[c].Type)
@@ -199,6 +262,11 @@ func (g *gen) aggregate(n logical.Node) *logical.Aggregate {
 			keys = append(keys, s.Fields[cols[i]].Name)
 		}
 	}
+	for _, f := range s.Fields {
+		if f.Name[0] == 'w' && !isWindowName(f.Name) && g.r.IntN(2) == 0 {
+			keys = append(keys, f.Name) // computed from a window column
+		}
+	}
 	g.r.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
 	funcs := []jobgraph.AggFunc{jobgraph.CountStar, jobgraph.Count, jobgraph.Sum, jobgraph.Min, jobgraph.Max, jobgraph.Avg}
 	var aggs []A
@@ -217,9 +285,9 @@ func (g *gen) aggregate(n logical.Node) *logical.Aggregate {
 	return g.b.Aggregate(n, keys, aggs...)
 }
 
-// topN ranks the aggregate's rows per window and a random subset of the
-// other keys, ordered by an aggregate and then every key, so the order is
-// total.
+// topN ranks the rows of an aggregate or a window TVF per window and a
+// random subset of the other columns, ordered by the aggregates (or a
+// numeric column) and then every other column, so the order is total.
 func (g *gen) topN(n logical.Node) logical.Node {
 	s := n.Schema()
 	part := []string{"window_start", "window_end"}
@@ -233,6 +301,9 @@ func (g *gen) topN(n logical.Node) logical.Node {
 		default:
 			others = append(others, f.Name)
 		}
+	}
+	if len(order) == 0 {
+		g.r.Shuffle(len(others), func(i, j int) { others[i], others[j] = others[j], others[i] })
 	}
 	for _, o := range others {
 		if g.r.IntN(2) == 0 {

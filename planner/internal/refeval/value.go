@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/eddy-streaming/eddy/engine/expr"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/types"
 )
 
@@ -164,6 +165,14 @@ func Eval(e *expr.Expr, row Row) (any, error) {
 		}
 	case expr.FuncAdd, expr.FuncSub, expr.FuncMul, expr.FuncDiv, expr.FuncMod:
 		return arith(e.Func, args[0], args[1], e.Type)
+	case expr.FuncTumbleStart:
+		ts, ok1 := args[0].(int64)
+		size, ok2 := args[1].(int64)
+		off, ok3 := args[2].(int64)
+		if !ok1 || !ok2 || !ok3 || size <= 0 {
+			return nil, fmt.Errorf("refeval: cannot %s over %v", e.Func, args)
+		}
+		return windowStart(ts, jobgraph.WindowSpec{SizeMs: size, OffsetMs: off}), nil
 	}
 	return nil, fmt.Errorf("refeval: cannot evaluate %s over %v", e.Func, args)
 }
