@@ -61,14 +61,13 @@ func (t *Table) Get(key []byte) ([]byte, bool, error) {
 	return e.value, ok, nil
 }
 
-// Put implements state.Table. It reuses the old value's memory when it fits.
+// Put implements state.Table. It descends the tree once (no lookup before
+// the insert) and copies key and value into one allocation.
 func (t *Table) Put(key, value []byte) error {
-	if e, ok := t.tree.Get(entry{key: key}); ok && cap(e.value) >= len(value) {
-		e.value = append(e.value[:0], value...)
-		t.tree.ReplaceOrInsert(e)
-		return nil
-	}
-	t.tree.ReplaceOrInsert(entry{key: bytes.Clone(key), value: bytes.Clone(value)})
+	buf := make([]byte, len(key)+len(value))
+	n := copy(buf, key)
+	copy(buf[n:], value)
+	t.tree.ReplaceOrInsert(entry{key: buf[:n:n], value: buf[n:]})
 	return nil
 }
 

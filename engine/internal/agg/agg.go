@@ -7,7 +7,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
+	"github.com/eddy-streaming/eddy/engine/internal/rowkey"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/types"
 )
@@ -95,19 +97,19 @@ func New(call jobgraph.AggCall, in arrow.DataType) (Accumulator, error) {
 		isMax := call.Func == jobgraph.Max
 		switch in.ID() {
 		case arrow.INT32:
-			return &ordered[int32]{isMax: isMax}, nil
+			return &ordered[int32]{extremes[int32]{isMax: isMax}}, nil
 		case arrow.INT64:
-			return &ordered[int64]{isMax: isMax}, nil
+			return &ordered[int64]{extremes[int64]{isMax: isMax}}, nil
 		case arrow.TIMESTAMP:
-			return &ordered[arrow.Timestamp]{isMax: isMax}, nil
+			return &ordered[arrow.Timestamp]{extremes[arrow.Timestamp]{isMax: isMax}}, nil
 		case arrow.FLOAT64:
-			return &float{isMax: isMax}, nil
+			return &ordered[float64]{extremes[float64]{isMax: isMax}}, nil
 		case arrow.DECIMAL128:
-			return &decMinMax{isMax: isMax}, nil
+			return &decMinMax{extremes[decimal128.Num]{isMax: isMax}}, nil
 		case arrow.BOOL:
-			return &boolean{isMax: isMax}, nil
+			return &boolean{extremes[bool]{isMax: isMax}}, nil
 		case arrow.STRING:
-			return &str{isMax: isMax}, nil
+			return &str{extremes[[]byte]{isMax: isMax}}, nil
 		}
 		return nil, bad()
 	}
@@ -179,8 +181,9 @@ func (c *count) Update(col arrow.Array, groups []uint32, sel []int32) error {
 		}
 		return nil
 	}
+	v, _ := rowkey.ValidityOf(col)
 	for k, g := range groups {
-		if col.IsValid(rowOf(sel, k)) {
+		if !v.Null(rowOf(sel, k)) {
 			n[g]++
 		}
 	}
@@ -251,6 +254,10 @@ type num[I numeric, S int64 | float64] struct {
 	out types.Kind
 	sum []S
 	cnt []int64
+	// Build's scratch: the results ([]int32, []int64 or []float64) and
+	// their validity.
+	res   any
+	valid []bool
 }
 
 func (a *num[I, S]) Len() int { return len(a.cnt) }
@@ -282,8 +289,9 @@ func (a *num[I, S]) Update(col arrow.Array, groups []uint32, sel []int32) error 
 			cnt[g]++
 		}
 	default:
+		v, _ := rowkey.ValidityOf(col)
 		for k, g := range groups {
-			if r := rowOf(sel, k); col.IsValid(r) {
+			if r := rowOf(sel, k); !v.Null(r) {
 				sum[g] += S(vs[r])
 				cnt[g]++
 			}
@@ -341,59 +349,51 @@ func sfrom[S int64 | float64](u uint64) S {
 }
 
 func (a *num[I, S]) Build(b array.Builder) error {
-	n := len(a.cnt)
 	switch bb := b.(type) {
 	case *array.Int32Builder:
-		if a.out != types.Int {
-			break
+		if a.out == types.Int {
+			bb.AppendValues(results[int32](a))
+			return nil
 		}
-		bb.Reserve(n)
-		for g := 0; g < n; g++ {
-			if a.cnt[g] == 0 {
-				bb.UnsafeAppendBoolToBitmap(false)
-				continue
-			}
-			v := int64(a.sum[g])
-			if a.avg {
-				v /= a.cnt[g]
-			}
-			bb.UnsafeAppend(int32(v))
-		}
-		return nil
 	case *array.Int64Builder:
-		if a.out != types.BigInt {
-			break
+		if a.out == types.BigInt {
+			bb.AppendValues(results[int64](a))
+			return nil
 		}
-		bb.Reserve(n)
-		for g := 0; g < n; g++ {
-			if a.cnt[g] == 0 {
-				bb.UnsafeAppendBoolToBitmap(false)
-				continue
-			}
-			v := int64(a.sum[g])
-			if a.avg {
-				v /= a.cnt[g]
-			}
-			bb.UnsafeAppend(v)
-		}
-		return nil
 	case *array.Float64Builder:
-		if a.out != types.Double {
-			break
+		if a.out == types.Double {
+			bb.AppendValues(results[float64](a))
+			return nil
 		}
-		bb.Reserve(n)
-		for g := 0; g < n; g++ {
-			if a.cnt[g] == 0 {
-				bb.UnsafeAppendBoolToBitmap(false)
-				continue
-			}
-			v := float64(a.sum[g])
-			if a.avg {
-				v /= float64(a.cnt[g])
-			}
-			bb.UnsafeAppend(v)
-		}
-		return nil
 	}
 	return fmt.Errorf("agg: result %s cannot be built into a %s builder", a.out, b.Type())
+}
+
+// results returns each group's result as a V, valid where the group had
+// values: the sum, or for AVG the sum divided by the count (truncated for
+// integer results, whose sums are BIGINT). The slices are a's scratch,
+// valid until the next call.
+func results[V int32 | int64 | float64, I numeric, S int64 | float64](a *num[I, S]) ([]V, []bool) {
+	n := len(a.cnt)
+	out, _ := a.res.([]V)
+	out = grow(out[:0], n)
+	a.res = out
+	a.valid = grow(a.valid[:0], n)
+	valid := a.valid
+	var zero V
+	_, double := any(zero).(float64)
+	for g, c := range a.cnt {
+		valid[g] = c != 0
+		switch {
+		case c == 0:
+			out[g] = 0
+		case !a.avg:
+			out[g] = V(a.sum[g])
+		case double:
+			out[g] = V(float64(a.sum[g]) / float64(c))
+		default:
+			out[g] = V(int64(a.sum[g]) / c)
+		}
+	}
+	return out, valid
 }

@@ -8,6 +8,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+
+	"github.com/eddy-streaming/eddy/engine/internal/rowkey"
 )
 
 // dec is SUM or AVG over DECIMAL: a 128-bit sum at the input scale and a
@@ -61,11 +63,11 @@ func (a *dec) Update(col arrow.Array, groups []uint32, sel []int32) error {
 		return fmt.Errorf("agg: input column is %s, want decimal", col.DataType())
 	}
 	vs := c.Values()
-	nulls := col.NullN() > 0
+	valid, nulls := rowkey.ValidityOf(col)
 	var over bool
 	for k, g := range groups {
 		r := rowOf(sel, k)
-		if nulls && col.IsNull(r) {
+		if nulls && valid.Null(r) {
 			continue
 		}
 		var o bool

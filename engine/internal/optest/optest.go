@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddy-streaming/eddy/engine/operator"
@@ -248,4 +249,86 @@ func (d *Discard) Emit(ctx context.Context, b stream.Batch) error {
 	d.Rows += b.NumRows()
 	b.Release()
 	return nil
+}
+
+// Dec is a DECIMAL value for tests: Unscaled * 10^-Scale.
+type Dec struct {
+	Unscaled int64
+	Scale    int
+}
+
+// Append appends the Go value v to b: nil appends NULL; int64, int32,
+// float64, string, bool, arrow.Timestamp and Dec go to builders of their
+// type. It fails t on any other value or a builder of another type.
+func Append(t testing.TB, b array.Builder, v any) {
+	t.Helper()
+	ok := true
+	switch v := v.(type) {
+	case nil:
+		b.AppendNull()
+	case int64:
+		var bb *array.Int64Builder
+		if bb, ok = b.(*array.Int64Builder); ok {
+			bb.Append(v)
+		}
+	case int32:
+		var bb *array.Int32Builder
+		if bb, ok = b.(*array.Int32Builder); ok {
+			bb.Append(v)
+		}
+	case float64:
+		var bb *array.Float64Builder
+		if bb, ok = b.(*array.Float64Builder); ok {
+			bb.Append(v)
+		}
+	case string:
+		var bb *array.StringBuilder
+		if bb, ok = b.(*array.StringBuilder); ok {
+			bb.Append(v)
+		}
+	case bool:
+		var bb *array.BooleanBuilder
+		if bb, ok = b.(*array.BooleanBuilder); ok {
+			bb.Append(v)
+		}
+	case arrow.Timestamp:
+		var bb *array.TimestampBuilder
+		if bb, ok = b.(*array.TimestampBuilder); ok {
+			bb.Append(v)
+		}
+	case Dec:
+		var bb *array.Decimal128Builder
+		if bb, ok = b.(*array.Decimal128Builder); ok {
+			bb.Append(decimal128.FromI64(v.Unscaled))
+		}
+	default:
+		ok = false
+	}
+	if !ok {
+		t.Fatalf("optest: cannot append %T %v to a %s builder", v, v, b.Type())
+	}
+}
+
+// Render renders the Go value v (as Append takes it) the way RenderValue
+// renders the Arrow value Append makes of it.
+func Render(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case int32:
+		return strconv.FormatInt(int64(v), 10)
+	case arrow.Timestamp:
+		return strconv.FormatInt(int64(v), 10)
+	case float64:
+		return Float(v)
+	case string:
+		return strconv.Quote(v)
+	case bool:
+		return strconv.FormatBool(v)
+	case Dec:
+		return Decimal(big.NewInt(v.Unscaled), v.Scale)
+	}
+	return fmt.Sprintf("%v", v)
 }

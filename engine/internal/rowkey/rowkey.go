@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 )
 
@@ -77,9 +78,9 @@ func (r *Rows) Len() int {
 // Row returns encoded row i. It is valid until r is encoded into again.
 func (r *Rows) Row(i int) []byte { return r.Data[r.Offs[i]:r.Offs[i+1]] }
 
-// prepare sizes r for n rows whose lengths are in r.Offs[1:] (already
-// filled by the caller) and turns them into offsets; it leaves r.cur holding
-// each row's start.
+// finishOffsets sizes r for n rows whose lengths are in r.Offs[1:]
+// (filled by start and the caller) and turns them into offsets; it leaves
+// r.cur holding each row's start.
 func (r *Rows) finishOffsets(n int) error {
 	var total int64
 	r.Offs[0] = 0
@@ -98,11 +99,31 @@ func (r *Rows) finishOffsets(n int) error {
 	return nil
 }
 
-func (r *Rows) resize(n int) {
+// start checks that there are want columns of numRows rows each, sizes r
+// for the n rows to encode (numRows, or len(sel)) and sets each row's
+// length to fixed, which the caller adds variable lengths to before
+// finishOffsets.
+func (r *Rows) start(cols []arrow.Array, want, numRows int, sel []int32, fixed int32) (n int, err error) {
+	if len(cols) != want {
+		return 0, fmt.Errorf("rowkey: got %d columns, encoder has %d", len(cols), want)
+	}
+	for c, col := range cols {
+		if col.Len() != numRows {
+			return 0, fmt.Errorf("rowkey: column %d has %d rows, want %d", c, col.Len(), numRows)
+		}
+	}
+	n = numRows
+	if sel != nil {
+		n = len(sel)
+	}
 	if cap(r.Offs) < n+1 {
 		r.Offs = make([]int32, n+1, n+1+n/4)
 	}
 	r.Offs = r.Offs[:n+1]
+	for i := 1; i <= n; i++ {
+		r.Offs[i] = fixed
+	}
+	return n, nil
 }
 
 // Encoder encodes rows of a fixed list of column types in the equality
@@ -158,21 +179,9 @@ func (e *Encoder) NumColumns() int { return len(e.kinds) }
 // With sel nil, row i of rows is row i of cols; otherwise row k of rows is
 // row sel[k] of cols.
 func (e *Encoder) Encode(cols []arrow.Array, numRows int, sel []int32, rows *Rows) error {
-	if len(cols) != len(e.kinds) {
-		return fmt.Errorf("rowkey: got %d columns, encoder has %d", len(cols), len(e.kinds))
-	}
-	n := numRows
-	if sel != nil {
-		n = len(sel)
-	}
-	for c, col := range cols {
-		if col.Len() != numRows {
-			return fmt.Errorf("rowkey: column %d has %d rows, want %d", c, col.Len(), numRows)
-		}
-	}
-	rows.resize(n)
-	for i := 1; i <= n; i++ {
-		rows.Offs[i] = e.fixed
+	n, err := rows.start(cols, len(e.kinds), numRows, sel, e.fixed)
+	if err != nil {
+		return err
 	}
 	if e.vars {
 		for c, k := range e.kinds {
@@ -184,12 +193,9 @@ func (e *Encoder) Encode(cols []arrow.Array, numRows int, sel []int32, rows *Row
 				return fmt.Errorf("rowkey: column %d is %s, want a string column", c, cols[c].DataType())
 			}
 			offs := a.ValueOffsets()
+			valid, nulls := ValidityOf(a)
 			for j := 0; j < n; j++ {
-				i := j
-				if sel != nil {
-					i = int(sel[j])
-				}
-				if a.IsValid(i) {
+				if i := rowOf(sel, j); !nulls || !valid.Null(i) {
 					l := offs[i+1] - offs[i]
 					rows.Offs[j+1] += l + int32(uvarintLen(uint64(l)))
 				}
@@ -225,27 +231,27 @@ func rowOf(sel []int32, j int) int {
 }
 
 func encodeColumn(k Kind, exact bool, col arrow.Array, sel []int32, rows *Rows) error {
+	if k == KindString {
+		encodeStrings(col.(*array.String), sel, rows) // checked by Encode
+		return nil
+	}
+	// A fixed-width kind: each row gets the valid marker and its value
+	// (NULL rows whatever the column's buffer holds in their slot), then
+	// one pass for all kinds rewrites the NULL rows.
 	d, cur := rows.Data, rows.cur
-	n := len(cur)
-	nulls := col.NullN() > 0
+	w := int32(k.width())
 	switch k {
 	case KindBool:
 		a, ok := col.(*array.Boolean)
 		if !ok {
 			return fmt.Errorf("got %s, want boolean", col.DataType())
 		}
-		for j := 0; j < n; j++ {
-			i, p := rowOf(sel, j), cur[j]
-			if nulls && a.IsNull(i) {
-				d[p], d[p+1] = 0, 0
-			} else {
-				d[p] = 1
-				d[p+1] = 0
-				if a.Value(i) {
-					d[p+1] = 1
-				}
+		for j, p := range cur {
+			d[p], d[p+1] = 1, 0
+			if a.Value(rowOf(sel, j)) {
+				d[p+1] = 1
 			}
-			cur[j] = p + 2
+			cur[j] = p + 1 + w
 		}
 	case KindInt32:
 		a, ok := col.(*array.Int32)
@@ -253,32 +259,20 @@ func encodeColumn(k Kind, exact bool, col arrow.Array, sel []int32, rows *Rows) 
 			return fmt.Errorf("got %s, want int32", col.DataType())
 		}
 		vs := a.Int32Values()
-		for j := 0; j < n; j++ {
-			i, p := rowOf(sel, j), cur[j]
-			if nulls && a.IsNull(i) {
-				d[p] = 0
-				binary.LittleEndian.PutUint32(d[p+1:], 0)
-			} else {
-				d[p] = 1
-				binary.LittleEndian.PutUint32(d[p+1:], uint32(vs[i]))
-			}
-			cur[j] = p + 5
+		for j, p := range cur {
+			d[p] = 1
+			binary.LittleEndian.PutUint32(d[p+1:], uint32(vs[rowOf(sel, j)]))
+			cur[j] = p + 1 + w
 		}
 	case KindInt64:
 		vs, err := int64Values(col)
 		if err != nil {
 			return err
 		}
-		for j := 0; j < n; j++ {
-			i, p := rowOf(sel, j), cur[j]
-			if nulls && col.IsNull(i) {
-				d[p] = 0
-				binary.LittleEndian.PutUint64(d[p+1:], 0)
-			} else {
-				d[p] = 1
-				binary.LittleEndian.PutUint64(d[p+1:], uint64(vs[i]))
-			}
-			cur[j] = p + 9
+		for j, p := range cur {
+			d[p] = 1
+			binary.LittleEndian.PutUint64(d[p+1:], uint64(vs[rowOf(sel, j)]))
+			cur[j] = p + 1 + w
 		}
 	case KindFloat64:
 		a, ok := col.(*array.Float64)
@@ -286,20 +280,15 @@ func encodeColumn(k Kind, exact bool, col arrow.Array, sel []int32, rows *Rows) 
 			return fmt.Errorf("got %s, want float64", col.DataType())
 		}
 		vs := a.Float64Values()
-		for j := 0; j < n; j++ {
-			i, p := rowOf(sel, j), cur[j]
-			if nulls && a.IsNull(i) {
-				d[p] = 0
-				binary.LittleEndian.PutUint64(d[p+1:], 0)
-			} else {
-				d[p] = 1
-				b := math.Float64bits(vs[i])
-				if !exact {
-					b = CanonicalFloatBits(vs[i])
-				}
-				binary.LittleEndian.PutUint64(d[p+1:], b)
+		for j, p := range cur {
+			v := vs[rowOf(sel, j)]
+			b := math.Float64bits(v)
+			if !exact {
+				b = CanonicalFloatBits(v)
 			}
-			cur[j] = p + 9
+			d[p] = 1
+			binary.LittleEndian.PutUint64(d[p+1:], b)
+			cur[j] = p + 1 + w
 		}
 	case KindDecimal:
 		a, ok := col.(*array.Decimal128)
@@ -307,39 +296,66 @@ func encodeColumn(k Kind, exact bool, col arrow.Array, sel []int32, rows *Rows) 
 			return fmt.Errorf("got %s, want decimal128", col.DataType())
 		}
 		vs := a.Values()
-		for j := 0; j < n; j++ {
-			i, p := rowOf(sel, j), cur[j]
-			if nulls && a.IsNull(i) {
-				d[p] = 0
-				binary.LittleEndian.PutUint64(d[p+1:], 0)
-				binary.LittleEndian.PutUint64(d[p+9:], 0)
-			} else {
-				d[p] = 1
-				binary.LittleEndian.PutUint64(d[p+1:], vs[i].LowBits())
-				binary.LittleEndian.PutUint64(d[p+9:], uint64(vs[i].HighBits()))
-			}
-			cur[j] = p + 17
-		}
-	case KindString:
-		a := col.(*array.String) // checked by Encode
-		data, offs := StringData(a)
-		for j := 0; j < n; j++ {
-			i, p := rowOf(sel, j), cur[j]
-			if nulls && a.IsNull(i) {
-				d[p] = 0
-				cur[j] = p + 1
-				continue
-			}
+		for j, p := range cur {
+			v := vs[rowOf(sel, j)]
 			d[p] = 1
-			p++
-			s := data[offs[i]:offs[i+1]]
-			p += int32(binary.PutUvarint(d[p:], uint64(len(s))))
-			p += int32(copy(d[p:], s))
-			cur[j] = p
+			binary.LittleEndian.PutUint64(d[p+1:], v.LowBits())
+			binary.LittleEndian.PutUint64(d[p+9:], uint64(v.HighBits()))
+			cur[j] = p + 1 + w
+		}
+	}
+	if valid, nulls := ValidityOf(col); nulls {
+		for j, end := range cur {
+			if valid.Null(rowOf(sel, j)) {
+				p := end - 1 - w
+				d[p] = 0
+				clear(d[p+1 : end])
+			}
 		}
 	}
 	return nil
 }
+
+// encodeStrings writes each row's marker, and for a valid row its length
+// (uvarint) and bytes.
+func encodeStrings(a *array.String, sel []int32, rows *Rows) {
+	d, cur := rows.Data, rows.cur
+	data, offs := StringData(a)
+	valid, nulls := ValidityOf(a)
+	for j, p := range cur {
+		i := rowOf(sel, j)
+		if nulls && valid.Null(i) {
+			d[p] = 0
+			cur[j] = p + 1
+			continue
+		}
+		d[p] = 1
+		p++
+		s := data[offs[i]:offs[i+1]]
+		p += int32(binary.PutUvarint(d[p:], uint64(len(s))))
+		p += int32(copy(d[p:], s))
+		cur[j] = p
+	}
+}
+
+// Validity reads a column's NULLs straight from its bitmap, without an
+// interface call per row.
+type Validity struct {
+	bits []byte
+	off  int
+}
+
+// ValidityOf returns col's validity and whether col has any NULL.
+func ValidityOf(col arrow.Array) (Validity, bool) {
+	if col.NullN() == 0 {
+		return Validity{}, false
+	}
+	return Validity{bits: col.NullBitmapBytes(), off: col.Data().Offset()}, true
+}
+
+// Null reports whether row i is NULL. Call it only when ValidityOf said the
+// column has NULLs.
+func (v Validity) Null(i int) bool { return !bitutil.BitIsSet(v.bits, v.off+i) }
 
 // StringData returns the value bytes of a and its offsets into them: row i
 // is data[offs[i]:offs[i+1]].
@@ -402,124 +418,95 @@ func (e *Encoder) Decode(data []byte, starts []int, bs []array.Builder) error {
 var errShort = fmt.Errorf("encoded row is truncated")
 
 func decodeColumn(k Kind, data []byte, starts []int, b array.Builder) error {
-	need := 1 + k.width()
-	check := func(p int) error {
-		if p < 0 || p+need > len(data) {
-			return errShort
-		}
-		return nil
-	}
-	switch k {
-	case KindBool:
-		bb, ok := b.(*array.BooleanBuilder)
-		if !ok {
-			return fmt.Errorf("builder is %s, want boolean", b.Type())
-		}
-		for j, p := range starts {
-			if err := check(p); err != nil {
-				return err
-			}
-			if data[p] == 0 {
-				bb.AppendNull()
-			} else {
-				bb.Append(data[p+1] != 0)
-			}
-			starts[j] = p + 2
-		}
-	case KindInt32:
-		bb, ok := b.(*array.Int32Builder)
-		if !ok {
-			return fmt.Errorf("builder is %s, want int32", b.Type())
-		}
-		for j, p := range starts {
-			if err := check(p); err != nil {
-				return err
-			}
-			if data[p] == 0 {
-				bb.AppendNull()
-			} else {
-				bb.Append(int32(binary.LittleEndian.Uint32(data[p+1:])))
-			}
-			starts[j] = p + 5
-		}
-	case KindInt64:
-		var app func(v int64)
-		var null func()
-		switch bb := b.(type) {
-		case *array.Int64Builder:
-			app, null = bb.Append, bb.AppendNull
-		case *array.TimestampBuilder:
-			app, null = func(v int64) { bb.Append(arrow.Timestamp(v)) }, bb.AppendNull
-		default:
-			return fmt.Errorf("builder is %s, want int64 or timestamp", b.Type())
-		}
-		for j, p := range starts {
-			if err := check(p); err != nil {
-				return err
-			}
-			if data[p] == 0 {
-				null()
-			} else {
-				app(int64(binary.LittleEndian.Uint64(data[p+1:])))
-			}
-			starts[j] = p + 9
-		}
-	case KindFloat64:
-		bb, ok := b.(*array.Float64Builder)
-		if !ok {
-			return fmt.Errorf("builder is %s, want float64", b.Type())
-		}
-		for j, p := range starts {
-			if err := check(p); err != nil {
-				return err
-			}
-			if data[p] == 0 {
-				bb.AppendNull()
-			} else {
-				bb.Append(math.Float64frombits(binary.LittleEndian.Uint64(data[p+1:])))
-			}
-			starts[j] = p + 9
-		}
-	case KindDecimal:
-		bb, ok := b.(*array.Decimal128Builder)
-		if !ok {
-			return fmt.Errorf("builder is %s, want decimal128", b.Type())
-		}
-		for j, p := range starts {
-			if err := check(p); err != nil {
-				return err
-			}
-			if data[p] == 0 {
-				bb.AppendNull()
-			} else {
-				lo := binary.LittleEndian.Uint64(data[p+1:])
-				hi := int64(binary.LittleEndian.Uint64(data[p+9:]))
-				bb.Append(decimal128.New(hi, lo))
-			}
-			starts[j] = p + 17
-		}
-	case KindString:
+	if k == KindString {
 		bb, ok := b.(*array.StringBuilder)
 		if !ok {
 			return fmt.Errorf("builder is %s, want string", b.Type())
 		}
-		for j, p := range starts {
-			if err := check(p); err != nil {
-				return err
-			}
-			if data[p] == 0 {
-				bb.AppendNull()
-				starts[j] = p + 1
-				continue
-			}
-			l, w := binary.Uvarint(data[p+1:])
-			if w <= 0 || l > uint64(len(data)-(p+1+w)) {
-				return errShort
-			}
-			s := p + 1 + w
-			bb.BinaryBuilder.Append(data[s : s+int(l)])
-			starts[j] = s + int(l)
+		return decodeStrings(data, starts, bb)
+	}
+	// A fixed-width kind: check every row's bounds and read its marker,
+	// then append the values, decoded a kind at a time, in one call.
+	need := 1 + k.width()
+	n := len(starts)
+	valid := make([]bool, n)
+	for j, p := range starts {
+		if p < 0 || p+need > len(data) {
+			return errShort
 		}
+		valid[j] = data[p] != 0
+	}
+	switch bb := b.(type) {
+	case *array.BooleanBuilder:
+		if k == KindBool {
+			bb.AppendValues(decodeFixed(data, starts, func(v []byte) bool { return v[0] != 0 }), valid)
+			return advance(starts, need)
+		}
+	case *array.Int32Builder:
+		if k == KindInt32 {
+			bb.AppendValues(decodeFixed(data, starts, func(v []byte) int32 { return int32(binary.LittleEndian.Uint32(v)) }), valid)
+			return advance(starts, need)
+		}
+	case *array.Int64Builder:
+		if k == KindInt64 {
+			bb.AppendValues(decodeFixed(data, starts, func(v []byte) int64 { return int64(binary.LittleEndian.Uint64(v)) }), valid)
+			return advance(starts, need)
+		}
+	case *array.TimestampBuilder:
+		if k == KindInt64 {
+			bb.AppendValues(decodeFixed(data, starts, func(v []byte) arrow.Timestamp { return arrow.Timestamp(binary.LittleEndian.Uint64(v)) }), valid)
+			return advance(starts, need)
+		}
+	case *array.Float64Builder:
+		if k == KindFloat64 {
+			bb.AppendValues(decodeFixed(data, starts, func(v []byte) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(v)) }), valid)
+			return advance(starts, need)
+		}
+	case *array.Decimal128Builder:
+		if k == KindDecimal {
+			bb.AppendValues(decodeFixed(data, starts, func(v []byte) decimal128.Num {
+				return decimal128.New(int64(binary.LittleEndian.Uint64(v[8:])), binary.LittleEndian.Uint64(v))
+			}), valid)
+			return advance(starts, need)
+		}
+	}
+	return fmt.Errorf("builder is %s, cannot take a column of kind %d", b.Type(), k)
+}
+
+// decodeFixed returns the value of each row, read by get from the bytes
+// after the row's marker. The caller has checked the bounds.
+func decodeFixed[T any](data []byte, starts []int, get func([]byte) T) []T {
+	out := make([]T, len(starts))
+	for j, p := range starts {
+		out[j] = get(data[p+1:])
+	}
+	return out
+}
+
+func advance(starts []int, n int) error {
+	for j := range starts {
+		starts[j] += n
+	}
+	return nil
+}
+
+func decodeStrings(data []byte, starts []int, bb *array.StringBuilder) error {
+	for j, p := range starts {
+		if p < 0 || p >= len(data) {
+			return errShort
+		}
+		if data[p] == 0 {
+			bb.AppendNull()
+			starts[j] = p + 1
+			continue
+		}
+		l, w := binary.Uvarint(data[p+1:])
+		if w <= 0 || l > uint64(len(data)-(p+1+w)) {
+			return errShort
+		}
+		s := p + 1 + w
+		bb.BinaryBuilder.Append(data[s : s+int(l)])
+		starts[j] = s + int(l)
 	}
 	return nil
 }

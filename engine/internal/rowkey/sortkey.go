@@ -59,25 +59,13 @@ func NewSortEncoder(cols []SortColumn) (*SortEncoder, error) {
 // Encode encodes the rows of cols, which have numRows rows each (all rows,
 // or row sel[k] as row k), into rows.
 func (e *SortEncoder) Encode(cols []arrow.Array, numRows int, sel []int32, rows *Rows) error {
-	if len(cols) != len(e.cols) {
-		return fmt.Errorf("rowkey: got %d sort columns, encoder has %d", len(cols), len(e.cols))
-	}
-	n := numRows
-	if sel != nil {
-		n = len(sel)
-	}
-	for c, col := range cols {
-		if col.Len() != numRows {
-			return fmt.Errorf("rowkey: column %d has %d rows, want %d", c, col.Len(), numRows)
-		}
-	}
-	rows.resize(n)
-	for j := 1; j <= n; j++ {
-		rows.Offs[j] = 0
+	n, err := rows.start(cols, len(e.cols), numRows, sel, 0)
+	if err != nil {
+		return err
 	}
 	for c, sc := range e.cols {
 		col := cols[c]
-		nulls := col.NullN() > 0
+		valid, nulls := ValidityOf(col)
 		if sc.kind == KindString {
 			a, ok := col.(*array.String)
 			if !ok {
@@ -86,7 +74,7 @@ func (e *SortEncoder) Encode(cols []arrow.Array, numRows int, sel []int32, rows 
 			data, offs := StringData(a)
 			for j := 0; j < n; j++ {
 				i := rowOf(sel, j)
-				if nulls && a.IsNull(i) {
+				if nulls && valid.Null(i) {
 					rows.Offs[j+1]++
 					continue
 				}
@@ -97,7 +85,7 @@ func (e *SortEncoder) Encode(cols []arrow.Array, numRows int, sel []int32, rows 
 		}
 		w := int32(1 + sc.kind.width())
 		for j := 0; j < n; j++ {
-			if nulls && col.IsNull(rowOf(sel, j)) {
+			if nulls && valid.Null(rowOf(sel, j)) {
 				rows.Offs[j+1]++
 			} else {
 				rows.Offs[j+1] += w
@@ -120,14 +108,14 @@ var zero = []byte{0}
 func sortColumn(sc sortCol, col arrow.Array, sel []int32, rows *Rows) error {
 	d, cur := rows.Data, rows.cur
 	n := len(cur)
-	nulls := col.NullN() > 0
+	valid, nulls := ValidityOf(col)
 	var inv byte
 	if sc.desc {
 		inv = 0xff
 	}
 	// null writes the NULL marker of row j and reports whether row i is NULL.
 	null := func(j, i int) bool {
-		if nulls && col.IsNull(i) {
+		if nulls && valid.Null(i) {
 			d[cur[j]] = sc.nullMarker
 			cur[j]++
 			return true

@@ -1,8 +1,6 @@
 package windowagg_test
 
 import (
-	"context"
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -13,8 +11,8 @@ import (
 
 	"github.com/eddy-streaming/eddy/engine/internal/optest"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/engine/operator"
 	"github.com/eddy-streaming/eddy/engine/operators/windowagg"
-	"github.com/eddy-streaming/eddy/engine/stream"
 	"github.com/eddy-streaming/eddy/engine/types"
 )
 
@@ -53,63 +51,35 @@ func giftBatches(mem memory.Allocator, batches, rows, keys int) ([]arrow.RecordB
 // 1-minute tumbling windows: 4096-row batches, a watermark after each.
 func BenchmarkWindowAgg(b *testing.B) {
 	const batchRows, batches = 4096, 256 // ~1M rows, ~4.4 minutes of event time
+	spec := &jobgraph.OperatorSpec{ID: "agg", Output: types.Schema{Fields: []types.Field{
+		{Name: "room_id", Type: types.BigIntType}, {Name: "gift_id", Type: types.IntType},
+		{Name: "window_start", Type: types.TimestampType}, {Name: "window_end", Type: types.TimestampType},
+		{Name: "total", Type: types.BigIntType}, {Name: "n", Type: types.BigIntType},
+	}}, WindowAgg: &jobgraph.WindowAggSpec{
+		Window:    jobgraph.WindowSpec{Kind: jobgraph.Tumble, TimeColumn: 3, SizeMs: 60_000},
+		GroupKeys: []int{0, 1},
+		Aggs: []jobgraph.AggCall{
+			{Func: jobgraph.Sum, Arg: 2, Type: types.BigIntType, Name: "total"},
+			{Func: jobgraph.CountStar, Arg: -1, Type: types.BigIntType, Name: "n"},
+		}}}
 	for _, keys := range []int{1_000, 100_000} {
 		for _, limit := range []int{0, 1_000_000, 10_000} {
-			name := fmt.Sprintf("keys=%d/buffer=default", keys)
-			if limit > 0 {
-				name = fmt.Sprintf("keys=%d/buffer=%d", keys, limit)
-			}
-			b.Run(name, func(b *testing.B) {
+			b.Run(optest.BenchName("keys", keys, limit), func(b *testing.B) {
 				data, wms := giftBatches(memory.DefaultAllocator, batches, batchRows, keys)
 				defer func() {
 					for _, r := range data {
 						r.Release()
 					}
 				}()
-				spec := &jobgraph.OperatorSpec{ID: "agg", Output: types.Schema{Fields: []types.Field{
-					{Name: "room_id", Type: types.BigIntType}, {Name: "gift_id", Type: types.IntType},
-					{Name: "window_start", Type: types.TimestampType}, {Name: "window_end", Type: types.TimestampType},
-					{Name: "total", Type: types.BigIntType}, {Name: "n", Type: types.BigIntType},
-				}}, WindowAgg: &jobgraph.WindowAggSpec{
-					Window:    jobgraph.WindowSpec{Kind: jobgraph.Tumble, TimeColumn: 3, SizeMs: 60_000},
-					GroupKeys: []int{0, 1},
-					Aggs: []jobgraph.AggCall{
-						{Func: jobgraph.Sum, Arg: 2, Type: types.BigIntType, Name: "total"},
-						{Func: jobgraph.CountStar, Arg: -1, Type: types.BigIntType, Name: "n"},
-					}}}
 				cfg := map[string]string{}
 				if limit > 0 {
 					cfg[windowagg.BufferLimitOption] = strconv.Itoa(limit)
 				}
-				ctx := context.Background()
-				out := &optest.Discard{}
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu0 := optest.CPUTime()
-				for i := 0; i < b.N; i++ {
-					op, err := windowagg.New(spec)
-					if err != nil {
-						b.Fatal(err)
-					}
-					oc, _ := optest.NewContext(memory.DefaultAllocator, cfg)
-					if err := op.Open(ctx, oc); err != nil {
-						b.Fatal(err)
-					}
-					for j, rec := range data {
-						if err := op.ProcessBatch(ctx, 0, stream.Batch{Record: rec}, out); err != nil {
-							b.Fatal(err)
-						}
-						if err := op.ProcessWatermark(ctx, wms[j], out); err != nil {
-							b.Fatal(err)
-						}
-					}
-					if err := op.ProcessWatermark(ctx, stream.MaxWatermark, out); err != nil {
-						b.Fatal(err)
-					}
-					_ = op.Close(ctx)
+				after := map[int]int64{}
+				for j, wm := range wms {
+					after[j] = wm
 				}
-				cpu := optest.CPUTime() - cpu0
-				b.ReportMetric(float64(batches*batchRows*b.N)/cpu.Seconds(), "rows/cpu-s")
+				optest.BenchOperator(b, func() (operator.Operator, error) { return windowagg.New(spec) }, cfg, data, after)
 			})
 		}
 	}

@@ -10,12 +10,13 @@
 // column into typed accumulator vectors (agg) indexed by those ids. Nothing
 // is done a row at a time through maps or interfaces.
 //
-// Like Flink's window buffer, groups live in the operator's own buffer until
-// it holds more than 'table.exec.window-agg.buffer-size-limit' groups; then
-// every buffered group is merged into the keyed-state table and the buffer
-// starts afresh. When a window fires, its state entries (in the subtask's
-// key groups) are merged back into the buffer and deleted, and the result
-// is built as whole Arrow columns.
+// Groups live in the operator's window buffer (package winbuf). When it
+// holds more than 'table.exec.window-agg.buffer-size-limit' groups, the
+// slices that end last, the farthest from firing, are written to the
+// keyed-state table without reading it, until the buffer holds half the
+// limit. When a window fires, its spilled groups are merged back into its
+// hash table (agg.Accumulator.MergeState) and deleted, and the result is
+// built as whole Arrow columns.
 //
 // Rows whose rowtime is NULL are dropped and counted
 // (null_rowtime_records_dropped); rows whose every window has already fired

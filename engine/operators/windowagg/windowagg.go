@@ -2,47 +2,51 @@ package windowagg
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"math"
-	"slices"
-	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddy-streaming/eddy/engine/internal/agg"
 	"github.com/eddy-streaming/eddy/engine/internal/hashtable"
 	"github.com/eddy-streaming/eddy/engine/internal/rowkey"
+	"github.com/eddy-streaming/eddy/engine/internal/winbuf"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/operator"
 	"github.com/eddy-streaming/eddy/engine/stream"
 	"github.com/eddy-streaming/eddy/engine/types"
-	"github.com/eddy-streaming/eddy/state"
-	"github.com/eddy-streaming/eddy/state/keygroup"
 )
 
 // Job options and defaults.
 const (
 	// BufferLimitOption caps the number of groups the operator buffers in
-	// memory before it flushes them into keyed state (Flink's option name).
+	// memory before it spills some to keyed state (Flink's option name).
 	BufferLimitOption = "table.exec.window-agg.buffer-size-limit"
 	// DefaultBufferLimit is the buffer limit when the job sets none.
-	DefaultBufferLimit = 100_000
+	DefaultBufferLimit = winbuf.DefaultLimit
 	// OutputBatchRows is the largest batch the operator emits.
-	OutputBatchRows = 8192
+	OutputBatchRows = winbuf.OutputBatchRows
 )
 
 // Metric names.
 const (
-	LateRecordsMetric     = "late_records_dropped"
-	NullRowtimeMetric     = "null_rowtime_records_dropped"
-	stateTableName        = "window_agg.v1"
-	stateFormatVersion    = 1
-	stateValueHeaderBytes = 1 + 8 // version, key hash
+	LateRecordsMetric = winbuf.LateRecordsMetric
+	NullRowtimeMetric = winbuf.NullRowtimeMetric
 )
+
+// bufferConfig describes the operator's buffer and state table; see
+// package winbuf for the layout. A value's state is each aggregate's
+// agg.Accumulator.AppendState, in call order.
+var bufferConfig = winbuf.Config{
+	Kind:         "window_agg",
+	Table:        "window_agg.v2",
+	Version:      2,
+	LimitOption:  BufferLimitOption,
+	DefaultLimit: DefaultBufferLimit,
+	Unit:         "groups",
+	LateHelp:     "Rows dropped because every window they belong to had already fired.",
+	NullHelp:     "Rows dropped because their rowtime was NULL.",
+}
 
 // Operator is the window aggregate. See the package comment.
 type Operator struct {
@@ -51,46 +55,24 @@ type Operator struct {
 	out      *arrow.Schema
 	outTypes []types.Type
 
-	oc       *operator.Context
-	log      *slog.Logger
-	mem      memory.Allocator
-	limit    int
-	table    state.Table
-	late     operator.Counter
-	nullTime operator.Counter
-	warned   bool // a NULL rowtime was logged
-	foreign  bool // a group's key group is outside oc.KeyGroups
-	wm       int64
+	oc    *operator.Context
+	buf   *winbuf.Buffer[*slice]
+	input winbuf.Input
 
 	// Bound by the first batch.
-	in      *arrow.Schema
-	keyEnc  *rowkey.Encoder
+	keys    *winbuf.Keys
 	argType []arrow.DataType
 
-	// The buffer: slices by end, and the slice ends with entries in state.
-	slices   map[int64]*slice
-	flushed  map[int64]struct{}
-	buffered int
-	pool     []*slice
-
 	// Scratch reused from batch to batch.
-	keyCols  []arrow.Array
-	hashes   []uint64
-	keys     rowkey.Rows
-	ends     []int64
-	groups   []uint32
-	sels     [][]int32
-	sliceIDs []int64
-	fire     []int64
-	starts   []int
-	skey     []byte
-	sval     []byte
+	ends   []int64
+	split  winbuf.Split[int64] // by slice end
+	groups []uint32
+	starts []int
 }
 
 // slice is the buffered part of one slice: groups keyed by encoded group
-// key, with one accumulator per aggregate call.
+// key, with one accumulator per aggregate call. It is a winbuf.Window.
 type slice struct {
-	end   int64
 	table *hashtable.Table
 	accs  []agg.Accumulator
 }
@@ -136,59 +118,12 @@ func New(spec *jobgraph.OperatorSpec) (operator.Operator, error) {
 
 // Open implements operator.Operator.
 func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
-	o.oc = oc
-	o.log = oc.Logger
-	if o.log == nil {
-		o.log = slog.Default()
-	}
-	o.mem = oc.Alloc
-	if o.mem == nil {
-		o.mem = memory.DefaultAllocator
-	}
-	limit, err := bufferLimit(oc.Config, BufferLimitOption, DefaultBufferLimit)
+	buf, err := winbuf.Open(oc, bufferConfig, o.newSlice)
 	if err != nil {
 		return fmt.Errorf("window_agg %s: %w", oc.OperatorID, err)
 	}
-	o.limit = limit
-	if oc.State == nil {
-		return fmt.Errorf("window_agg %s: no keyed state backend", oc.OperatorID)
-	}
-	if oc.MaxParallelism < 1 || oc.MaxParallelism > keygroup.MaxMaxParallelism {
-		return fmt.Errorf("window_agg %s: max parallelism %d is out of range", oc.OperatorID, oc.MaxParallelism)
-	}
-	if o.table, err = oc.State.Table(stateTableName); err != nil {
-		return fmt.Errorf("window_agg %s: open state table: %w", oc.OperatorID, err)
-	}
-	o.late = counter(oc.Metrics, LateRecordsMetric, "Rows dropped because every window they belong to had already fired.")
-	o.nullTime = counter(oc.Metrics, NullRowtimeMetric, "Rows dropped because their rowtime was NULL.")
-	o.wm = stream.MinWatermark
-	o.slices = map[int64]*slice{}
-	o.flushed = map[int64]struct{}{}
+	o.oc, o.buf = oc, buf
 	return nil
-}
-
-// bufferLimit reads a positive integer option.
-func bufferLimit(cfg map[string]string, key string, def int) (int, error) {
-	s, ok := cfg[key]
-	if !ok {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		return 0, fmt.Errorf("option '%s' = '%s': want a positive integer (number of buffered groups)", key, s)
-	}
-	return n, nil
-}
-
-type nopCounter struct{}
-
-func (nopCounter) Add(float64) {}
-
-func counter(m operator.Metrics, name, help string) operator.Counter {
-	if m == nil {
-		return nopCounter{}
-	}
-	return m.Counter(name, help)
 }
 
 // bind checks the first batch's schema and prepares the key encoder and the
@@ -217,7 +152,7 @@ func (o *Operator) bind(s *arrow.Schema) error {
 			return fmt.Errorf("group key %d (input column %s) is %s but output column %s is %s", i, s.Field(c).Name, kt[i], o.out.Field(i).Name, want)
 		}
 	}
-	enc, err := rowkey.NewEncoder(kt)
+	keys, err := winbuf.NewKeys(s, ws.GroupKeys)
 	if err != nil {
 		return fmt.Errorf("group keys: %w", err)
 	}
@@ -233,24 +168,13 @@ func (o *Operator) bind(s *arrow.Schema) error {
 			return fmt.Errorf("aggregate %d (%s): %w", i, c.Name, err)
 		}
 	}
-	o.in, o.keyEnc = s, enc
-	o.keyCols = make([]arrow.Array, len(ws.GroupKeys))
+	o.keys = keys
 	return nil
 }
 
-// newSlice returns an empty slice for end, recycled when possible.
-func (o *Operator) newSlice(end int64) (*slice, error) {
-	if n := len(o.pool); n > 0 {
-		s := o.pool[n-1]
-		o.pool = o.pool[:n-1]
-		s.end = end
-		return s, nil
-	}
-	t := hashtable.New(64)
-	if w := o.keyEnc.FixedWidth(); w > 0 {
-		t = hashtable.NewFixed(64, w)
-	}
-	s := &slice{end: end, table: t, accs: make([]agg.Accumulator, len(o.spec.Aggs))}
+// newSlice returns an empty slice.
+func (o *Operator) newSlice() (*slice, error) {
+	s := &slice{table: o.keys.NewTable(), accs: make([]agg.Accumulator, len(o.spec.Aggs))}
 	for i, c := range o.spec.Aggs {
 		a, err := agg.New(c, o.argType[i])
 		if err != nil {
@@ -259,16 +183,6 @@ func (o *Operator) newSlice(end int64) (*slice, error) {
 		s.accs[i] = a
 	}
 	return s, nil
-}
-
-func (o *Operator) recycle(s *slice) {
-	s.table.Reset(64)
-	for _, a := range s.accs {
-		a.Reset()
-	}
-	if len(o.pool) < 4 {
-		o.pool = append(o.pool, s)
-	}
 }
 
 // ProcessBatch implements operator.Operator.
@@ -280,30 +194,18 @@ func (o *Operator) ProcessBatch(ctx context.Context, input int, b stream.Batch, 
 }
 
 func (o *Operator) processBatch(b stream.Batch) error {
-	n := b.NumRows()
-	if n == 0 {
-		return nil
+	if ok, err := o.input.Admit(b, "window aggregation", o.bind); !ok || err != nil {
+		return err
 	}
-	for i, k := range b.Kinds {
-		if k != stream.Insert {
-			return fmt.Errorf("row %d is %s: window aggregation takes append-only input (inserts only)", i, k)
-		}
-	}
-	rec := b.Record
-	if o.in == nil {
-		if err := o.bind(rec.Schema()); err != nil {
-			return err
-		}
-	} else if rec.Schema() != o.in && !rec.Schema().Equal(o.in) {
-		return fmt.Errorf("input schema changed from %s to %s", o.in, rec.Schema())
-	}
+	rec, n := b.Record, b.NumRows()
 	ws := o.spec
 	tcol, ok := rec.Column(ws.Window.TimeColumn).(*array.Timestamp)
 	if !ok {
 		return fmt.Errorf("time column %d is %s, want TIMESTAMP(3)", ws.Window.TimeColumn, rec.Column(ws.Window.TimeColumn).DataType())
 	}
 
-	// Assign slices, then drop rows with a NULL rowtime and late rows.
+	// Assign slices, then split the rows by slice, dropping rows with a
+	// NULL rowtime and late rows.
 	o.ends = grow(o.ends, n)
 	ends := o.ends[:n]
 	var valid func(int) bool
@@ -313,80 +215,32 @@ func (o *Operator) processBatch(b stream.Batch) error {
 	if err := o.assigner.assign(rowkey.TimestampValues(tcol), valid, ends); err != nil {
 		return err
 	}
-	const dropped = math.MinInt64 // slice end of a dropped row
-	nulls, late := tcol.NullN(), 0
-	first := int64(dropped)
-	uniform := nulls == 0
-	for i := range ends {
-		if valid != nil && !valid(i) {
-			ends[i] = dropped
-			continue
-		}
-		if o.assigner.lastWindowEnd(ends[i])-1 <= o.wm {
-			ends[i] = dropped
+	late, wm := 0, o.buf.Watermark()
+	o.split.Reset(n)
+	for i, end := range ends {
+		switch {
+		case valid != nil && !valid(i):
+			o.split.Drop(i)
+		case o.assigner.lastWindowEnd(end)-1 <= wm:
+			o.split.Drop(i)
 			late++
-			uniform = false
-			continue
-		}
-		if first == dropped {
-			first = ends[i]
-		} else if ends[i] != first {
-			uniform = false
+		default:
+			o.split.Add(i, end)
 		}
 	}
-	if nulls > 0 {
-		o.nullTime.Add(float64(nulls))
-		if !o.warned {
-			o.warned = true
-			o.log.Warn("window_agg: dropping rows whose rowtime is NULL; they belong to no window",
-				"operator", o.oc.OperatorID, "column", o.in.Field(ws.Window.TimeColumn).Name)
-		}
-	}
-	if late > 0 {
-		o.late.Add(float64(late))
-	}
-	if first == dropped {
+	o.buf.CountDropped(tcol.NullN(), late, "window_agg: dropping rows whose rowtime is NULL; they belong to no window",
+		"column", o.input.Schema.Field(ws.Window.TimeColumn).Name)
+	if len(o.split.Windows()) == 0 {
 		return nil
 	}
+	o.split.Finish()
 
 	// Hash and encode the group keys of every row, a column at a time.
-	for i, c := range ws.GroupKeys {
-		o.keyCols[i] = rec.Column(c)
-	}
-	o.hashes = grow(o.hashes, n)
-	if err := keygroup.HashColumns(o.keyCols, o.hashes[:n]); err != nil {
+	if err := o.keys.Encode(rec); err != nil {
 		return err
 	}
-	if err := o.keyEnc.Encode(o.keyCols, n, nil, &o.keys); err != nil {
-		return err
-	}
-
-	if uniform {
-		return o.update(rec, first, nil)
-	}
-	// Split the rows by slice; a batch rarely spans more than a few.
-	o.sliceIDs = o.sliceIDs[:0]
-	last, li := int64(dropped), -1
-	for i, e := range ends {
-		if e == dropped {
-			continue
-		}
-		if e != last {
-			li = slices.Index(o.sliceIDs, e)
-			if li < 0 {
-				li = len(o.sliceIDs)
-				o.sliceIDs = append(o.sliceIDs, e)
-				if len(o.sels) <= li {
-					o.sels = append(o.sels, nil)
-				}
-				o.sels[li] = o.sels[li][:0]
-			}
-			last = e
-		}
-		o.sels[li] = append(o.sels[li], int32(i))
-	}
-	for i, e := range o.sliceIDs {
-		if err := o.update(rec, e, o.sels[i]); err != nil {
+	for i, end := range o.split.Windows() {
+		if err := o.update(rec, end, o.split.Rows(i)); err != nil {
 			return err
 		}
 	}
@@ -395,13 +249,9 @@ func (o *Operator) processBatch(b stream.Batch) error {
 
 // update folds the rows sel (all rows when nil) of rec into slice end.
 func (o *Operator) update(rec arrow.RecordBatch, end int64, sel []int32) error {
-	s := o.slices[end]
-	if s == nil {
-		var err error
-		if s, err = o.newSlice(end); err != nil {
-			return err
-		}
-		o.slices[end] = s
+	s, err := o.buf.Window(winbuf.Key{Start: o.assigner.windowStart(end), End: end})
+	if err != nil {
+		return err
 	}
 	n := int(rec.NumRows())
 	if sel != nil {
@@ -409,7 +259,7 @@ func (o *Operator) update(rec arrow.RecordBatch, end int64, sel []int32) error {
 	}
 	o.groups = grow(o.groups, n)
 	groups := o.groups[:n]
-	added, err := s.table.FindOrInsert(o.hashes, &o.keys, sel, groups)
+	added, err := s.table.FindOrInsert(o.keys.Hashes, &o.keys.Rows, sel, groups)
 	if err != nil {
 		return err
 	}
@@ -425,81 +275,34 @@ func (o *Operator) update(rec arrow.RecordBatch, end int64, sel []int32) error {
 			return fmt.Errorf("aggregate %d (%s): %w", i, c.Name, err)
 		}
 	}
-	o.buffered += added
-	if o.buffered > o.limit {
-		return o.flush()
-	}
-	return nil
+	o.buf.Add(added)
+	return o.buf.SpillIfFull()
 }
 
 // ProcessWatermark implements operator.Operator: it fires, in window-end
 // order, every window whose end - 1 <= wm.
 func (o *Operator) ProcessWatermark(ctx context.Context, wm int64, out operator.Collector) error {
-	if wm <= o.wm {
-		return nil
-	}
-	o.wm = wm
-	o.fire = o.fire[:0]
-	for end := range o.slices {
-		if end-1 <= wm {
-			o.fire = append(o.fire, end)
-		}
-	}
-	for end := range o.flushed {
-		if end-1 <= wm {
-			if _, ok := o.slices[end]; !ok {
-				o.fire = append(o.fire, end)
-			}
-		}
-	}
-	slices.Sort(o.fire)
-	for _, end := range o.fire {
-		if err := o.fireWindow(ctx, end, out); err != nil {
-			return fmt.Errorf("window_agg %s: window [%d, %d): %w", o.oc.OperatorID, o.assigner.windowStart(end), end, err)
-		}
-	}
-	return nil
-}
-
-func (o *Operator) fireWindow(ctx context.Context, end int64, out operator.Collector) error {
-	s := o.slices[end]
-	if s == nil {
-		var err error
-		if s, err = o.newSlice(end); err != nil {
-			return err
-		}
-	} else {
-		o.buffered -= s.table.Len()
-	}
-	delete(o.slices, end)
-	defer o.recycle(s)
-	if _, ok := o.flushed[end]; ok {
-		if err := o.mergeState(s); err != nil {
-			return err
-		}
-		delete(o.flushed, end)
-	}
-	return o.emit(ctx, s, out)
+	return o.buf.Fire(wm, func(k winbuf.Key, s *slice) error { return o.emit(ctx, k, s, out) })
 }
 
 // emit builds the output rows of slice s as whole Arrow columns and sends
 // them downstream in batches of at most OutputBatchRows.
-func (o *Operator) emit(ctx context.Context, s *slice, out operator.Collector) error {
+func (o *Operator) emit(ctx context.Context, k winbuf.Key, s *slice, out operator.Collector) error {
 	n := s.table.Len()
 	if n == 0 {
 		return nil
 	}
-	rb := array.NewRecordBuilder(o.mem, o.out)
+	rb := array.NewRecordBuilder(o.buf.Alloc(), o.out)
 	defer rb.Release()
 	rb.Reserve(n)
 	nk := len(o.spec.GroupKeys)
 	data, offs := s.table.Arena()
 	o.starts = append(o.starts[:0], offs[:n]...)
 	bs := rb.Fields()
-	if err := o.keyEnc.Decode(data, o.starts, bs[:nk]); err != nil {
+	if err := o.keys.Encoder().Decode(data, o.starts, bs[:nk]); err != nil {
 		return err
 	}
-	start, end := arrow.Timestamp(o.assigner.windowStart(s.end)), arrow.Timestamp(s.end)
+	start, end := arrow.Timestamp(k.Start), arrow.Timestamp(k.End)
 	for c, v := range []arrow.Timestamp{start, end} {
 		tb := bs[nk+c].(*array.TimestampBuilder)
 		for i := 0; i < n; i++ {
@@ -511,21 +314,15 @@ func (o *Operator) emit(ctx context.Context, s *slice, out operator.Collector) e
 			return fmt.Errorf("aggregate %d (%s): %w", i, o.spec.Aggs[i].Name, err)
 		}
 	}
-	rec := rb.NewRecordBatch()
-	defer rec.Release()
-	for lo := 0; lo < n; lo += OutputBatchRows {
-		part := rec.NewSlice(int64(lo), int64(min(lo+OutputBatchRows, n)))
-		if err := out.Emit(ctx, stream.Batch{Record: part}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return winbuf.Emit(ctx, out, rb, OutputBatchRows)
 }
 
 // Close implements operator.Operator. The operator keeps no Arrow memory
 // between calls, so Close only drops its buffers.
 func (o *Operator) Close(ctx context.Context) error {
-	o.slices, o.flushed, o.pool = nil, nil, nil
+	if o.buf != nil {
+		o.buf.Close()
+	}
 	return nil
 }
 
@@ -535,5 +332,3 @@ func grow[T any](s []T, n int) []T {
 	}
 	return make([]T, n, n+n/4)
 }
-
-var errCorrupt = errors.New("corrupt window_agg state entry")

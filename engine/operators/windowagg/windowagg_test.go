@@ -1,7 +1,6 @@
 package windowagg_test
 
 import (
-	"context"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddy-streaming/eddy/engine/internal/optest"
@@ -157,38 +155,12 @@ func (g *gen) row(wm int64) trow {
 }
 
 // record builds an Arrow record of rows.
-func record(mem memory.Allocator, rows []trow) arrow.RecordBatch {
+func record(t testing.TB, mem memory.Allocator, rows []trow) arrow.RecordBatch {
 	b := array.NewRecordBuilder(mem, inSchema().Arrow())
 	defer b.Release()
-	for _, t := range rows {
+	for _, row := range rows {
 		for c := range inTypes {
-			fb := b.Field(c)
-			if t.null[c] {
-				fb.AppendNull()
-				continue
-			}
-			switch c {
-			case cK1:
-				fb.(*array.Int64Builder).Append(t.k1)
-			case cK2:
-				fb.(*array.StringBuilder).Append(t.k2)
-			case cVI:
-				fb.(*array.Int32Builder).Append(t.vi)
-			case cVB:
-				fb.(*array.Int64Builder).Append(t.vb)
-			case cVD:
-				fb.(*array.Float64Builder).Append(t.vd)
-			case cVDec:
-				fb.(*array.Decimal128Builder).Append(decimal128.FromI64(t.vdec))
-			case cVS:
-				fb.(*array.StringBuilder).Append(t.vs)
-			case cVBo:
-				fb.(*array.BooleanBuilder).Append(t.vbo)
-			case cVTs:
-				fb.(*array.TimestampBuilder).Append(arrow.Timestamp(t.vts))
-			case cTs:
-				fb.(*array.TimestampBuilder).Append(arrow.Timestamp(t.ts))
-			}
+			optest.Append(t, b.Field(c), row.value(c))
 		}
 	}
 	return b.NewRecordBatch()
@@ -225,35 +197,38 @@ func (m *reference) add(t trow, wm int64) {
 	m.groups[id] = append(m.groups[id], t)
 }
 
-// cell renders column c of t as optest.RenderValue does.
-func cell(t trow, c int) string {
+// value returns column c of t as optest.Append takes it (nil for NULL).
+func (t trow) value(c int) any {
 	if t.null[c] {
-		return "null"
+		return nil
 	}
 	switch c {
 	case cK1:
-		return strconv.FormatInt(t.k1, 10)
+		return t.k1
 	case cK2:
-		return strconv.Quote(t.k2)
+		return t.k2
 	case cVI:
-		return strconv.FormatInt(int64(t.vi), 10)
+		return t.vi
 	case cVB:
-		return strconv.FormatInt(t.vb, 10)
+		return t.vb
 	case cVD:
-		return optest.Float(t.vd)
+		return t.vd
 	case cVDec:
-		return optest.Decimal(big.NewInt(t.vdec), 2)
+		return optest.Dec{Unscaled: t.vdec, Scale: 2}
 	case cVS:
-		return strconv.Quote(t.vs)
+		return t.vs
 	case cVBo:
-		return strconv.FormatBool(t.vbo)
+		return t.vbo
 	case cVTs:
-		return strconv.FormatInt(t.vts, 10)
+		return arrow.Timestamp(t.vts)
 	case cTs:
-		return strconv.FormatInt(t.ts, 10)
+		return arrow.Timestamp(t.ts)
 	}
 	panic("bad column")
 }
+
+// cell renders column c of t as optest.RenderValue does.
+func cell(t trow, c int) string { return optest.Render(t.value(c)) }
 
 // aggregate computes one aggregate over rows, row by row.
 func aggregate(c jobgraph.AggCall, rows []trow) string {
@@ -383,7 +358,6 @@ func runRandom(t *testing.T, rc runConfig) {
 	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	ctx := context.Background()
 	r := rand.New(rand.NewPCG(rc.seed, 99))
 
 	w := rc.window
@@ -407,24 +381,17 @@ func runRandom(t *testing.T, rc runConfig) {
 	if rc.owned != (keygroup.Range{}) {
 		oc.KeyGroups = rc.owned
 	}
-	if err := op.Open(ctx, oc); err != nil {
-		t.Fatal(err)
-	}
+	d := optest.NewDriver(t, op, oc)
 	ref := &reference{size: w.SizeMs, offset: w.OffsetMs, keys: rc.keys, groups: map[string][]trow{}}
 	g := &gen{r: r, base: r.Int64N(2_000_000_000_000) - 1_000_000_000_000, step: 1 + r.Int64N(w.SizeMs/50+1),
 		delay: r.Int64N(3 * w.SizeMs), keys: 1 + r.IntN([]int{5, 50, 300}[r.IntN(3)]), nullRate: r.IntN(20), lateRate: r.IntN(5), size: w.SizeMs}
-	coll := optest.NewCollector()
-	prevWm := map[int64]int64{}
 	kgCache := map[string]int{}
-	wm, maxTs := stream.MinWatermark, stream.MinWatermark
+	maxTs := stream.MinWatermark
 	for step := 0; step < rc.steps; step++ {
-		n := 1 + r.IntN(2000)
-		if r.IntN(4) == 0 {
-			n = 1 + r.IntN(5)
-		}
+		n := optest.RandomBatchSize(r)
 		rows := make([]trow, 0, n)
 		for len(rows) < n {
-			row := g.row(wm)
+			row := g.row(d.Watermark())
 			if rc.owned != (keygroup.Range{}) {
 				id := fmt.Sprint(cell(row, cK1), cell(row, cK2))
 				kg, ok := kgCache[id]
@@ -439,76 +406,35 @@ func runRandom(t *testing.T, rc runConfig) {
 			rows = append(rows, row)
 		}
 		for _, row := range rows {
-			ref.add(row, wm)
+			ref.add(row, d.Watermark())
 			if !row.null[cTs] {
 				maxTs = max(maxTs, row.ts)
 			}
 		}
-		rec := record(mem, rows)
-		err := op.ProcessBatch(ctx, 0, stream.Batch{Record: rec}, coll)
-		rec.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
+		d.Batch(record(t, mem, rows))
+		// Sometimes a watermark, and sometimes one that does not advance.
 		if r.IntN(3) == 0 && maxTs != stream.MinWatermark {
-			next := maxTs - g.delay - 1
-			if next > wm || r.IntN(4) == 0 {
-				if next > wm {
-					prevWm[next] = wm
-					wm = next
-				}
-				coll.Current = next
-				if err := op.ProcessWatermark(ctx, next, coll); err != nil {
-					t.Fatal(err)
-				}
-				coll.Current = optest.NoWatermark
+			if next := maxTs - g.delay - 1; next > d.Watermark() || r.IntN(4) == 0 {
+				d.Advance(next)
 			}
 		}
 	}
-	prevWm[stream.MaxWatermark] = wm
-	coll.Current = stream.MaxWatermark
-	if err := op.ProcessWatermark(ctx, stream.MaxWatermark, coll); err != nil {
-		t.Fatal(err)
-	}
-	if err := op.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d.Finish()
 
 	want := ref.rows(rc.aggs)
 	if len(want) == 0 {
 		t.Fatal("reference produced no rows: test data is broken")
 	}
-	optest.AssertSameRows(t, coll.Texts(), want)
-	nk := len(rc.keys)
-	lastEnd := map[int64]int64{}
-	for _, row := range coll.Rows {
-		end, err := strconv.ParseInt(row.Cols[nk+1], 10, 64)
-		if err != nil {
-			t.Fatalf("window_end %q: %v", row.Cols[nk+1], err)
-		}
-		if row.Watermark == optest.NoWatermark {
-			t.Fatalf("row %s emitted outside ProcessWatermark", row.Text)
-		}
-		if end-1 > row.Watermark || end-1 <= prevWm[row.Watermark] {
-			t.Fatalf("row %s emitted at watermark %d (previous %d)", row.Text, row.Watermark, prevWm[row.Watermark])
-		}
-		if prev, ok := lastEnd[row.Watermark]; ok && end < prev {
-			t.Fatalf("row %s emitted after a row of window end %d", row.Text, prev)
-		}
-		lastEnd[row.Watermark] = end
-	}
-	if got := metrics.Value(windowagg.LateRecordsMetric); got != float64(ref.late) {
-		t.Errorf("late_records_dropped = %v, want %d", got, ref.late)
-	}
-	if got := metrics.Value(windowagg.NullRowtimeMetric); got != float64(ref.nulls) {
-		t.Errorf("null_rowtime_records_dropped = %v, want %d", got, ref.nulls)
-	}
+	optest.AssertSameRows(t, d.Out.Texts(), want)
+	d.CheckWindowTiming(len(rc.keys) + 1)
+	optest.CheckCounter(t, metrics, windowagg.LateRecordsMetric, ref.late)
+	optest.CheckCounter(t, metrics, windowagg.NullRowtimeMetric, ref.nulls)
 	t.Logf("%d rows out, %d late, %d null rowtime, window %+v", len(want), ref.late, ref.nulls, w)
 }
 
 // keyGroupOf computes a row's key group the way the hash exchange does.
 func keyGroupOf(t *testing.T, mem memory.Allocator, row trow, keys []int) int {
-	rec := record(mem, []trow{row})
+	rec := record(t, mem, []trow{row})
 	defer rec.Release()
 	cols := make([]arrow.Array, len(keys))
 	for i, k := range keys {
@@ -553,10 +479,8 @@ func TestOwnedKeyGroups(t *testing.T) {
 // TestForeignKeyGroups feeds keys outside the owned key groups (an input
 // partitioned on other columns): results must still be right.
 func TestForeignKeyGroups(t *testing.T) {
-	owned := keygroup.Range{Start: 0, End: 1}
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	ctx := context.Background()
 	w := jobgraph.WindowSpec{Kind: jobgraph.Tumble, TimeColumn: cTs, SizeMs: 1000}
 	aggs := testAggs[:6]
 	op, err := windowagg.New(makeSpec([]int{cK1}, aggs, w))
@@ -564,14 +488,10 @@ func TestForeignKeyGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	oc, _ := optest.NewContext(mem, map[string]string{windowagg.BufferLimitOption: "2"})
-	oc.KeyGroups = owned
-	if err := op.Open(ctx, oc); err != nil {
-		t.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(1, 2))
-	g := &gen{r: r, base: 0, step: 10, delay: 0, keys: 50, size: 1000}
+	oc.KeyGroups = keygroup.Range{Start: 0, End: 1}
+	d := optest.NewDriver(t, op, oc)
+	g := &gen{r: rand.New(rand.NewPCG(1, 2)), base: 0, step: 10, delay: 0, keys: 50, size: 1000}
 	ref := &reference{size: 1000, keys: []int{cK1}, groups: map[string][]trow{}}
-	coll := optest.NewCollector()
 	var rows []trow
 	for i := 0; i < 3000; i++ {
 		row := g.row(stream.MinWatermark)
@@ -580,18 +500,8 @@ func TestForeignKeyGroups(t *testing.T) {
 		ref.add(row, stream.MinWatermark)
 	}
 	for lo := 0; lo < len(rows); lo += 100 {
-		rec := record(mem, rows[lo:lo+100])
-		err := op.ProcessBatch(ctx, 0, stream.Batch{Record: rec}, coll)
-		rec.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
+		d.Batch(record(t, mem, rows[lo:lo+100]))
 	}
-	if err := op.ProcessWatermark(ctx, stream.MaxWatermark, coll); err != nil {
-		t.Fatal(err)
-	}
-	if err := op.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	optest.AssertSameRows(t, coll.Texts(), ref.rows(aggs))
+	d.Finish()
+	optest.AssertSameRows(t, d.Out.Texts(), ref.rows(aggs))
 }

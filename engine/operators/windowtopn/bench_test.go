@@ -1,8 +1,6 @@
 package windowtopn_test
 
 import (
-	"context"
-	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"testing"
@@ -13,8 +11,8 @@ import (
 
 	"github.com/eddy-streaming/eddy/engine/internal/optest"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/engine/operator"
 	"github.com/eddy-streaming/eddy/engine/operators/windowtopn"
-	"github.com/eddy-streaming/eddy/engine/stream"
 	"github.com/eddy-streaming/eddy/engine/types"
 )
 
@@ -67,62 +65,24 @@ func flagshipSchema(rank bool) types.Schema {
 // per room and window by total DESC, gift ASC.
 func BenchmarkWindowTopN(b *testing.B) {
 	const windows, gifts = 10, 100
+	spec := &jobgraph.OperatorSpec{ID: "topn", Output: flagshipSchema(true), WindowTopN: &jobgraph.WindowTopNSpec{
+		WindowStart: 2, WindowEnd: 3, PartitionKeys: []int{2, 3, 0},
+		OrderBy: []jobgraph.SortKey{{Column: 4, Desc: true}, {Column: 1, NullsFirst: true}},
+		N:       3, EmitRank: true}}
 	for _, rooms := range []int{10, 1000} {
 		for _, limit := range []int{0, 1000} {
-			name := fmt.Sprintf("partitions=%d/buffer=default", rooms)
-			if limit > 0 {
-				name = fmt.Sprintf("partitions=%d/buffer=%d", rooms, limit)
-			}
-			b.Run(name, func(b *testing.B) {
+			b.Run(optest.BenchName("partitions", rooms, limit), func(b *testing.B) {
 				recs, fireAfter := aggBatches(memory.DefaultAllocator, windows, rooms, gifts)
 				defer func() {
 					for _, r := range recs {
 						r.Release()
 					}
 				}()
-				rows := 0
-				for _, r := range recs {
-					rows += int(r.NumRows())
-				}
-				spec := &jobgraph.OperatorSpec{ID: "topn", Output: flagshipSchema(true), WindowTopN: &jobgraph.WindowTopNSpec{
-					WindowStart: 2, WindowEnd: 3, PartitionKeys: []int{2, 3, 0},
-					OrderBy: []jobgraph.SortKey{{Column: 4, Desc: true}, {Column: 1, NullsFirst: true}},
-					N:       3, EmitRank: true}}
 				cfg := map[string]string{}
 				if limit > 0 {
 					cfg[windowtopn.BufferLimitOption] = strconv.Itoa(limit)
 				}
-				ctx := context.Background()
-				out := &optest.Discard{}
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu0 := optest.CPUTime()
-				for i := 0; i < b.N; i++ {
-					op, err := windowtopn.New(spec)
-					if err != nil {
-						b.Fatal(err)
-					}
-					oc, _ := optest.NewContext(memory.DefaultAllocator, cfg)
-					if err := op.Open(ctx, oc); err != nil {
-						b.Fatal(err)
-					}
-					for j, rec := range recs {
-						if err := op.ProcessBatch(ctx, 0, stream.Batch{Record: rec}, out); err != nil {
-							b.Fatal(err)
-						}
-						if wm, ok := fireAfter[j]; ok {
-							if err := op.ProcessWatermark(ctx, wm, out); err != nil {
-								b.Fatal(err)
-							}
-						}
-					}
-					if err := op.ProcessWatermark(ctx, stream.MaxWatermark, out); err != nil {
-						b.Fatal(err)
-					}
-					_ = op.Close(ctx)
-				}
-				cpu := optest.CPUTime() - cpu0
-				b.ReportMetric(float64(rows*b.N)/cpu.Seconds(), "rows/cpu-s")
+				optest.BenchOperator(b, func() (operator.Operator, error) { return windowtopn.New(spec) }, cfg, recs, fireAfter)
 			})
 		}
 	}

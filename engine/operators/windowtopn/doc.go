@@ -15,12 +15,15 @@
 // column at a time) into the window's arena; dead candidates are compacted
 // away.
 //
-// Like the window aggregate, candidates live in the operator's buffer until
-// it holds more than 'table.exec.window-rank.buffer-size-limit' rows; then
-// every partition's candidates are merged into the keyed-state table and
-// the buffer starts afresh. At fire time the window's state entries are
-// merged back and deleted, every partition is sorted, and the rows are
-// decoded into whole Arrow columns.
+// Like the window aggregate, windows live in the operator's window buffer
+// (package winbuf): when it holds more than
+// 'table.exec.window-rank.buffer-size-limit' candidate rows, the windows
+// that end last are written to the keyed-state table, each partition's
+// candidates as a delta, without reading it, until the buffer holds half
+// the limit. At fire time the window's deltas are offered back to its
+// partitions (at most N candidates survive per partition) and deleted,
+// every partition is sorted, and the rows are decoded into whole Arrow
+// columns.
 //
 // Rows of windows that have already fired are late: dropped and counted
 // (late_records_dropped). Rows with a NULL window column are dropped and

@@ -5,117 +5,73 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/eddy-streaming/eddy/state"
-	"github.com/eddy-streaming/eddy/state/keygroup"
+	"github.com/eddy-streaming/eddy/engine/internal/hashtable"
 )
 
-// State layout, in table "window_topn.v1":
+// The winbuf.Window methods of window. A partition's state is its
+// candidates, at most N, the best of the partition so far:
 //
-//	key   = key group | window end (state.AppendInt64) | window start (state.AppendInt64) | encoded partition key (rowkey)
-//	value = format version (1) | partition key hash (8 bytes LE) | candidate count (uvarint) |
-//	        per candidate: arrival number (uvarint) | sort key (uvarint length, rowkey sort format) | row (uvarint length, rowkey format)
-//
-// A value holds at most N candidates: the best of its partition so far.
+//	candidate count (uvarint) | per candidate: arrival number (uvarint) |
+//	sort key (uvarint length, rowkey sort format) | row (uvarint length, rowkey format)
 
-var errCorrupt = errors.New("corrupt window_topn state entry")
+// Groups implements winbuf.Window: the window's partitions.
+func (w *window) Groups() *hashtable.Table { return w.parts }
 
-// flush moves every buffered candidate into the state table, merging with
-// the candidates already there, and empties the buffer.
-func (o *Operator) flush() error {
-	maxP := o.oc.MaxParallelism
-	for k, w := range o.windows {
-		_, had := o.flushed[k]
-		for p := 0; p < w.parts.Len(); p++ {
-			h := w.parts.Hash(uint32(p))
-			kg := keygroup.Of(h, maxP)
-			o.noteKeyGroup(kg)
-			o.skey = o.stateKey(o.skey[:0], kg, k)
-			o.skey = append(o.skey, w.parts.Key(uint32(p))...)
-			if had {
-				old, ok, err := o.table.Get(o.skey)
-				if err != nil {
-					return fmt.Errorf("flush: read state: %w", err)
-				}
-				if ok {
-					if err := o.mergeValue(w, uint32(p), old); err != nil {
-						return fmt.Errorf("flush: %w", err)
-					}
-				}
-			}
-			o.sval = append(o.sval[:0], stateFormatVersion)
-			o.sval = binary.LittleEndian.AppendUint64(o.sval, h)
-			off, ln := w.hoff[p], w.hlen[p]
-			o.sval = binary.AppendUvarint(o.sval, uint64(ln))
-			for _, id := range w.slab[off : off+ln] {
-				c := &w.cands[id]
-				o.sval = binary.AppendUvarint(o.sval, c.seq)
-				o.sval = binary.AppendUvarint(o.sval, uint64(c.skLen))
-				o.sval = append(o.sval, w.sk[c.skOff:c.skOff+int(c.skLen)]...)
-				o.sval = binary.AppendUvarint(o.sval, uint64(c.payLen))
-				o.sval = append(o.sval, w.pay[c.payOff:c.payOff+int(c.payLen)]...)
-			}
-			if err := o.table.Put(o.skey, o.sval); err != nil {
-				return fmt.Errorf("flush: write state: %w", err)
-			}
-		}
-		o.flushed[k] = struct{}{}
-		delete(o.windows, k)
-		o.recycle(w)
+// Size implements winbuf.Window: the window's live candidates.
+func (w *window) Size() int { return w.live }
+
+// AppendState implements winbuf.Window.
+func (w *window) AppendState(dst []byte, p uint32) []byte {
+	off, ln := w.hoff[p], w.hlen[p]
+	dst = binary.AppendUvarint(dst, uint64(ln))
+	for _, id := range w.slab[off : off+ln] {
+		c := &w.cands[id]
+		dst = binary.AppendUvarint(dst, c.seq)
+		dst = binary.AppendUvarint(dst, uint64(c.skLen))
+		dst = append(dst, w.sk[c.skOff:c.skOff+int(c.skLen)]...)
+		dst = binary.AppendUvarint(dst, uint64(c.payLen))
+		dst = append(dst, w.pay[c.payOff:c.payOff+int(c.payLen)]...)
 	}
-	o.buffered = 0
-	return nil
+	return dst
 }
 
-// stateKey appends the key prefix of window k in key group kg to dst.
-func (o *Operator) stateKey(dst []byte, kg int, k winKey) []byte {
-	dst = state.KeyPrefix(dst, kg)
-	dst = state.AppendInt64(dst, k.end)
-	return state.AppendInt64(dst, k.start)
-}
-
-func (o *Operator) noteKeyGroup(kg int) {
-	if o.foreign || o.oc.KeyGroups.Contains(kg) {
-		return
+// MergeState implements winbuf.Window: it offers the candidates of an
+// encoded state to partition p.
+func (w *window) MergeState(p uint32, v []byte) error {
+	w.growParts()
+	n, v, err := uvarint(v)
+	if err != nil {
+		return fmt.Errorf("candidate count: %w", err)
 	}
-	o.foreign = true
-	o.log.Warn("window_topn: a partition's key group is outside this subtask's range; the input is not partitioned by the partition keys",
-		"operator", o.oc.OperatorID, "key_group", kg, "owned", o.oc.KeyGroups.String())
-}
-
-// mergeValue offers the candidates of an encoded state value to partition
-// p of w.
-func (o *Operator) mergeValue(w *window, p uint32, v []byte) error {
-	if len(v) < 9 || v[0] != stateFormatVersion {
-		return fmt.Errorf("%w: value of %d bytes", errCorrupt, len(v))
-	}
-	v = v[9:]
-	n, k := binary.Uvarint(v)
-	if k <= 0 {
-		return fmt.Errorf("%w: bad candidate count", errCorrupt)
-	}
-	v = v[k:]
 	for i := uint64(0); i < n; i++ {
 		var seq uint64
 		var sk, pay []byte
-		var err error
 		if seq, v, err = uvarint(v); err == nil {
 			if sk, v, err = lenBytes(v); err == nil {
 				pay, v, err = lenBytes(v)
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("%w: candidate %d: %v", errCorrupt, i, err)
+			return fmt.Errorf("candidate %d: %w", i, err)
 		}
-		if id, ok := o.offer(w, p, sk, seq, false); ok {
+		if id, ok := w.offer(p, sk, seq, false); ok {
 			c := &w.cands[id]
 			c.payOff, c.payLen = len(w.pay), int32(len(pay))
 			w.pay = append(w.pay, pay...)
 		}
 	}
 	if len(v) != 0 {
-		return fmt.Errorf("%w: %d trailing bytes", errCorrupt, len(v))
+		return fmt.Errorf("%d trailing bytes", len(v))
 	}
 	return nil
+}
+
+// Reset implements winbuf.Window.
+func (w *window) Reset() {
+	w.parts.Reset(64)
+	w.hoff, w.hlen, w.hcap, w.slab = w.hoff[:0], w.hlen[:0], w.hcap[:0], w.slab[:0]
+	w.cands, w.sk, w.pay = w.cands[:0], w.sk[:0], w.pay[:0]
+	w.live, w.dead = 0, 0
 }
 
 var errShort = errors.New("truncated")
@@ -134,37 +90,4 @@ func lenBytes(v []byte) ([]byte, []byte, error) {
 		return nil, nil, errShort
 	}
 	return v[:l], v[l:], nil
-}
-
-// mergeState offers the state entries of window w, in every key group this
-// subtask may have written, to w, then deletes them.
-func (o *Operator) mergeState(w *window) error {
-	r := o.oc.KeyGroups
-	if o.foreign {
-		r = keygroup.Range{Start: 0, End: o.oc.MaxParallelism}
-	}
-	for kg := r.Start; kg < r.End; kg++ {
-		lo := o.stateKey(o.skey[:0], kg, w.key)
-		o.skey = lo
-		hi := state.PrefixEnd(lo)
-		err := o.table.Scan(lo, hi, func(key, value []byte) error {
-			if len(value) < 9 {
-				return fmt.Errorf("%w: value of %d bytes", errCorrupt, len(value))
-			}
-			h := binary.LittleEndian.Uint64(value[1:])
-			p, _, err := w.parts.FindOrInsertOne(h, key[len(lo):])
-			if err != nil {
-				return err
-			}
-			w.growParts(o.n)
-			return o.mergeValue(w, p, value)
-		})
-		if err != nil {
-			return fmt.Errorf("merge state of key group %d: %w", kg, err)
-		}
-		if err := o.table.DeleteRange(lo, hi); err != nil {
-			return fmt.Errorf("delete fired state of key group %d: %w", kg, err)
-		}
-	}
-	return nil
 }

@@ -2,46 +2,52 @@ package windowtopn
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
-	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddy-streaming/eddy/engine/internal/hashtable"
 	"github.com/eddy-streaming/eddy/engine/internal/rowkey"
+	"github.com/eddy-streaming/eddy/engine/internal/winbuf"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/operator"
 	"github.com/eddy-streaming/eddy/engine/stream"
 	"github.com/eddy-streaming/eddy/engine/types"
-	"github.com/eddy-streaming/eddy/state"
-	"github.com/eddy-streaming/eddy/state/keygroup"
 )
 
 // Job options and defaults.
 const (
 	// BufferLimitOption caps the number of candidate rows the operator
-	// buffers in memory before it flushes them into keyed state.
+	// buffers in memory before it spills some to keyed state.
 	BufferLimitOption = "table.exec.window-rank.buffer-size-limit"
 	// DefaultBufferLimit is the buffer limit when the job sets none.
-	DefaultBufferLimit = 100_000
+	DefaultBufferLimit = winbuf.DefaultLimit
 	// OutputBatchRows is the largest batch the operator emits.
-	OutputBatchRows = 8192
+	OutputBatchRows = winbuf.OutputBatchRows
 )
 
 // Metric names.
 const (
-	LateRecordsMetric  = "late_records_dropped"
-	NullRowtimeMetric  = "null_rowtime_records_dropped"
-	stateTableName     = "window_topn.v1"
-	stateFormatVersion = 1
+	LateRecordsMetric = winbuf.LateRecordsMetric
+	NullRowtimeMetric = winbuf.NullRowtimeMetric
 )
+
+// bufferConfig describes the operator's buffer and state table; see
+// package winbuf for the layout and state.go for a partition's state.
+var bufferConfig = winbuf.Config{
+	Kind:         "window_topn",
+	Table:        "window_topn.v2",
+	Version:      2,
+	LimitOption:  BufferLimitOption,
+	DefaultLimit: DefaultBufferLimit,
+	Unit:         "rows",
+	LateHelp:     "Rows dropped because their window had already fired.",
+	NullHelp:     "Rows dropped because their window columns were NULL.",
+}
 
 // compactMin is the number of dead candidates a window tolerates before it
 // compacts its arenas (once dead ones also outnumber live ones).
@@ -55,53 +61,30 @@ type Operator struct {
 	n        int
 	partCols []int // PartitionKeys without the window columns
 
-	oc       *operator.Context
-	log      *slog.Logger
-	mem      memory.Allocator
-	limit    int
-	table    state.Table
-	late     operator.Counter
-	nullTime operator.Counter
-	warned   bool
-	foreign  bool
-	wm       int64
+	oc    *operator.Context
+	buf   *winbuf.Buffer[*window]
+	input winbuf.Input
 
 	// Bound by the first batch.
-	in      *arrow.Schema
-	partEnc *rowkey.Encoder
+	parts   *winbuf.Keys
 	sortEnc *rowkey.SortEncoder
 	rowEnc  *rowkey.Encoder
 
-	windows  map[winKey]*window
-	flushed  map[winKey]struct{}
-	buffered int // live candidates over all windows
-	seq      uint64
-	pool     []*window
+	seq uint64 // arrival number of the last row offered
 
 	// Scratch reused from batch to batch.
-	partArrs []arrow.Array
 	sortArrs []arrow.Array
 	allArrs  []arrow.Array
-	hashes   []uint64
-	pkeys    rowkey.Rows
 	skeys    rowkey.Rows
 	payload  rowkey.Rows
 	pids     []uint32
-	wkeys    []winKey
-	rowWin   []int32
-	sels     [][]int32
+	split    winbuf.Split[winbuf.Key]
 	pending  []pendingRow
 	prow     []int32
-	fire     []winKey
 	outIDs   []int32
 	ranks    []int64
 	starts   []int
-	skey     []byte
-	sval     []byte
 }
-
-// winKey identifies a window.
-type winKey struct{ start, end int64 }
 
 // pendingRow is an accepted row of the current batch whose payload is not
 // encoded yet.
@@ -112,9 +95,10 @@ type pendingRow struct {
 }
 
 // window holds the candidates of one window: per partition a max-heap (the
-// worst candidate on top) of at most N candidate ids.
+// worst candidate on top) of at most n candidate ids. It is a winbuf.Window
+// whose size is its number of live candidates.
 type window struct {
-	key   winKey
+	n     int
 	parts *hashtable.Table
 	// Heap of partition p: slab[hoff[p] : hoff[p]+hlen[p]], capacity hcap[p].
 	hoff, hlen, hcap []int32
@@ -163,50 +147,12 @@ func New(spec *jobgraph.OperatorSpec) (operator.Operator, error) {
 
 // Open implements operator.Operator.
 func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
-	o.oc = oc
-	o.log = oc.Logger
-	if o.log == nil {
-		o.log = slog.Default()
+	buf, err := winbuf.Open(oc, bufferConfig, o.newWindow)
+	if err != nil {
+		return fmt.Errorf("window_topn %s: %w", oc.OperatorID, err)
 	}
-	o.mem = oc.Alloc
-	if o.mem == nil {
-		o.mem = memory.DefaultAllocator
-	}
-	o.limit = DefaultBufferLimit
-	if s, ok := oc.Config[BufferLimitOption]; ok {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return fmt.Errorf("window_topn %s: option '%s' = '%s': want a positive integer (number of buffered rows)", oc.OperatorID, BufferLimitOption, s)
-		}
-		o.limit = n
-	}
-	if oc.State == nil {
-		return fmt.Errorf("window_topn %s: no keyed state backend", oc.OperatorID)
-	}
-	if oc.MaxParallelism < 1 || oc.MaxParallelism > keygroup.MaxMaxParallelism {
-		return fmt.Errorf("window_topn %s: max parallelism %d is out of range", oc.OperatorID, oc.MaxParallelism)
-	}
-	var err error
-	if o.table, err = oc.State.Table(stateTableName); err != nil {
-		return fmt.Errorf("window_topn %s: open state table: %w", oc.OperatorID, err)
-	}
-	o.late = counter(oc.Metrics, LateRecordsMetric, "Rows dropped because their window had already fired.")
-	o.nullTime = counter(oc.Metrics, NullRowtimeMetric, "Rows dropped because their window columns were NULL.")
-	o.wm = stream.MinWatermark
-	o.windows = map[winKey]*window{}
-	o.flushed = map[winKey]struct{}{}
+	o.oc, o.buf = oc, buf
 	return nil
-}
-
-type nopCounter struct{}
-
-func (nopCounter) Add(float64) {}
-
-func counter(m operator.Metrics, name, help string) operator.Counter {
-	if m == nil {
-		return nopCounter{}
-	}
-	return m.Counter(name, help)
 }
 
 // bind checks the first batch's schema against the spec and prepares the
@@ -242,12 +188,10 @@ func (o *Operator) bind(s *arrow.Schema) error {
 			return fmt.Errorf("input column %d (%s) is %s but output column %s is %s", i, s.Field(i).Name, all[i], o.out.Field(i).Name, want)
 		}
 	}
-	pt := make([]arrow.DataType, len(o.partCols))
-	for i, c := range o.partCols {
+	for _, c := range o.partCols {
 		if err := check("partition key", c); err != nil {
 			return err
 		}
-		pt[i] = s.Field(c).Type
 	}
 	sc := make([]rowkey.SortColumn, len(ts.OrderBy))
 	for i, k := range ts.OrderBy {
@@ -257,7 +201,7 @@ func (o *Operator) bind(s *arrow.Schema) error {
 		sc[i] = rowkey.SortColumn{Type: s.Field(k.Column).Type, Desc: k.Desc, NullsFirst: k.NullsFirst}
 	}
 	var err error
-	if o.partEnc, err = rowkey.NewEncoder(pt); err != nil {
+	if o.parts, err = winbuf.NewKeys(s, o.partCols); err != nil {
 		return fmt.Errorf("partition keys: %w", err)
 	}
 	if o.sortEnc, err = rowkey.NewSortEncoder(sc); err != nil {
@@ -266,35 +210,13 @@ func (o *Operator) bind(s *arrow.Schema) error {
 	if o.rowEnc, err = rowkey.NewRowEncoder(all); err != nil {
 		return fmt.Errorf("input row: %w", err)
 	}
-	o.in = s
-	o.partArrs = make([]arrow.Array, len(o.partCols))
 	o.sortArrs = make([]arrow.Array, len(ts.OrderBy))
 	o.allArrs = make([]arrow.Array, nf)
 	return nil
 }
 
-func (o *Operator) newWindow(k winKey) *window {
-	if n := len(o.pool); n > 0 {
-		w := o.pool[n-1]
-		o.pool = o.pool[:n-1]
-		w.key = k
-		return w
-	}
-	t := hashtable.New(64)
-	if w := o.partEnc.FixedWidth(); w > 0 {
-		t = hashtable.NewFixed(64, w)
-	}
-	return &window{key: k, parts: t}
-}
-
-func (o *Operator) recycle(w *window) {
-	w.parts.Reset(64)
-	w.hoff, w.hlen, w.hcap, w.slab = w.hoff[:0], w.hlen[:0], w.hcap[:0], w.slab[:0]
-	w.cands, w.sk, w.pay = w.cands[:0], w.sk[:0], w.pay[:0]
-	w.live, w.dead = 0, 0
-	if len(o.pool) < 4 {
-		o.pool = append(o.pool, w)
-	}
+func (o *Operator) newWindow() (*window, error) {
+	return &window{n: o.n, parts: o.parts.NewTable()}, nil
 }
 
 // ProcessBatch implements operator.Operator.
@@ -306,23 +228,10 @@ func (o *Operator) ProcessBatch(ctx context.Context, input int, b stream.Batch, 
 }
 
 func (o *Operator) processBatch(b stream.Batch) error {
-	n := b.NumRows()
-	if n == 0 {
-		return nil
+	if ok, err := o.input.Admit(b, "window Top-N", o.bind); !ok || err != nil {
+		return err
 	}
-	for i, k := range b.Kinds {
-		if k != stream.Insert {
-			return fmt.Errorf("row %d is %s: window Top-N takes append-only input (inserts only)", i, k)
-		}
-	}
-	rec := b.Record
-	if o.in == nil {
-		if err := o.bind(rec.Schema()); err != nil {
-			return err
-		}
-	} else if rec.Schema() != o.in && !rec.Schema().Equal(o.in) {
-		return fmt.Errorf("input schema changed from %s to %s", o.in, rec.Schema())
-	}
+	rec, n := b.Record, b.NumRows()
 	ts := o.spec
 	wsCol, ok1 := rec.Column(ts.WindowStart).(*array.Timestamp)
 	weCol, ok2 := rec.Column(ts.WindowEnd).(*array.Timestamp)
@@ -331,116 +240,75 @@ func (o *Operator) processBatch(b stream.Batch) error {
 	}
 	starts, ends := rowkey.TimestampValues(wsCol), rowkey.TimestampValues(weCol)
 
-	// Group rows by window; drop NULL windows and late rows.
-	o.wkeys = o.wkeys[:0]
-	o.rowWin = grow(o.rowWin, n)
-	nulls, late := 0, 0
-	last, li := winKey{}, int32(-1)
+	// Split the rows by window, dropping NULL windows and late rows.
+	nulls, late, wm := 0, 0, o.buf.Watermark()
 	anyNull := wsCol.NullN() > 0 || weCol.NullN() > 0
+	o.split.Reset(n)
 	for i := 0; i < n; i++ {
 		if anyNull && (wsCol.IsNull(i) || weCol.IsNull(i)) {
 			nulls++
-			o.rowWin[i] = -1
+			o.split.Drop(i)
 			continue
 		}
-		k := winKey{starts[i], ends[i]}
-		if k.end-1 <= o.wm {
+		k := winbuf.Key{Start: starts[i], End: ends[i]}
+		if k.End-1 <= wm {
 			late++
-			o.rowWin[i] = -1
+			o.split.Drop(i)
 			continue
 		}
-		if li < 0 || k != last {
-			li = int32(slices.Index(o.wkeys, k))
-			if li < 0 {
-				li = int32(len(o.wkeys))
-				o.wkeys = append(o.wkeys, k)
-			}
-			last = k
-		}
-		o.rowWin[i] = li
+		o.split.Add(i, k)
 	}
-	if nulls > 0 {
-		o.nullTime.Add(float64(nulls))
-		if !o.warned {
-			o.warned = true
-			o.log.Warn("window_topn: dropping rows whose window_start or window_end is NULL", "operator", o.oc.OperatorID)
-		}
-	}
-	if late > 0 {
-		o.late.Add(float64(late))
-	}
-	if len(o.wkeys) == 0 {
+	o.buf.CountDropped(nulls, late, "window_topn: dropping rows whose window_start or window_end is NULL")
+	if len(o.split.Windows()) == 0 {
 		return nil
 	}
+	o.split.Finish()
 
 	// Hash and encode partition keys and sort keys, a column at a time.
-	for i, c := range o.partCols {
-		o.partArrs[i] = rec.Column(c)
+	if err := o.parts.Encode(rec); err != nil {
+		return err
 	}
 	for i, k := range ts.OrderBy {
 		o.sortArrs[i] = rec.Column(k.Column)
-	}
-	o.hashes = grow(o.hashes, n)
-	if err := keygroup.HashColumns(o.partArrs, o.hashes[:n]); err != nil {
-		return err
-	}
-	if err := o.partEnc.Encode(o.partArrs, n, nil, &o.pkeys); err != nil {
-		return err
 	}
 	if err := o.sortEnc.Encode(o.sortArrs, n, nil, &o.skeys); err != nil {
 		return err
 	}
 
 	o.pending = o.pending[:0]
-	if len(o.wkeys) == 1 && nulls == 0 && late == 0 {
-		if err := o.offerRows(o.wkeys[0], nil, n); err != nil {
+	for i, k := range o.split.Windows() {
+		if err := o.offerRows(k, o.split.Rows(i), n); err != nil {
 			return err
-		}
-	} else {
-		for len(o.sels) < len(o.wkeys) {
-			o.sels = append(o.sels, nil)
-		}
-		for i := range o.wkeys {
-			o.sels[i] = o.sels[i][:0]
-		}
-		for i, w := range o.rowWin[:n] {
-			if w >= 0 {
-				o.sels[w] = append(o.sels[w], int32(i))
-			}
-		}
-		for i, k := range o.wkeys {
-			if err := o.offerRows(k, o.sels[i], len(o.sels[i])); err != nil {
-				return err
-			}
 		}
 	}
 	if err := o.fillPayloads(rec); err != nil {
 		return err
 	}
-	for _, k := range o.wkeys {
-		if w := o.windows[k]; w != nil && w.dead > compactMin && w.dead > w.live {
+	for _, k := range o.split.Windows() {
+		if w, ok := o.buf.Lookup(k); ok && w.dead > compactMin && w.dead > w.live {
 			w.compact()
 		}
 	}
-	if o.buffered > o.limit {
-		return o.flush()
-	}
-	return nil
+	return o.buf.SpillIfFull()
 }
 
-// offerRows offers rows sel (all n rows when nil) to window k's partitions.
-func (o *Operator) offerRows(k winKey, sel []int32, n int) error {
-	w := o.windows[k]
-	if w == nil {
-		w = o.newWindow(k)
-		o.windows[k] = w
+// offerRows offers rows sel (all n rows of the batch when nil) to window
+// k's partitions.
+func (o *Operator) offerRows(k winbuf.Key, sel []int32, n int) error {
+	w, err := o.buf.Window(k)
+	if err != nil {
+		return err
+	}
+	live := w.live
+	if sel != nil {
+		n = len(sel)
 	}
 	o.pids = grow(o.pids, n)
 	pids := o.pids[:n]
-	if _, err := w.parts.FindOrInsert(o.hashes, &o.pkeys, sel, pids); err != nil {
+	if _, err := w.parts.FindOrInsert(o.parts.Hashes, &o.parts.Rows, sel, pids); err != nil {
 		return err
 	}
-	w.growParts(o.n)
+	w.growParts()
 	sk := &o.skeys
 	for j, p := range pids {
 		r := j
@@ -448,18 +316,19 @@ func (o *Operator) offerRows(k winKey, sel []int32, n int) error {
 			r = int(sel[j])
 		}
 		o.seq++
-		id, accepted := o.offer(w, p, sk.Data[sk.Offs[r]:sk.Offs[r+1]], o.seq, true)
+		id, accepted := w.offer(p, sk.Data[sk.Offs[r]:sk.Offs[r+1]], o.seq, true)
 		if accepted {
 			o.pending = append(o.pending, pendingRow{w: w, cand: id, row: int32(r)})
 		}
 	}
+	o.buf.Add(w.live - live)
 	return nil
 }
 
 // growParts adds empty heaps for partitions created since the last call.
-func (w *window) growParts(n int) {
+func (w *window) growParts() {
 	for p := len(w.hoff); p < w.parts.Len(); p++ {
-		c := int32(min(n, 4))
+		c := int32(min(w.n, 4))
 		w.hoff = append(w.hoff, int32(len(w.slab)))
 		w.hlen = append(w.hlen, 0)
 		w.hcap = append(w.hcap, c)
@@ -478,12 +347,12 @@ func (w *window) worse(a, b int32) bool {
 
 // offer considers a row with sort key sk and arrival number seq for
 // partition p of w. It returns the new candidate's id when the row is among
-// the first N so far (evicting the worst candidate if the heap was full).
+// the first n so far (evicting the worst candidate if the heap was full).
 // The payload is set by the caller. newest says seq is larger than every
 // candidate's, so ties go against the row without comparing seqs.
-func (o *Operator) offer(w *window, p uint32, sk []byte, seq uint64, newest bool) (int32, bool) {
+func (w *window) offer(p uint32, sk []byte, seq uint64, newest bool) (int32, bool) {
 	off, ln := w.hoff[p], w.hlen[p]
-	if int(ln) == o.n {
+	if int(ln) == w.n {
 		top := &w.cands[w.slab[off]]
 		c := bytes.Compare(sk, w.sk[top.skOff:top.skOff+int(top.skLen)])
 		if c > 0 || (c == 0 && (newest || seq > top.seq)) {
@@ -493,16 +362,14 @@ func (o *Operator) offer(w *window, p uint32, sk []byte, seq uint64, newest bool
 		top.skLen = -1
 		w.dead++
 		w.live--
-		o.buffered--
 		id := w.addCand(sk, seq)
 		w.slab[off] = id
 		w.siftDown(off, ln, 0)
-		o.buffered++
 		return id, true
 	}
 	if ln == w.hcap[p] {
 		// Move the heap to a chunk twice as large at the end of the slab.
-		nc := min(2*ln, int32(o.n))
+		nc := min(2*ln, int32(w.n))
 		noff := int32(len(w.slab))
 		w.slab = extend(w.slab, int(nc))
 		copy(w.slab[noff:], w.slab[off:off+ln])
@@ -512,7 +379,6 @@ func (o *Operator) offer(w *window, p uint32, sk []byte, seq uint64, newest bool
 	w.slab[off+ln] = id
 	w.hlen[p] = ln + 1
 	w.siftUp(off, ln)
-	o.buffered++
 	return id, true
 }
 
@@ -618,50 +484,7 @@ func (w *window) compact() {
 // ProcessWatermark implements operator.Operator: it emits the ranked rows
 // of every window whose end - 1 <= wm, in window-end order.
 func (o *Operator) ProcessWatermark(ctx context.Context, wm int64, out operator.Collector) error {
-	if wm <= o.wm {
-		return nil
-	}
-	o.wm = wm
-	o.fire = o.fire[:0]
-	for k := range o.windows {
-		if k.end-1 <= wm {
-			o.fire = append(o.fire, k)
-		}
-	}
-	for k := range o.flushed {
-		if _, ok := o.windows[k]; !ok && k.end-1 <= wm {
-			o.fire = append(o.fire, k)
-		}
-	}
-	slices.SortFunc(o.fire, func(a, b winKey) int {
-		if c := cmp.Compare(a.end, b.end); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.start, b.start)
-	})
-	for _, k := range o.fire {
-		if err := o.fireWindow(ctx, k, out); err != nil {
-			return fmt.Errorf("window_topn %s: window [%d, %d): %w", o.oc.OperatorID, k.start, k.end, err)
-		}
-	}
-	return nil
-}
-
-func (o *Operator) fireWindow(ctx context.Context, k winKey, out operator.Collector) error {
-	w := o.windows[k]
-	if w == nil {
-		w = o.newWindow(k)
-	}
-	delete(o.windows, k)
-	defer o.recycle(w)
-	if _, ok := o.flushed[k]; ok {
-		if err := o.mergeState(w); err != nil {
-			return err
-		}
-		delete(o.flushed, k)
-	}
-	o.buffered -= w.live
-	return o.emit(ctx, w, out)
+	return o.buf.Fire(wm, func(_ winbuf.Key, w *window) error { return o.emit(ctx, w, out) })
 }
 
 // emit ranks every partition of w and sends the rows out as whole Arrow
@@ -697,32 +520,27 @@ func (o *Operator) emit(ctx context.Context, w *window, out operator.Collector) 
 		}
 		o.starts = append(o.starts, c.payOff)
 	}
-	rb := array.NewRecordBuilder(o.mem, o.out)
+	rb := array.NewRecordBuilder(o.buf.Alloc(), o.out)
 	defer rb.Release()
 	rb.Reserve(n)
 	bs := rb.Fields()
-	nf := o.in.NumFields()
+	nf := o.input.Schema.NumFields()
 	if err := o.rowEnc.Decode(w.pay, o.starts, bs[:nf]); err != nil {
 		return err
 	}
 	if o.spec.EmitRank {
 		bs[nf].(*array.Int64Builder).AppendValues(o.ranks, nil)
 	}
-	rec := rb.NewRecordBatch()
-	defer rec.Release()
-	for lo := 0; lo < n; lo += OutputBatchRows {
-		part := rec.NewSlice(int64(lo), int64(min(lo+OutputBatchRows, n)))
-		if err := out.Emit(ctx, stream.Batch{Record: part}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return winbuf.Emit(ctx, out, rb, OutputBatchRows)
 }
 
 // Close implements operator.Operator. The operator keeps no Arrow memory
 // between calls, so Close only drops its buffers.
 func (o *Operator) Close(ctx context.Context) error {
-	o.windows, o.flushed, o.pool, o.pending = nil, nil, nil, nil
+	if o.buf != nil {
+		o.buf.Close()
+	}
+	o.pending = nil
 	return nil
 }
 

@@ -2,10 +2,8 @@ package windowtopn_test
 
 import (
 	"cmp"
-	"context"
 	"fmt"
 	"math"
-	"math/big"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -14,7 +12,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddy-streaming/eddy/engine/internal/optest"
@@ -50,51 +47,54 @@ var colNames = []string{"k", "s", "window_start", "window_end", "x", "y", "z", "
 
 // trow is one input row.
 type trow struct {
-	k        int64
-	s        string
-	ws, we   int64
-	x        int64
-	y        float64
-	z        int64 // unscaled, scale 3
-	str      string
-	b        bool
-	t        int64
-	i        int32
-	null     [numCols]bool
-	seq      int // arrival order
-	rendered string
+	k      int64
+	s      string
+	ws, we int64
+	x      int64
+	y      float64
+	z      int64 // unscaled, scale 3
+	str    string
+	b      bool
+	t      int64
+	i      int32
+	null   [numCols]bool
+	seq    int // arrival order
 }
 
-func (t *trow) cell(c int) string {
+// value returns column c of t as optest.Append takes it (nil for NULL).
+func (t *trow) value(c int) any {
 	if t.null[c] {
-		return "null"
+		return nil
 	}
 	switch c {
 	case cK:
-		return strconv.FormatInt(t.k, 10)
+		return t.k
 	case cS:
-		return strconv.Quote(t.s)
+		return t.s
 	case cWS:
-		return strconv.FormatInt(t.ws, 10)
+		return arrow.Timestamp(t.ws)
 	case cWE:
-		return strconv.FormatInt(t.we, 10)
+		return arrow.Timestamp(t.we)
 	case cX:
-		return strconv.FormatInt(t.x, 10)
+		return t.x
 	case cY:
-		return optest.Float(t.y)
+		return t.y
 	case cZ:
-		return optest.Decimal(big.NewInt(t.z), 3)
+		return optest.Dec{Unscaled: t.z, Scale: 3}
 	case cStr:
-		return strconv.Quote(t.str)
+		return t.str
 	case cB:
-		return strconv.FormatBool(t.b)
+		return t.b
 	case cT:
-		return strconv.FormatInt(t.t, 10)
+		return arrow.Timestamp(t.t)
 	case cI:
-		return strconv.FormatInt(int64(t.i), 10)
+		return t.i
 	}
 	panic("bad column")
 }
+
+// cell renders column c of t as optest.RenderValue does.
+func (t *trow) cell(c int) string { return optest.Render(t.value(c)) }
 
 // compareCol compares column c of a and b (not NULL): doubles with NaN
 // greatest and -0.0 = 0.0, strings bytewise, FALSE < TRUE.
@@ -229,40 +229,12 @@ func (g *gen) row(wm int64) trow {
 	return t
 }
 
-func record(mem memory.Allocator, rows []trow) arrow.RecordBatch {
+func record(t testing.TB, mem memory.Allocator, rows []trow) arrow.RecordBatch {
 	b := array.NewRecordBuilder(mem, inSchema().Arrow())
 	defer b.Release()
-	for _, t := range rows {
+	for i := range rows {
 		for c := 0; c < numCols; c++ {
-			fb := b.Field(c)
-			if t.null[c] {
-				fb.AppendNull()
-				continue
-			}
-			switch c {
-			case cK:
-				fb.(*array.Int64Builder).Append(t.k)
-			case cS:
-				fb.(*array.StringBuilder).Append(t.s)
-			case cWS:
-				fb.(*array.TimestampBuilder).Append(arrow.Timestamp(t.ws))
-			case cWE:
-				fb.(*array.TimestampBuilder).Append(arrow.Timestamp(t.we))
-			case cX:
-				fb.(*array.Int64Builder).Append(t.x)
-			case cY:
-				fb.(*array.Float64Builder).Append(t.y)
-			case cZ:
-				fb.(*array.Decimal128Builder).Append(decimal128.FromI64(t.z))
-			case cStr:
-				fb.(*array.StringBuilder).Append(t.str)
-			case cB:
-				fb.(*array.BooleanBuilder).Append(t.b)
-			case cT:
-				fb.(*array.TimestampBuilder).Append(arrow.Timestamp(t.t))
-			case cI:
-				fb.(*array.Int32Builder).Append(t.i)
-			}
+			optest.Append(t, b.Field(c), rows[i].value(c))
 		}
 	}
 	return b.NewRecordBatch()
@@ -347,7 +319,6 @@ func runRandom(t *testing.T, rc runConfig) {
 	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	ctx := context.Background()
 	r := rand.New(rand.NewPCG(rc.seed, 5))
 	op, err := windowtopn.New(makeSpec(rc.part, rc.order, rc.n, rc.emitRank))
 	if err != nil {
@@ -358,81 +329,36 @@ func runRandom(t *testing.T, rc runConfig) {
 		cfg[windowtopn.BufferLimitOption] = strconv.Itoa(rc.limit)
 	}
 	oc, metrics := optest.NewContext(mem, cfg)
-	if err := op.Open(ctx, oc); err != nil {
-		t.Fatal(err)
-	}
+	d := optest.NewDriver(t, op, oc)
 	size := []int64{1000, 10_000, 60_000}[r.IntN(3)]
 	g := &gen{r: r, base: r.Int64N(1e12) - 5e11, step: 1 + r.Int64N(size/40+1), delay: r.Int64N(2 * size), size: size,
 		keys: 1 + r.IntN([]int{3, 30, 300}[r.IntN(3)]), nullPc: r.IntN(15), latePc: r.IntN(5)}
 	ref := &reference{part: rc.part, order: rc.order, n: int(rc.n), emitRank: rc.emitRank, parts: map[string][]*trow{}}
-	coll := optest.NewCollector()
-	prevWm := map[int64]int64{}
-	wm, maxTs := stream.MinWatermark, stream.MinWatermark
 	seq := 0
 	for step := 0; step < rc.steps; step++ {
-		n := 1 + r.IntN(2000)
-		if r.IntN(4) == 0 {
-			n = 1 + r.IntN(5)
-		}
-		rows := make([]trow, n)
+		rows := make([]trow, optest.RandomBatchSize(r))
 		for i := range rows {
-			rows[i] = g.row(wm)
+			rows[i] = g.row(d.Watermark())
 			rows[i].seq = seq
 			seq++
 		}
 		for i := range rows {
-			ref.add(&rows[i], wm)
+			ref.add(&rows[i], d.Watermark())
 		}
-		maxTs = g.base
-		rec := record(mem, rows)
-		err := op.ProcessBatch(ctx, 0, stream.Batch{Record: rec}, coll)
-		rec.Release()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.IntN(3) == 0 && maxTs != stream.MinWatermark {
-			next := maxTs - g.delay - 1
-			if next > wm {
-				prevWm[next] = wm
-				wm = next
-				coll.Current = next
-				if err := op.ProcessWatermark(ctx, next, coll); err != nil {
-					t.Fatal(err)
-				}
-				coll.Current = optest.NoWatermark
-			}
+		d.Batch(record(t, mem, rows))
+		if next := g.base - g.delay - 1; r.IntN(3) == 0 && next > d.Watermark() {
+			d.Advance(next)
 		}
 	}
-	prevWm[stream.MaxWatermark] = wm
-	coll.Current = stream.MaxWatermark
-	if err := op.ProcessWatermark(ctx, stream.MaxWatermark, coll); err != nil {
-		t.Fatal(err)
-	}
-	if err := op.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
+	d.Finish()
 	want := ref.rows()
 	if len(want) == 0 {
 		t.Fatal("reference is empty: test data is broken")
 	}
-	optest.AssertSameRows(t, coll.Texts(), want)
-	lastEnd := map[int64]int64{}
-	for _, row := range coll.Rows {
-		end, _ := strconv.ParseInt(row.Cols[cWE], 10, 64)
-		if row.Watermark == optest.NoWatermark || end-1 > row.Watermark || end-1 <= prevWm[row.Watermark] {
-			t.Fatalf("row %s emitted at watermark %d (previous %d)", row.Text, row.Watermark, prevWm[row.Watermark])
-		}
-		if prev, ok := lastEnd[row.Watermark]; ok && end < prev {
-			t.Fatalf("row %s emitted after a row of window end %d", row.Text, prev)
-		}
-		lastEnd[row.Watermark] = end
-	}
-	if got := metrics.Value(windowtopn.LateRecordsMetric); got != float64(ref.late) {
-		t.Errorf("late_records_dropped = %v, want %d", got, ref.late)
-	}
-	if got := metrics.Value(windowtopn.NullRowtimeMetric); got != float64(ref.nulls) {
-		t.Errorf("null_rowtime_records_dropped = %v, want %d", got, ref.nulls)
-	}
+	optest.AssertSameRows(t, d.Out.Texts(), want)
+	d.CheckWindowTiming(cWE)
+	optest.CheckCounter(t, metrics, windowtopn.LateRecordsMetric, ref.late)
+	optest.CheckCounter(t, metrics, windowtopn.NullRowtimeMetric, ref.nulls)
 	t.Logf("%d rows out of %d partitions, %d late, %d null windows", len(want), len(ref.parts), ref.late, ref.nulls)
 }
 
