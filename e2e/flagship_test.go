@@ -264,3 +264,32 @@ func refQtyCounts(gs []gift, windowMs int64) []string {
 	}
 	return out
 }
+
+// TestTinyBuffersSpillThroughState runs the flagship Top-N and the tumbling
+// aggregates with window buffers of a few groups, so nearly every group
+// goes through keyed state (spilled, then merged back when its window
+// fires), and checks that the results do not change.
+func TestTinyBuffersSpillThroughState(t *testing.T) {
+	for _, parallelism := range []int{1, 2, 4} {
+		limit := 1 + parallelism*3
+		t.Run(fmt.Sprintf("p%d/limit%d", parallelism, limit), func(t *testing.T) {
+			script := fmt.Sprintf("SET 'table.exec.window-agg.buffer-size-limit' = '%d';\n"+
+				"SET 'table.exec.window-rank.buffer-size-limit' = '%d';\n", limit, limit) +
+				topGiftsSQL + strings.TrimPrefix(roomStatsSQL, giftsDDL)
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			r := rand.New(rand.NewPCG(uint64(limit), 5))
+			gs := genGifts(r, 3000+r.IntN(6000), 1+r.IntN(40), 1+r.IntN(20), 5000)
+			rec := giftsRecord(mem, gs)
+			defer rec.Release()
+			rows, res := runSQL(t, script, parallelism, map[string]arrow.RecordBatch{"gifts": rec}, uint64(limit), mem)
+			assertSameRows(t, rows["top_gifts"], refTopGifts(gs, 60_000, 3))
+			assertSameRows(t, rows["room_stats"], refRoomStats(gs, 10_000))
+			for _, op := range res.Operators {
+				if (op.Kind == "window_agg" || op.Kind == "window_topn") && op.Counters["state_spilled_entries"] == 0 {
+					t.Errorf("%s spilled nothing to state with a buffer of %d", op.OperatorID, limit)
+				}
+			}
+		})
+	}
+}

@@ -157,6 +157,15 @@ func (o *opMetrics) value(name string) int64 {
 	return int64(c.Value())
 }
 
+// addValues adds every counter's value to sums, by name.
+func (o *opMetrics) addValues(sums map[string]int64) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for name, c := range o.counters {
+		sums[name] += int64(c.Value())
+	}
+}
+
 // counter is a prometheus counter that also keeps its value for Result.
 type counter struct {
 	prom prometheus.Counter

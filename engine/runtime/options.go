@@ -118,4 +118,7 @@ type OperatorResult struct {
 	RecordsOut int64
 	// LateRecordsDropped is the operator's late_records_dropped counter.
 	LateRecordsDropped int64
+	// Counters holds every counter the operator kept (operator.Metrics),
+	// by name, summed over its subtasks.
+	Counters map[string]int64
 }

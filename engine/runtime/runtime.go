@@ -178,7 +178,7 @@ func (j *job) result(d time.Duration) *Result {
 	byOp := map[key]*OperatorResult{}
 	for _, p := range j.plans {
 		for _, op := range p.v.Ops {
-			res.Operators = append(res.Operators, OperatorResult{VertexID: p.v.ID, OperatorID: op.ID, Name: op.Name, Kind: op.Kind()})
+			res.Operators = append(res.Operators, OperatorResult{VertexID: p.v.ID, OperatorID: op.ID, Name: op.Name, Kind: op.Kind(), Counters: map[string]int64{}})
 		}
 	}
 	for i := range res.Operators {
@@ -196,6 +196,7 @@ func (j *job) result(d time.Duration) *Result {
 		o.RecordsIn += m.value(recordsInName)
 		o.RecordsOut += m.value(recordsOutName)
 		o.LateRecordsDropped += m.value(LateRecordsDroppedName)
+		m.addValues(o.Counters)
 	}
 	for _, p := range j.plans {
 		first := byOp[key{p.v.ID, p.v.Ops[0].ID}]

@@ -36,6 +36,9 @@ const (
 	// NullRowtimeMetric counts rows dropped because their time (or window)
 	// columns were NULL.
 	NullRowtimeMetric = "null_rowtime_records_dropped"
+	// SpilledMetric counts buffer entries (groups or candidate rows)
+	// spilled to keyed state because the buffer was full.
+	SpilledMetric = "state_spilled_entries"
 )
 
 // Key identifies a window, or a slice of one: event time [Start, End) in
@@ -92,6 +95,8 @@ type Buffer[W Window] struct {
 	// Late and NullTime count dropped rows (LateRecordsMetric,
 	// NullRowtimeMetric); CountDropped adds to them.
 	Late, NullTime operator.Counter
+	// Spilled counts entries written to keyed state (SpilledMetric).
+	Spilled operator.Counter
 
 	cfg       Config
 	oc        *operator.Context
@@ -164,6 +169,7 @@ func Open[W Window](oc *operator.Context, cfg Config, newWindow func() (W, error
 	}
 	b.Late = counter(oc.Metrics, LateRecordsMetric, cfg.LateHelp)
 	b.NullTime = counter(oc.Metrics, NullRowtimeMetric, cfg.NullHelp)
+	b.Spilled = counter(oc.Metrics, SpilledMetric, "Window buffer entries spilled to keyed state because the buffer was full.")
 	return b, nil
 }
 
@@ -340,6 +346,7 @@ func (b *Buffer[W]) spill(k Key) error {
 		}
 		lo = hi
 	}
+	b.Spilled.Add(float64(n))
 	b.buffered -= w.Size()
 	delete(b.open, k)
 	b.recycle(w)
