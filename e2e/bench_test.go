@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"syscall"
@@ -43,7 +44,8 @@ func benchFlagship(b *testing.B, parallelism int, sourceDDL string, events int, 
 	b.ResetTimer()
 	cpu0, wall0 := cpuTime(), time.Now()
 	for i := 0; i < b.N; i++ {
-		if _, err := runtime.Run(ctx, plan.Graph, runtime.Options{Connectors: reg, Operators: operators.Factories()}); err != nil {
+		opts := runtime.Options{Connectors: reg, Operators: operators.Factories(), Logger: slog.New(slog.DiscardHandler)}
+		if _, err := runtime.Run(ctx, plan.Graph, opts); err != nil {
 			b.Fatal(err)
 		}
 	}
