@@ -31,7 +31,7 @@ func jobmanagerBin(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "jobmanager")
-		cmd := exec.Command("go", "build", "-o", binPath, "github.com/eddy-streaming/eddy/cmd/jobmanager")
+		cmd := exec.Command("go", "build", "-o", binPath, "../cmd/jobmanager") // the tests run in e2e/
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
