@@ -67,6 +67,17 @@ type TableValidator interface {
 	ValidateTable(info TableInfo) error
 }
 
+// ProjectableSource is implemented by source factories that can produce any
+// subset of a table's columns. The planner then hands NewSource a TableInfo
+// whose Schema holds only the columns the job reads (in the table's order),
+// and the readers return batches of exactly those columns.
+type ProjectableSource interface {
+	SourceFactory
+	// CanProject reports whether the table (with its full schema) can be
+	// read column-pruned.
+	CanProject(info TableInfo) bool
+}
+
 // SourceFactory makes sources.
 type SourceFactory interface {
 	Factory

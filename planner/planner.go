@@ -30,7 +30,7 @@ func Compile(ctx context.Context, file, text string, opts Options) (*Plan, error
 	if err != nil {
 		return nil, err
 	}
-	ls, err := analyze.Analyze(ctx, script, opts.Registry)
+	ls, err := analyze.AnalyzeWith(ctx, script, analyze.Env{Connectors: opts.Registry, Functions: opts.Functions})
 	if err != nil {
 		return nil, err
 	}

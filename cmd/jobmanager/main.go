@@ -12,9 +12,7 @@ import (
 	"syscall"
 
 	"github.com/eddy-streaming/eddy/connectors/builtin"
-	"github.com/eddy-streaming/eddy/engine/operators"
-	"github.com/eddy-streaming/eddy/engine/runtime"
-	"github.com/eddy-streaming/eddy/planner"
+	"github.com/eddy-streaming/eddy/embedded"
 	"github.com/eddy-streaming/eddy/sql/parse"
 )
 
@@ -67,12 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	registry := builtin.Registry()
-	plan, err := planner.Compile(ctx, file, string(text), planner.Options{
-		JobName:     file,
-		Parallelism: *parallelism,
-		Registry:    registry,
-	})
+	opts := embedded.Options{Parallelism: *parallelism, Logger: logger, Connectors: builtin.Registry()}
+	plan, err := embedded.Compile(ctx, file, string(text), opts)
 	if err != nil {
 		var perr *parse.Error
 		if errors.As(err, &perr) {
@@ -86,11 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, plan.Explain())
 		return 0
 	}
-	res, err := runtime.Run(ctx, plan.Graph, runtime.Options{
-		Connectors: registry,
-		Operators:  operators.Factories(),
-		Logger:     logger,
-	})
+	res, err := embedded.RunPlan(ctx, plan, opts.Connectors, opts)
 	if err != nil {
 		if ctx.Err() != nil {
 			// Interrupted (Ctrl-C or SIGTERM): the job was cancelled cleanly.

@@ -56,6 +56,13 @@ const (
 	// TVF's other columns follow from it: window_end = start + size and
 	// window_time = window_end - 1 ms.
 	FuncTumbleStart = "tumble_start"
+
+	// FuncProcTime is PROCTIME(): the wall-clock time when the row is
+	// processed (the same value for every row of a batch), TIMESTAMP_LTZ(3).
+	FuncProcTime = "proctime"
+	// FuncUDF calls the user-defined scalar function named by Expr.UDF,
+	// looked up in the job's udf.Registry.
+	FuncUDF = "udf"
 )
 
 // Expr is one node of a scalar expression tree.
@@ -70,6 +77,8 @@ type Expr struct {
 	Args []*Expr `json:"args,omitempty"`
 	// Type is the result type of this node.
 	Type types.Type `json:"type"`
+	// UDF names the user-defined function of a FuncUDF call.
+	UDF string `json:"udf,omitempty"`
 }
 
 // Literal is a constant in canonical text form, so that it survives JSON

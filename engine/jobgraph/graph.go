@@ -73,21 +73,47 @@ type OperatorSpec struct {
 	WindowAgg  *WindowAggSpec  `json:"window_agg,omitempty"`
 	WindowTopN *WindowTopNSpec `json:"window_topn,omitempty"`
 	Sink       *SinkSpec       `json:"sink,omitempty"`
+
+	// WatermarkAssigner generates watermarks from a (computed) column in
+	// the middle of a chain; the runtime drives it, like sources and sinks.
+	WatermarkAssigner *WatermarkSpec `json:"watermark_assigner,omitempty"`
+	// Union passes the rows of all its inputs through unchanged.
+	Union *UnionSpec `json:"union,omitempty"`
+	// WindowAssign is a window TVF whose rows are not absorbed by an
+	// aggregate: HOP and CUMULATE copy each row into every window it falls
+	// in; SESSION holds rows until their session closes.
+	WindowAssign *WindowAssignSpec `json:"window_assign,omitempty"`
+	// WindowJoin joins two windowed inputs on the same window plus keys.
+	WindowJoin *WindowJoinSpec `json:"window_join,omitempty"`
+	// Correlate applies a table function to every row (LATERAL TABLE).
+	Correlate *CorrelateSpec `json:"correlate,omitempty"`
+}
+
+// kinds pairs every spec field with its kind name, in one place, so that
+// Kind and Validate cannot disagree.
+func (o *OperatorSpec) kinds() [10]struct {
+	name string
+	set  bool
+} {
+	type k = struct {
+		name string
+		set  bool
+	}
+	return [10]k{
+		{"source", o.Source != nil}, {"calc", o.Calc != nil}, {"window_agg", o.WindowAgg != nil},
+		{"window_topn", o.WindowTopN != nil}, {"sink", o.Sink != nil},
+		{"watermark_assigner", o.WatermarkAssigner != nil}, {"union", o.Union != nil},
+		{"window_assign", o.WindowAssign != nil}, {"window_join", o.WindowJoin != nil},
+		{"correlate", o.Correlate != nil},
+	}
 }
 
 // Kind returns the name of the spec that is set, e.g. "window_agg".
 func (o *OperatorSpec) Kind() string {
-	switch {
-	case o.Source != nil:
-		return "source"
-	case o.Calc != nil:
-		return "calc"
-	case o.WindowAgg != nil:
-		return "window_agg"
-	case o.WindowTopN != nil:
-		return "window_topn"
-	case o.Sink != nil:
-		return "sink"
+	for _, k := range o.kinds() {
+		if k.set {
+			return k.name
+		}
 	}
 	return "unknown"
 }
@@ -104,6 +130,11 @@ type TableRef struct {
 // SourceSpec reads a table. Its output is the table's physical schema.
 type SourceSpec struct {
 	TableRef
+	// Projection, when set, lists the columns of TableRef.Schema the job
+	// reads, in table order; the source then emits only those (its Output).
+	// The planner sets it only for connectors that implement
+	// connectors.ProjectableSource.
+	Projection []int `json:"projection,omitempty"`
 	// Watermark, when set, makes the source emit event-time watermarks.
 	Watermark *WatermarkSpec `json:"watermark,omitempty"`
 }
@@ -148,6 +179,15 @@ type WindowSpec struct {
 	SlideMs int64 `json:"slide_ms,omitempty"`
 	// OffsetMs shifts window boundaries (TUMBLE and HOP's optional offset).
 	OffsetMs int64 `json:"offset_ms,omitempty"`
+	// PartitionBy are SESSION's PARTITION BY columns: sessions are tracked
+	// per distinct value of these columns (none: one global session stream).
+	PartitionBy []int `json:"partition_by,omitempty"`
+	// ProcTime makes this a processing-time window: rows are assigned to
+	// windows by the wall clock when they reach the operator (TimeColumn is
+	// the PROCTIME() column and is not read), and windows fire when the wall
+	// clock passes their end (operator.ProcessingTimeHandler), or at end of
+	// input. Watermarks are ignored and no row is ever late.
+	ProcTime bool `json:"proc_time,omitempty"`
 }
 
 // AggFunc is an aggregate function.
@@ -161,6 +201,15 @@ const (
 	Min       AggFunc = "min"
 	Max       AggFunc = "max"
 	Avg       AggFunc = "avg"
+	// FirstValue and LastValue are the first and last non-NULL values of
+	// the group in the order rows reach the operator (Flink's semantics).
+	FirstValue AggFunc = "first_value"
+	LastValue  AggFunc = "last_value"
+	// ApproxCountDistinct estimates COUNT(DISTINCT arg) with HyperLogLog;
+	// its result is BIGINT NOT NULL.
+	ApproxCountDistinct AggFunc = "approx_count_distinct"
+	// UDAF is a user-defined aggregate function, named by AggCall.UDF.
+	UDAF AggFunc = "udaf"
 )
 
 // AggCall is one aggregate. Arg is the input column (-1 for COUNT(*)).
@@ -176,6 +225,17 @@ type AggCall struct {
 	Arg  int        `json:"arg"`
 	Type types.Type `json:"type"`
 	Name string     `json:"name"`
+	// Args lists every argument column of a call with several (a UDAF);
+	// Arg is Args[0] then. Empty for the built-in single-argument calls.
+	Args []int `json:"args,omitempty"`
+	// Distinct applies the aggregate to the distinct non-NULL values of
+	// its argument in the group (COUNT(DISTINCT x), SUM(DISTINCT x), ...).
+	Distinct bool `json:"distinct,omitempty"`
+	// Filter, when set, is the index of a BOOLEAN input column: only rows
+	// where it is TRUE reach this aggregate (FILTER (WHERE ...)).
+	Filter *int `json:"filter,omitempty"`
+	// UDF names the user-defined aggregate function when Func is UDAF.
+	UDF string `json:"udf,omitempty"`
 }
 
 // WindowAggSpec is a window aggregation (GROUP BY window_start, window_end, keys).
@@ -209,6 +269,74 @@ type WindowTopNSpec struct {
 	OrderBy       []SortKey `json:"order_by"`
 	N             int64     `json:"n"`
 	EmitRank      bool      `json:"emit_rank"`
+}
+
+// UnionSpec is UNION ALL: every input's rows pass through unchanged (all
+// inputs have the operator's Output schema). Its inputs are the edges into
+// its vertex, Input 0..Inputs-1.
+type UnionSpec struct {
+	Inputs int `json:"inputs"`
+}
+
+// WindowAssignSpec is a window TVF evaluated on its own: the output is the
+// input's columns followed by window_start, window_end and window_time
+// (TIMESTAMP(3) NOT NULL; window_time = window_end - 1 ms). HOP and
+// CUMULATE emit one row per window a row falls in; SESSION (per
+// Window.PartitionBy) holds rows until the watermark passes their session's
+// end (last row + gap) and then emits them with the session's bounds. Rows
+// whose time is NULL are dropped and counted; with SESSION, rows arriving
+// after their session closed are late (dropped and counted).
+type WindowAssignSpec struct {
+	Window WindowSpec `json:"window"`
+}
+
+// JoinType is the kind of a join.
+type JoinType string
+
+// The join types.
+const (
+	InnerJoin JoinType = "inner"
+	LeftJoin  JoinType = "left"
+	RightJoin JoinType = "right"
+	FullJoin  JoinType = "full"
+	// SemiJoin keeps left rows with a match (IN / EXISTS); AntiJoin those
+	// without one (NOT IN / NOT EXISTS). Their output is the left columns.
+	SemiJoin JoinType = "semi"
+	AntiJoin JoinType = "anti"
+)
+
+// WindowJoinSpec joins two windowed inputs (input 0 left, input 1 right) on
+// equal window_start and window_end plus LeftKeys[i] = RightKeys[i] (SQL
+// equality: NULL keys never match) and the optional Residual condition over
+// the joined row. A window's rows are joined and emitted once, when the
+// combined watermark reaches window_end - 1; rows of windows already joined
+// are late (dropped and counted). Output: the left columns then the right
+// columns (outer joins fill the missing side with NULLs), or the left
+// columns alone for SEMI and ANTI.
+type WindowJoinSpec struct {
+	Type JoinType `json:"type"`
+	// The window columns of each side.
+	LeftWindowStart  int `json:"left_window_start"`
+	LeftWindowEnd    int `json:"left_window_end"`
+	RightWindowStart int `json:"right_window_start"`
+	RightWindowEnd   int `json:"right_window_end"`
+	// The equi-join keys, pairwise.
+	LeftKeys  []int `json:"left_keys,omitempty"`
+	RightKeys []int `json:"right_keys,omitempty"`
+	// Residual is an extra join condition over the left columns followed by
+	// the right columns, or nil.
+	Residual *expr.Expr `json:"residual,omitempty"`
+}
+
+// CorrelateSpec applies the user-defined table function Function to every
+// input row (FROM t, LATERAL TABLE(f(args))): each input row is joined with
+// the rows the function returns for it. Output: the input columns then the
+// function's columns. With Left (LEFT JOIN LATERAL ... ON TRUE) an input row
+// for which the function returns nothing is kept once, with NULLs.
+type CorrelateSpec struct {
+	Function string       `json:"function"`
+	Args     []*expr.Expr `json:"args"`
+	Left     bool         `json:"left,omitempty"`
 }
 
 // SinkSpec writes rows into a table. Its input schema is the table's physical
@@ -290,8 +418,8 @@ func (g *Graph) Validate() error {
 		}
 		for i, op := range v.Ops {
 			n := 0
-			for _, set := range []bool{op.Source != nil, op.Calc != nil, op.WindowAgg != nil, op.WindowTopN != nil, op.Sink != nil} {
-				if set {
+			for _, k := range op.kinds() {
+				if k.set {
 					n++
 				}
 			}

@@ -3,6 +3,7 @@ package operator
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/eddy-streaming/eddy/engine/stream"
 	"github.com/eddy-streaming/eddy/state"
 	"github.com/eddy-streaming/eddy/state/keygroup"
+	"github.com/eddy-streaming/eddy/udf"
 )
 
 // Collector receives an operator's output. Emit takes ownership of b's
@@ -54,7 +56,28 @@ type Context struct {
 	// Config holds the job's options (SET 'key' = 'value' and the graph's
 	// Config), for operator tuning knobs such as buffer sizes.
 	Config map[string]string
+	// Functions holds the job's user-defined functions, which expressions,
+	// aggregates and table functions of the graph name.
+	Functions *udf.Registry
+	// Now returns the wall-clock time in epoch milliseconds: processing
+	// time. Operators use it rather than time.Now, so tests can drive it.
+	Now func() int64
 }
+
+// ProcessingTimeHandler is implemented by operators that act on the wall
+// clock (processing-time windows). The runtime calls OnProcessingTime from
+// the operator's goroutine, between batches, at least every
+// ProcessingTimeInterval while the job runs, with oc.Now(); the operator
+// emits whatever that time completes. At end of input ProcessWatermark is
+// called with stream.MaxWatermark as for every operator: everything left
+// fires then.
+type ProcessingTimeHandler interface {
+	OnProcessingTime(ctx context.Context, nowMs int64, out Collector) error
+}
+
+// ProcessingTimeInterval is how often, at most, the runtime lets a running
+// subtask's processing-time handlers see the clock advance.
+const ProcessingTimeInterval = 100 * time.Millisecond
 
 // Factory builds an operator from its spec. The runtime looks factories up
 // by jobgraph.OperatorSpec.Kind.

@@ -11,6 +11,7 @@ import (
 	"github.com/eddy-streaming/eddy/engine/operator"
 	"github.com/eddy-streaming/eddy/state"
 	"github.com/eddy-streaming/eddy/state/memstate"
+	"github.com/eddy-streaming/eddy/udf"
 )
 
 // Defaults of Options.
@@ -53,6 +54,12 @@ type Options struct {
 	// Config holds job options; it overrides the graph's Config, and
 	// operators see the merged map.
 	Config map[string]string
+	// Functions holds the user-defined functions the graph names
+	// (operator.Context.Functions).
+	Functions *udf.Registry
+	// Now is the wall clock, in epoch milliseconds, for processing time
+	// (operator.Context.Now); default the system clock.
+	Now func() int64
 }
 
 func (o Options) withDefaults() Options {
@@ -73,6 +80,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Registerer == nil {
 		o.Registerer = prometheus.NewRegistry()
+	}
+	if o.Now == nil {
+		o.Now = func() int64 { return time.Now().UnixMilli() }
 	}
 	return o
 }

@@ -184,7 +184,7 @@ func (s *subtask) open(ctx context.Context) error {
 			JobName: j.name, VertexID: v.ID, OperatorID: o.spec.ID,
 			Subtask: s.index, Parallelism: v.Parallelism, MaxParallelism: j.maxP,
 			Alloc: j.opts.Alloc, Logger: o.logger, Metrics: o.metrics,
-			KeyGroups: kgs, Config: j.config,
+			KeyGroups: kgs, Config: j.config, Functions: j.opts.Functions, Now: j.opts.Now,
 		}
 		if o.spec.Sink == nil {
 			st, err := j.opts.State.Open(ctx, state.Scope{

@@ -59,6 +59,14 @@ type Type struct {
 	// carries watermarks (declared by WATERMARK FOR, or window_time after a
 	// window). Only the planner reads it; it does not change the data.
 	RowTime bool `json:"rowtime,omitempty"`
+	// ProcTime marks a processing-time attribute (a PROCTIME() column).
+	// Only the planner reads it.
+	ProcTime bool `json:"proctime,omitempty"`
+	// LocalZone makes a Timestamp a TIMESTAMP_LTZ: an instant, shown in
+	// the session time zone. Eddy's session time zone is UTC, so the values
+	// and their text are those of TIMESTAMP; the type keeps Flink's name
+	// and its rules (TO_TIMESTAMP_LTZ, PROCTIME()).
+	LocalZone bool `json:"local_zone,omitempty"`
 }
 
 // Convenience constructors for the common types.
@@ -78,13 +86,15 @@ func DecimalType(p, s int) Type { return Type{Kind: Decimal, Precision: p, Scale
 // Nullable returns t without its NOT NULL constraint.
 func (t Type) Nullable() Type { t.NotNull = false; return t }
 
-// Plain returns t without its RowTime marker: the type of the values alone.
-func (t Type) Plain() Type { t.RowTime = false; return t }
+// Plain returns t without its time-attribute markers (RowTime, ProcTime):
+// the type of the values alone.
+func (t Type) Plain() Type { t.RowTime, t.ProcTime = false, false; return t }
 
 // SameValues reports whether t and u hold the same values: equal apart from
-// NOT NULL and RowTime.
+// NOT NULL and the time-attribute markers.
 func (t Type) SameValues(u Type) bool {
-	t.NotNull, t.RowTime, u.NotNull, u.RowTime = false, false, false, false
+	t, u = t.Plain(), u.Plain()
+	t.NotNull, u.NotNull = false, false
 	return t == u
 }
 
@@ -110,7 +120,11 @@ func (t Type) String() string {
 			s = "STRING"
 		}
 	case Timestamp:
-		s = fmt.Sprintf("TIMESTAMP(%d)", t.Precision)
+		if t.LocalZone {
+			s = fmt.Sprintf("TIMESTAMP_LTZ(%d)", t.Precision)
+		} else {
+			s = fmt.Sprintf("TIMESTAMP(%d)", t.Precision)
+		}
 	default:
 		s = t.Kind.String()
 	}
@@ -119,6 +133,9 @@ func (t Type) String() string {
 	}
 	if t.RowTime {
 		s += " *ROWTIME*"
+	}
+	if t.ProcTime {
+		s += " *PROCTIME*"
 	}
 	return s
 }

@@ -231,4 +231,137 @@ type Script struct {
 	Sinks []*Sink
 	// Config holds SET 'key' = 'value' options, keys as written.
 	Config map[string]string
+	// Explains are the script's EXPLAIN statements, in order: their plans
+	// are shown, and their statements are not run.
+	Explains []*Explain
 }
+
+// Explain is EXPLAIN [detail, ...] statement. Sinks is the statement's plan
+// (a query explains as a print sink); Details are Flink's EXPLAIN details as
+// written (CHANGELOG_MODE, ESTIMATED_COST, JSON_EXECUTION_PLAN, ...).
+type Explain struct {
+	At      Pos
+	Sinks   []*Sink
+	Details []string
+}
+
+// Union is UNION ALL: the rows of every input. The inputs have the same
+// column types (the analyzer casts them to common types); the names are
+// the first input's.
+type Union struct {
+	At          Pos
+	InputsNodes []Node
+}
+
+// Join joins two inputs. Cond is the ON condition over the left columns
+// followed by the right columns (nil for a cross join). The output is the
+// left columns then the right columns, the side an outer join may miss made
+// nullable; SEMI and ANTI joins output the left columns only.
+type Join struct {
+	At          Pos
+	Left, Right Node
+	Type        jobgraph.JoinType
+	Cond        *expr.Expr
+}
+
+// Correlate applies the user-defined table function Function to every row
+// of its input (LATERAL TABLE(f(args))). Args are over the input's columns;
+// Columns are the function's output columns. The output is the input's
+// columns then Columns. With Left, a row the function returns nothing for
+// is kept once with NULLs (LEFT JOIN LATERAL ... ON TRUE).
+type Correlate struct {
+	At       Pos
+	Input    Node
+	Function string
+	Args     []*expr.Expr
+	Columns  []types.Field
+	Left     bool
+}
+
+// WatermarkAssigner declares Column of its input the rowtime attribute, with
+// watermarks of bounded out-of-orderness DelayMs: the WATERMARK FOR clause
+// of a table whose time column is computed. Its output is its input, with
+// Column marked RowTime.
+type WatermarkAssigner struct {
+	At      Pos
+	Input   Node
+	Column  int
+	DelayMs int64
+}
+
+// Schema implements Node.
+func (n *Union) Schema() types.Schema { return n.InputsNodes[0].Schema() }
+
+// Schema implements Node.
+func (n *Join) Schema() types.Schema {
+	l := n.Left.Schema()
+	if n.Type == jobgraph.SemiJoin || n.Type == jobgraph.AntiJoin {
+		return l
+	}
+	r := n.Right.Schema()
+	fs := make([]types.Field, 0, len(l.Fields)+len(r.Fields))
+	for _, f := range l.Fields {
+		if n.Type == jobgraph.RightJoin || n.Type == jobgraph.FullJoin {
+			f.Type = f.Type.Nullable()
+		}
+		fs = append(fs, f)
+	}
+	for _, f := range r.Fields {
+		if n.Type == jobgraph.LeftJoin || n.Type == jobgraph.FullJoin {
+			f.Type = f.Type.Nullable()
+		}
+		fs = append(fs, f)
+	}
+	return types.Schema{Fields: fs}
+}
+
+// Schema implements Node.
+func (n *Correlate) Schema() types.Schema {
+	fs := append([]types.Field(nil), n.Input.Schema().Fields...)
+	for _, f := range n.Columns {
+		if n.Left {
+			f.Type = f.Type.Nullable()
+		}
+		fs = append(fs, f)
+	}
+	return types.Schema{Fields: fs}
+}
+
+// Schema implements Node.
+func (n *WatermarkAssigner) Schema() types.Schema {
+	s := n.Input.Schema()
+	fs := append([]types.Field(nil), s.Fields...)
+	fs[n.Column].Type.RowTime = true
+	return types.Schema{Fields: fs}
+}
+
+// Inputs implements Node.
+func (n *Union) Inputs() []Node { return n.InputsNodes }
+
+// Inputs implements Node.
+func (n *Join) Inputs() []Node { return []Node{n.Left, n.Right} }
+
+// Inputs implements Node.
+func (n *Correlate) Inputs() []Node { return []Node{n.Input} }
+
+// Inputs implements Node.
+func (n *WatermarkAssigner) Inputs() []Node { return []Node{n.Input} }
+
+// Position implements Node.
+func (n *Union) Position() Pos { return n.At }
+
+// Position implements Node.
+func (n *Join) Position() Pos { return n.At }
+
+// Position implements Node.
+func (n *Correlate) Position() Pos { return n.At }
+
+// Position implements Node.
+func (n *WatermarkAssigner) Position() Pos { return n.At }
+
+var (
+	_ Node = (*Union)(nil)
+	_ Node = (*Join)(nil)
+	_ Node = (*Correlate)(nil)
+	_ Node = (*WatermarkAssigner)(nil)
+)

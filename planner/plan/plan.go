@@ -16,6 +16,7 @@ import (
 	"github.com/eddy-streaming/eddy/planner/optimize"
 	"github.com/eddy-streaming/eddy/planner/physical"
 	"github.com/eddy-streaming/eddy/state/keygroup"
+	"github.com/eddy-streaming/eddy/udf"
 )
 
 // Options configures a compilation.
@@ -31,6 +32,8 @@ type Options struct {
 	MaxParallelism int
 	// Registry holds the connectors tables may use.
 	Registry *connectors.Registry
+	// Functions holds the user-defined functions queries may call.
+	Functions *udf.Registry
 }
 
 // Plan is a compiled script: the job graph the engine runs and the plans it

@@ -14,6 +14,7 @@ import (
 	"github.com/eddy-streaming/eddy/planner/logical"
 	"github.com/eddy-streaming/eddy/sql/catalog"
 	"github.com/eddy-streaming/eddy/sql/parse"
+	"github.com/eddy-streaming/eddy/udf"
 )
 
 // PrintConnector is the connector a bare SELECT statement writes into.
@@ -33,13 +34,29 @@ type source interface {
 // built from its CREATE TABLE statements and returns the job's logical plan.
 // Errors are *parse.Error positioned in the user's text.
 func Analyze(ctx context.Context, script *parse.Script, reg *connectors.Registry) (*logical.Script, error) {
-	a := newAnalyzer(script.File, reg, func(q *parse.Query) source { return q })
+	return AnalyzeWith(ctx, script, Env{Connectors: reg})
+}
+
+// Env is what a script is analyzed against besides its own statements.
+type Env struct {
+	// Connectors holds the connectors tables may use.
+	Connectors *connectors.Registry
+	// Functions holds the user-defined functions queries may call (nil:
+	// none).
+	Functions *udf.Registry
+}
+
+// AnalyzeWith is Analyze with user-defined functions.
+func AnalyzeWith(ctx context.Context, script *parse.Script, env Env) (*logical.Script, error) {
+	a := newAnalyzer(script.File, env.Connectors, func(q *parse.Query) source { return q })
+	a.funcs = env.Functions
 	return a.script(ctx, script)
 }
 
 type analyzer struct {
 	file   string
 	reg    *connectors.Registry
+	funcs  *udf.Registry
 	cat    *catalog.Catalog
 	srcOf  func(*parse.Query) source
 	prints int
