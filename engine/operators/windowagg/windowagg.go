@@ -60,8 +60,8 @@ type Operator struct {
 	input winbuf.Input
 
 	// Bound by the first batch.
-	keys    *winbuf.Keys
-	argType []arrow.DataType
+	keys  *winbuf.Keys
+	calls *agg.Calls
 
 	// Scratch reused from batch to batch.
 	ends   []int64
@@ -74,7 +74,7 @@ type Operator struct {
 // key, with one accumulator per aggregate call. It is a winbuf.Window.
 type slice struct {
 	table *hashtable.Table
-	accs  []agg.Accumulator
+	accs  *agg.Groups
 }
 
 // New builds a window aggregate from its spec.
@@ -156,33 +156,22 @@ func (o *Operator) bind(s *arrow.Schema) error {
 	if err != nil {
 		return fmt.Errorf("group keys: %w", err)
 	}
-	o.argType = make([]arrow.DataType, len(ws.Aggs))
-	for i, c := range ws.Aggs {
-		if c.Arg >= 0 {
-			if err := check("aggregate "+c.Name, c.Arg); err != nil {
-				return err
-			}
-			o.argType[i] = s.Field(c.Arg).Type
-		}
-		if _, err := agg.New(c, o.argType[i]); err != nil {
-			return fmt.Errorf("aggregate %d (%s): %w", i, c.Name, err)
-		}
+	calls, err := agg.Bind(ws.Aggs, s)
+	if err != nil {
+		return err
 	}
+	o.calls = calls
 	o.keys = keys
 	return nil
 }
 
 // newSlice returns an empty slice.
 func (o *Operator) newSlice() (*slice, error) {
-	s := &slice{table: o.keys.NewTable(), accs: make([]agg.Accumulator, len(o.spec.Aggs))}
-	for i, c := range o.spec.Aggs {
-		a, err := agg.New(c, o.argType[i])
-		if err != nil {
-			return nil, err
-		}
-		s.accs[i] = a
+	accs, err := o.calls.NewGroups()
+	if err != nil {
+		return nil, err
 	}
-	return s, nil
+	return &slice{table: o.keys.NewTable(), accs: accs}, nil
 }
 
 // ProcessBatch implements operator.Operator.
@@ -263,17 +252,9 @@ func (o *Operator) update(rec arrow.RecordBatch, end int64, sel []int32) error {
 	if err != nil {
 		return err
 	}
-	ng := s.table.Len()
-	for i, c := range o.spec.Aggs {
-		a := s.accs[i]
-		a.Grow(ng)
-		var col arrow.Array
-		if c.Arg >= 0 {
-			col = rec.Column(c.Arg)
-		}
-		if err := a.Update(col, groups, sel); err != nil {
-			return fmt.Errorf("aggregate %d (%s): %w", i, c.Name, err)
-		}
+	s.accs.Grow(s.table.Len())
+	if err := s.accs.Update(rec, groups, sel); err != nil {
+		return err
 	}
 	o.buf.Add(added)
 	return o.buf.SpillIfFull()
@@ -309,10 +290,8 @@ func (o *Operator) emit(ctx context.Context, k winbuf.Key, s *slice, out operato
 			tb.UnsafeAppend(v)
 		}
 	}
-	for i, a := range s.accs {
-		if err := a.Build(bs[nk+2+i]); err != nil {
-			return fmt.Errorf("aggregate %d (%s): %w", i, o.spec.Aggs[i].Name, err)
-		}
+	if err := s.accs.Build(bs[nk+2:]); err != nil {
+		return err
 	}
 	return winbuf.Emit(ctx, out, rb, OutputBatchRows)
 }
