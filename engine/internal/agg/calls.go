@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/udf"
 )
 
 // Calls is an operator's list of aggregate calls bound to its input schema:
@@ -17,11 +18,13 @@ import (
 type Calls struct {
 	calls []jobgraph.AggCall
 	in    []arrow.DataType // argument type of each call (nil for COUNT(*))
+	funcs *udf.Registry
 }
 
 // Bind checks every call against the input schema and returns them bound.
-func Bind(calls []jobgraph.AggCall, in *arrow.Schema) (*Calls, error) {
-	c := &Calls{calls: calls, in: make([]arrow.DataType, len(calls))}
+// funcs holds the job's user-defined aggregate functions (may be nil).
+func Bind(calls []jobgraph.AggCall, in *arrow.Schema, funcs *udf.Registry) (*Calls, error) {
+	c := &Calls{calls: calls, in: make([]arrow.DataType, len(calls)), funcs: funcs}
 	for i, call := range calls {
 		col := func(what string, k int) error {
 			if k < 0 || k >= in.NumFields() {

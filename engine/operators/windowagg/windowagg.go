@@ -156,7 +156,7 @@ func (o *Operator) bind(s *arrow.Schema) error {
 	if err != nil {
 		return fmt.Errorf("group keys: %w", err)
 	}
-	calls, err := agg.Bind(ws.Aggs, s)
+	calls, err := agg.Bind(ws.Aggs, s, o.oc.Functions)
 	if err != nil {
 		return err
 	}
