@@ -1,2 +1,4 @@
-// Package sessionagg implements aggregation over SESSION windows (a "window_agg" whose window is SESSION): aggregation over SESSION windows, which grow and merge per partition key as rows arrive.
+// Package sessionagg implements aggregation over SESSION windows (a
+// "window_agg" whose window is SESSION): sessions grow and merge per
+// partition key as rows arrive, and fire when the watermark passes their end.
 package sessionagg
