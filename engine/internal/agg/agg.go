@@ -26,7 +26,13 @@ type Accumulator interface {
 	// exist (Grow first).
 	Update(col arrow.Array, groups []uint32, sel []int32) error
 	// Merge folds group sg of src, an accumulator built from the same call
-	// and input type, into group g.
+	// and input type, into group g (src may be the accumulator itself, sg
+	// another group). The order of merges is free: merging partial groups
+	// in any order, directly or through their encoded states, gives the
+	// group that one accumulator fed every row in arrival order would
+	// hold. (The window buffer merges a window's older, spilled state into
+	// its newer state in memory; FIRST_VALUE and LAST_VALUE keep arrival
+	// numbers to stay right whatever the order.)
 	Merge(g uint32, src Accumulator, sg uint32) error
 	// AppendState appends the encoded state of group g to dst.
 	AppendState(dst []byte, g uint32) []byte
@@ -40,6 +46,20 @@ type Accumulator interface {
 	Reset()
 }
 
+// Retractable is an Accumulator that can take a group's state back out of
+// another: Subtract(g, src, sg) undoes Merge(g, src, sg), leaving group g as
+// if the rows of group sg of src had never reached it. Only invertible
+// aggregates implement it (COUNT, and SUM and AVG over INT, BIGINT and
+// DECIMAL); Calls.Invertible says whether every call of an operator does.
+// A sliding window can then keep one running group per key and subtract the
+// slice that leaves it instead of merging all the slices it spans.
+type Retractable interface {
+	Accumulator
+	// Subtract removes group sg of src, an accumulator of the same call
+	// and input type whose rows were merged into group g, from group g.
+	Subtract(g uint32, src Accumulator, sg uint32) error
+}
+
 // New returns an accumulator for call over an input column of Arrow type in
 // (nil for COUNT(*)). It checks that call.Type is a result type it can
 // produce, following Flink: COUNT is BIGINT; SUM of INT is INT (wrapping) or
@@ -47,14 +67,58 @@ type Accumulator interface {
 // DECIMAL(p', s); AVG of INT/BIGINT is INT, BIGINT (the sum, kept in a
 // BIGINT, divided by the count and truncated) or DOUBLE, of DOUBLE is
 // DOUBLE, of DECIMAL(p, s) is DECIMAL(p', s') with s' >= s, rounded half
-// up; MIN/MAX keep the input type.
+// up; MIN/MAX, FIRST_VALUE and LAST_VALUE keep the input type;
+// APPROX_COUNT_DISTINCT is BIGINT.
+//
+// With call.Distinct, COUNT, SUM and AVG aggregate the distinct non-NULL
+// values of each group (SQL-equal values are one value: -0.0 is 0.0 and
+// every NaN is one NaN); MIN, MAX, FIRST_VALUE and APPROX_COUNT_DISTINCT
+// are the same with or without DISTINCT. COUNT(*) and LAST_VALUE take no
+// DISTINCT.
+//
+// A user-defined aggregate (jobgraph.UDAF) needs the job's function
+// registry: Bind it, New refuses it.
 func New(call jobgraph.AggCall, in arrow.DataType) (Accumulator, error) {
-	rt := call.Type
-	bad := func() error {
-		return fmt.Errorf("agg: %s over %s giving %s is not supported", call.Func, typeName(in), rt)
+	if call.Func == jobgraph.UDAF {
+		return nil, fmt.Errorf("agg: user-defined aggregate %q needs the job's function registry: bind it with agg.Bind", call.UDF)
 	}
 	if call.Func != jobgraph.CountStar && in == nil {
 		return nil, fmt.Errorf("agg: %s needs an input column", call.Func)
+	}
+	if call.Type.Kind > types.Interval {
+		return nil, fmt.Errorf("agg: %s has an unknown result type (kind %d)", call.Func, call.Type.Kind)
+	}
+	if !call.Distinct {
+		return newPlain(call, in)
+	}
+	switch call.Func {
+	case jobgraph.Count, jobgraph.Sum, jobgraph.Avg:
+		plain := call
+		plain.Distinct = false
+		a, err := newPlain(plain, in)
+		if err != nil {
+			return nil, err
+		}
+		inner, ok := a.(encodedAdder)
+		if !ok {
+			return nil, fmt.Errorf("agg: %s over %s cannot take DISTINCT", call.Func, typeName(in))
+		}
+		return newDistinct(inner, in)
+	case jobgraph.Min, jobgraph.Max, jobgraph.FirstValue, jobgraph.ApproxCountDistinct:
+		// The first value of the distinct values is the first value; the
+		// extremes and the distinct count do not see duplicates.
+		return newPlain(call, in)
+	case jobgraph.CountStar:
+		return nil, fmt.Errorf("agg: COUNT(*) takes no DISTINCT; use COUNT(DISTINCT col)")
+	}
+	return nil, fmt.Errorf("agg: %s does not support DISTINCT", call.Func)
+}
+
+// newPlain returns the accumulator of a call without DISTINCT.
+func newPlain(call jobgraph.AggCall, in arrow.DataType) (Accumulator, error) {
+	rt := call.Type
+	bad := func() error {
+		return fmt.Errorf("agg: %s over %s giving %s is not supported", call.Func, typeName(in), rt)
 	}
 	switch call.Func {
 	case jobgraph.CountStar, jobgraph.Count:
@@ -112,6 +176,23 @@ func New(call jobgraph.AggCall, in arrow.DataType) (Accumulator, error) {
 			return &str{extremes[[]byte]{isMax: isMax}}, nil
 		}
 		return nil, bad()
+	case jobgraph.FirstValue, jobgraph.LastValue:
+		if rt.Kind == types.Null || rt.Kind == types.Interval || !arrow.TypeEqual(rt.Arrow(), in) {
+			return nil, bad()
+		}
+		if a := newPick(call.Func == jobgraph.LastValue, in); a != nil {
+			return a, nil
+		}
+		return nil, bad()
+	case jobgraph.ApproxCountDistinct:
+		if rt.Kind != types.BigInt {
+			return nil, bad()
+		}
+		a, err := newHLL(in)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %v", bad(), err)
+		}
+		return a, nil
 	}
 	return nil, fmt.Errorf("agg: unknown aggregate function %q", call.Func)
 }
@@ -196,6 +277,22 @@ func (c *count) Merge(g uint32, src Accumulator, sg uint32) error {
 		return fmt.Errorf("agg: cannot merge %T into COUNT", src)
 	}
 	c.n[g] += s.n[sg]
+	return nil
+}
+
+// Subtract implements Retractable.
+func (c *count) Subtract(g uint32, src Accumulator, sg uint32) error {
+	s, ok := src.(*count)
+	if !ok {
+		return fmt.Errorf("agg: cannot subtract %T from COUNT", src)
+	}
+	c.n[g] -= s.n[sg]
+	return nil
+}
+
+// addEncoded counts one more (distinct) value.
+func (c *count) addEncoded(g uint32, _ []byte) error {
+	c.n[g]++
 	return nil
 }
 
@@ -308,6 +405,53 @@ func (a *num[I, S]) Merge(g uint32, src Accumulator, sg uint32) error {
 	a.sum[g] += s.sum[sg]
 	a.cnt[g] += s.cnt[sg]
 	return nil
+}
+
+// Subtract implements Retractable for integer inputs. Floating-point
+// addition cannot be undone exactly (and Inf - Inf is NaN), so SUM and AVG
+// of DOUBLE refuse.
+func (a *num[I, S]) Subtract(g uint32, src Accumulator, sg uint32) error {
+	s, ok := src.(*num[I, S])
+	if !ok {
+		return fmt.Errorf("agg: cannot subtract %T from %T", src, a)
+	}
+	var zero S
+	if _, double := any(zero).(float64); double {
+		return fmt.Errorf("agg: SUM and AVG of DOUBLE are not invertible")
+	}
+	a.sum[g] -= s.sum[sg]
+	a.cnt[g] -= s.cnt[sg]
+	return nil
+}
+
+// addEncoded adds one value in the rowkey key format without its marker
+// byte (a distinct value).
+func (a *num[I, S]) addEncoded(g uint32, v []byte) error {
+	var x I
+	switch p := any(&x).(type) {
+	case *int32:
+		if len(v) != 4 {
+			return errValueWidth(len(v), 4)
+		}
+		*p = int32(binary.LittleEndian.Uint32(v))
+	case *int64:
+		if len(v) != 8 {
+			return errValueWidth(len(v), 8)
+		}
+		*p = int64(binary.LittleEndian.Uint64(v))
+	case *float64:
+		if len(v) != 8 {
+			return errValueWidth(len(v), 8)
+		}
+		*p = math.Float64frombits(binary.LittleEndian.Uint64(v))
+	}
+	a.sum[g] += S(x)
+	a.cnt[g]++
+	return nil
+}
+
+func errValueWidth(got, want int) error {
+	return fmt.Errorf("agg: encoded value has %d bytes, want %d", got, want)
 }
 
 func (a *num[I, S]) AppendState(dst []byte, g uint32) []byte {

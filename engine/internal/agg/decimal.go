@@ -3,6 +3,7 @@ package agg
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/big"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -89,6 +90,40 @@ func (a *dec) Merge(g uint32, src Accumulator, sg uint32) error {
 	var o bool
 	a.sum[g], o = add128(a.sum[g], s.sum[sg])
 	a.cnt[g] += s.cnt[sg]
+	if o {
+		return a.errOverflow()
+	}
+	return nil
+}
+
+// Subtract implements Retractable.
+func (a *dec) Subtract(g uint32, src Accumulator, sg uint32) error {
+	s, ok := src.(*dec)
+	if !ok {
+		return fmt.Errorf("agg: cannot subtract %T from a DECIMAL aggregate", src)
+	}
+	var o bool
+	a.sum[g], o = add128(a.sum[g], s.sum[sg].Negate())
+	a.cnt[g] -= s.cnt[sg]
+	if o || s.sum[sg] == minDec128 {
+		return a.errOverflow()
+	}
+	return nil
+}
+
+// minDec128 is the one 128-bit value whose negation overflows.
+var minDec128 = decimal128.New(math.MinInt64, 0)
+
+// addEncoded adds one value in the rowkey key format without its marker
+// byte (a distinct value).
+func (a *dec) addEncoded(g uint32, v []byte) error {
+	if len(v) != 16 {
+		return errValueWidth(len(v), 16)
+	}
+	x := decimal128.New(int64(binary.LittleEndian.Uint64(v[8:])), binary.LittleEndian.Uint64(v))
+	var o bool
+	a.sum[g], o = add128(a.sum[g], x)
+	a.cnt[g]++
 	if o {
 		return a.errOverflow()
 	}
