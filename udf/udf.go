@@ -84,7 +84,8 @@ type Registry struct {
 func NewRegistry() *Registry { return &Registry{funcs: map[string]Function{}} }
 
 // Register adds f, which must implement Scalar, Aggregate or Table. It fails
-// if the name is empty or taken.
+// if the name is empty or taken, or if f has a Check() error method that
+// reports an error (the typed helpers do, for unsupported Go types).
 func (r *Registry) Register(f Function) error {
 	switch f.(type) {
 	case Scalar, Aggregate, Table:
@@ -94,6 +95,11 @@ func (r *Registry) Register(f Function) error {
 	name := strings.ToLower(f.Name())
 	if name == "" {
 		return fmt.Errorf("udf: a function needs a name")
+	}
+	if c, ok := f.(interface{ Check() error }); ok {
+		if err := c.Check(); err != nil {
+			return err
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -17,6 +17,7 @@ import (
 type compiler struct {
 	input types.Schema
 	used  map[int]bool
+	env   Env
 }
 
 // compile compiles one node.
@@ -113,7 +114,11 @@ func (c *compiler) call(e *Expr) (*prog, error) {
 	case FuncTumbleStart:
 		p, err = compileTumbleStart(e.Type, args)
 	default:
-		return nil, fmt.Errorf("expr: unknown function %q", e.Func)
+		f, ok := builtins[e.Func]
+		if !ok {
+			return nil, fmt.Errorf("expr: unknown function %q", e.Func)
+		}
+		p, err = f(c, e, args)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("expr: %s: %w", e.Func, err)
@@ -129,7 +134,7 @@ func (c *compiler) call(e *Expr) (*prog, error) {
 			}
 		}
 	}
-	if p.konst == nil {
+	if p.konst == nil && !volatile(e.Func) {
 		fold(p, args)
 	}
 	if p.konst == nil {
@@ -141,7 +146,7 @@ func (c *compiler) call(e *Expr) (*prog, error) {
 // strict reports whether fn is NULL whenever an argument is NULL.
 func strict(fn string) bool {
 	switch fn {
-	case FuncAnd, FuncOr, FuncIsNull, FuncIsNotNull, FuncCase:
+	case FuncAnd, FuncOr, FuncIsNull, FuncIsNotNull, FuncCase, FuncConcatWs, FuncUDF:
 		return false
 	}
 	return true

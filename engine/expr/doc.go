@@ -63,6 +63,22 @@
 // text forms are engine/types/sqltext's (its Lenient readings), shared
 // with the connectors' text formats.
 //
+// # Built-in functions and user-defined functions
+//
+// The string, time and arithmetic functions of spec.go (LOWER, SUBSTRING,
+// LIKE, REGEXP_EXTRACT, SPLIT_INDEX, DATE_FORMAT, FLOOR(ts TO unit),
+// TO_TIMESTAMP, ROUND, ...) follow Flink's runtime: their doc comments and
+// the kernels in strings.go, like.go, regexp.go, datetime.go, datefmt.go,
+// timefuncs.go and math.go say where Eddy differs (code points rather than
+// UTF-16 units, RE2 rather than java.util.regex, exact ceilings). Strings
+// are read from the Arrow offsets and data and written into one buffer per
+// result column; a constant pattern or format (LIKE, REGEXP, DATE_FORMAT,
+// TRIM's characters) is compiled once at Compile, and one given as a column
+// per distinct value. CompileWith takes an Env: the job's udf.Registry, for
+// FuncUDF calls (given whole argument columns), and the clock of
+// CURRENT_TIMESTAMP and PROCTIME(). Calls of the clock, RAND() and UDFs are
+// never folded at Compile.
+//
 // # Arrow compute
 //
 // The kernels are written here rather than taken from arrow-go's compute

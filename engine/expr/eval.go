@@ -158,7 +158,12 @@ func (e *evaluator) EvalColumns(ctx context.Context, cols []arrow.Array, n int, 
 // Literals are parsed once here, and calls whose arguments are all
 // constants are folded.
 func Compile(e *Expr, input types.Schema) (Evaluator, error) {
-	c := &compiler{input: input, used: map[int]bool{}}
+	return compileEnv(e, input, Env{})
+}
+
+// compileEnv is Compile and CompileWith.
+func compileEnv(e *Expr, input types.Schema, env Env) (Evaluator, error) {
+	c := &compiler{input: input, used: map[int]bool{}, env: env}
 	p, err := c.compile(e)
 	if err != nil {
 		return nil, err

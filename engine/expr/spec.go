@@ -61,8 +61,78 @@ const (
 	// processed (the same value for every row of a batch), TIMESTAMP_LTZ(3).
 	FuncProcTime = "proctime"
 	// FuncUDF calls the user-defined scalar function named by Expr.UDF,
-	// looked up in the job's udf.Registry.
+	// looked up in the job's udf.Registry (see CompileWith).
 	FuncUDF = "udf"
+)
+
+// Built-in scalar functions (Flink's semantics; see the kernels' doc
+// comments for the details and where Eddy differs). Strict: NULL if an
+// argument is NULL, unless said otherwise. Integer arguments are INT or
+// BIGINT; positions and lengths count Unicode code points.
+const (
+	FuncLower      = "lower"       // LOWER(s)
+	FuncUpper      = "upper"       // UPPER(s)
+	FuncInitCap    = "initcap"     // INITCAP(s)
+	FuncConcat     = "concat"      // CONCAT(s, ...) and s1 || s2
+	FuncConcatWs   = "concat_ws"   // CONCAT_WS(sep, s, ...): NULL only if sep is; NULL strings skipped
+	FuncSubstring  = "substring"   // SUBSTRING(s, pos [, len]); a negative len gives NULL
+	FuncCharLength = "char_length" // CHAR_LENGTH(s) INT
+	FuncTrim       = "trim"        // trim(s, chars): TRIM(BOTH chars FROM s)
+	FuncLTrim      = "ltrim"       // ltrim(s, chars): TRIM(LEADING chars FROM s), LTRIM(s) with ' '
+	FuncRTrim      = "rtrim"       // rtrim(s, chars): TRIM(TRAILING chars FROM s), RTRIM(s) with ' '
+	FuncReplace    = "replace"     // REPLACE(s, from, to)
+	FuncPosition   = "position"    // position(needle, haystack) INT: POSITION(needle IN haystack)
+	FuncLpad       = "lpad"        // LPAD(s, len, pad); NULL if len < 0 or pad = ''
+	FuncRpad       = "rpad"        // RPAD(s, len, pad)
+	FuncSplitIndex = "split_index" // SPLIT_INDEX(s, sep, index); NULL when out of range
+	// FuncLike is like(s, pattern [, escape]) BOOLEAN: s LIKE pattern
+	// ESCAPE escape, with escape a constant of one character or '' for
+	// none (NOT LIKE is NOT around it).
+	FuncLike          = "like"
+	FuncRegexp        = "regexp"         // REGEXP(s, pattern) BOOLEAN (RE2 syntax)
+	FuncRegexpExtract = "regexp_extract" // REGEXP_EXTRACT(s, pattern [, group]); NULL when nothing matches
+
+	// FuncExtract is extract(unit, ts) BIGINT with unit a constant STRING:
+	// YEAR, QUARTER, MONTH, WEEK (ISO), DAY, DOY, DOW (1 = Sunday), HOUR,
+	// MINUTE, SECOND or MILLISECOND (of the minute).
+	FuncExtract = "extract"
+	// FuncFloorTo and FuncCeilTo are floor_to(ts, unit) and
+	// ceil_to(ts, unit): FLOOR(ts TO unit) and CEIL(ts TO unit), unit a
+	// constant STRING: YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE,
+	// SECOND or MILLISECOND.
+	FuncFloorTo = "floor_to"
+	FuncCeilTo  = "ceil_to"
+	// FuncDateFormat is DATE_FORMAT(ts, format) STRING, format a Java
+	// SimpleDateFormat pattern; ts may also be a STRING.
+	FuncDateFormat = "date_format"
+	// FuncToTimestamp is TO_TIMESTAMP(s [, format]) TIMESTAMP(3); NULL when
+	// s does not parse.
+	FuncToTimestamp = "to_timestamp"
+	// FuncToTimestampLtz is TO_TIMESTAMP_LTZ(n, precision) with n a BIGINT,
+	// DOUBLE or DECIMAL of epoch seconds (precision 0) or milliseconds (3),
+	// precision a constant.
+	FuncToTimestampLtz = "to_timestamp_ltz"
+	// FuncCurrentTimestamp is CURRENT_TIMESTAMP: the wall-clock time the
+	// batch is evaluated at (CompileWith's Env.Now), never NULL.
+	FuncCurrentTimestamp = "current_timestamp"
+	// FuncUnixTimestamp is UNIX_TIMESTAMP() (now, in epoch seconds) or
+	// UNIX_TIMESTAMP(s [, format]) BIGINT.
+	FuncUnixTimestamp = "unix_timestamp"
+
+	FuncAbs   = "abs"   // ABS(x), x's type
+	FuncPower = "power" // POWER(DOUBLE, DOUBLE) DOUBLE
+	FuncSqrt  = "sqrt"  // SQRT(DOUBLE) DOUBLE
+	FuncLn    = "ln"    // LN(DOUBLE) DOUBLE
+	FuncLog10 = "log10" // LOG10(DOUBLE) DOUBLE
+	FuncLog2  = "log2"  // LOG2(DOUBLE) DOUBLE
+	FuncLog   = "log"   // log(base, x) DOUBLE: LOG(base, x)
+	FuncExp   = "exp"   // EXP(DOUBLE) DOUBLE
+	// FuncRound is ROUND(x, d) with d a constant integer; see
+	// RoundDecimalType for a DECIMAL x.
+	FuncRound = "round"
+	FuncFloor = "floor" // FLOOR(x) of a DOUBLE or DECIMAL(p, s) (DECIMAL(p, 0))
+	FuncCeil  = "ceil"  // CEIL(x)
+	FuncRand  = "rand"  // RAND() DOUBLE in [0, 1)
 )
 
 // Expr is one node of a scalar expression tree.

@@ -32,6 +32,9 @@ type Calc struct {
 	// named reports that the evaluators were recompiled with the input's
 	// column names (from the first batch).
 	named bool
+	// env holds the job's user-defined functions and clock (set at Open;
+	// expressions calling user-defined functions compile only then).
+	env expr.Env
 }
 
 var _ operator.Operator = (*Calc)(nil)
@@ -66,18 +69,30 @@ func New(spec *jobgraph.OperatorSpec) (operator.Operator, error) {
 		return nil, fmt.Errorf("calc %s: %w", name, err)
 	}
 	c.input = input
-	if err := c.compile(); err != nil {
-		return nil, err
-	}
-	for i, p := range c.projs {
-		f := spec.Output.Fields[i]
-		if !arrow.TypeEqual(p.Type().Arrow(), f.Type.Arrow()) {
-			return nil, fmt.Errorf("calc %s: projection %d is %s but output column %s is %s", name, i, p.Type(), f.Name, f.Type)
-		}
+	for _, f := range spec.Output.Fields {
 		c.notNul = append(c.notNul, f.Type.NotNull)
 	}
 	c.output = spec.Output.Arrow()
+	if !c.callsUDF() {
+		if err := c.compile(); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// callsUDF reports whether an expression calls a user-defined function:
+// those compile at Open, with the job's registry.
+func (c *Calc) callsUDF() bool {
+	if expr.CallsUDF(c.spec.Calc.Filter) {
+		return true
+	}
+	for _, p := range c.spec.Calc.Projections {
+		if expr.CallsUDF(p) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkType reports whether t is a type the engine carries.
@@ -148,7 +163,7 @@ func (c *Calc) compile() error {
 	cs := c.spec.Calc
 	c.filter = nil
 	if cs.Filter != nil {
-		f, err := expr.Compile(cs.Filter, c.input)
+		f, err := expr.CompileWith(cs.Filter, c.input, c.env)
 		if err != nil {
 			return fmt.Errorf("calc %s: filter: %w", c.name, err)
 		}
@@ -160,9 +175,12 @@ func (c *Calc) compile() error {
 	c.projs, c.need = nil, nil
 	need := map[int]bool{}
 	for i, p := range cs.Projections {
-		ev, err := expr.Compile(p, c.input)
+		ev, err := expr.CompileWith(p, c.input, c.env)
 		if err != nil {
 			return fmt.Errorf("calc %s: projection %d (%s): %w", c.name, i, c.spec.Output.Fields[i].Name, err)
+		}
+		if f := c.spec.Output.Fields[i]; !arrow.TypeEqual(ev.Type().Arrow(), f.Type.Arrow()) {
+			return fmt.Errorf("calc %s: projection %d is %s but output column %s is %s", c.name, i, ev.Type(), f.Name, f.Type)
 		}
 		c.projs = append(c.projs, ev)
 		for _, col := range ev.Columns() {
@@ -181,7 +199,11 @@ func (c *Calc) Open(ctx context.Context, oc *operator.Context) error {
 	if oc != nil && oc.Alloc != nil {
 		c.alloc = oc.Alloc
 	}
-	return nil
+	if oc != nil {
+		c.env = expr.Env{Functions: oc.Functions, Now: oc.Now}
+	}
+	// Compile with the job's functions and clock.
+	return c.compile()
 }
 
 // nameColumns recompiles the expressions with the input's column names, so
@@ -212,6 +234,9 @@ func (c *Calc) ProcessBatch(ctx context.Context, input int, b stream.Batch, out 
 	}
 	if c.alloc == nil {
 		c.alloc = memory.DefaultAllocator
+	}
+	if len(c.projs) != len(c.spec.Calc.Projections) {
+		return fmt.Errorf("calc %s: a batch arrived before Open compiled the expressions", c.name)
 	}
 	rec := b.Record
 	if b.Kinds != nil && len(b.Kinds) != n {
