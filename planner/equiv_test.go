@@ -18,9 +18,9 @@ import (
 // by TestSQL; this test passes them through.
 func TestSQLPlansComputeTheirLogicalMeaning(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
-	for _, file := range []string{"testdata/sql/flagship", "testdata/sql/shapes", "testdata/sql/tvf"} {
+	for _, file := range []string{"testdata/sql/flagship", "testdata/sql/shapes", "testdata/sql/tvf", "testdata/sql/kinds"} {
 		datadriven.RunTest(t, file, func(t *testing.T, d *datadriven.TestData) string {
-			if d.Cmd != "explain" && d.Cmd != "jobgraph" {
+			if (d.Cmd != "explain" && d.Cmd != "jobgraph") || d.HasArg("noeval") {
 				return d.Expected
 			}
 			parallelism := 1

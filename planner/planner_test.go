@@ -31,18 +31,26 @@ func (f *fakeSource) NewSource(connectors.TableInfo) (connectors.Source, error) 
 	return nil, fmt.Errorf("%s: planning-only connector", f.name)
 }
 
+// fakeProjectable is a source that can read any subset of a table's
+// columns (connectors.ProjectableSource).
+type fakeProjectable struct{ fakeSource }
+
+func (f *fakeProjectable) CanProject(connectors.TableInfo) bool { return true }
+
 type fakeSink struct{ fake }
 
 func (f *fakeSink) NewSink(connectors.TableInfo) (connectors.Sink, error) {
 	return nil, fmt.Errorf("%s: planning-only connector", f.name)
 }
 
-// registry serves 'events' (a source with an optional 'rows' option) and
-// 'out' and 'print' (sinks).
+// registry serves 'events' (a source with an optional 'rows' option),
+// 'projectable' (a source that reads only the columns a job uses) and 'out'
+// and 'print' (sinks).
 func registry(t testing.TB) *connectors.Registry {
 	reg := connectors.NewRegistry()
 	for _, f := range []connectors.Factory{
 		&fakeSource{fake{"events", []connectors.OptionSpec{{Key: "rows", Type: connectors.OptInt}}}},
+		&fakeProjectable{fakeSource{fake{"projectable", nil}}},
 		&fakeSink{fake{"out", nil}},
 		&fakeSink{fake{"print", nil}},
 	} {
@@ -66,9 +74,14 @@ func compile(t testing.TB, text string, parallelism int) (*planner.Plan, error) 
 // optional parallelism=N:
 //
 //	explain [verbose]  Plan.Explain (ExplainVerbose)
+//	explains           the output of the script's EXPLAIN statements
 //	jobgraph           the serialized graph, with raw column indices
 //	optimize           the rewrite rules that fired and the optimized plan
 //	error              the error, as the CLI prints it
+//
+// A noeval argument keeps a block out of TestSQLPlansComputeTheirLogicalMeaning
+// (processing time and user-defined functions have no row-at-a-time meaning
+// there).
 func TestSQL(t *testing.T) {
 	datadriven.Walk(t, "testdata/sql", func(t *testing.T, path string) {
 		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
@@ -94,6 +107,8 @@ func TestSQL(t *testing.T) {
 					return p.ExplainVerbose()
 				}
 				return p.Explain()
+			case "explains":
+				return strings.Join(p.Explains, "\n")
 			case "jobgraph":
 				return explain.Summary(p.Graph)
 			case "optimize":

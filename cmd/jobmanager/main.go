@@ -18,6 +18,7 @@ import (
 
 const usage = `usage:
   jobmanager run [--parallelism N] JOB.sql      run the script's job in an embedded mini-cluster
+                                                (EXPLAIN statements print their plans first)
   jobmanager explain [--parallelism N] JOB.sql  print the logical plan and the physical DAG
 `
 
@@ -76,9 +77,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 1
 	}
+	// The script's EXPLAIN statements print their plans (and do not run).
+	for i, text := range plan.Explains {
+		if i > 0 {
+			fmt.Fprintln(stdout)
+		}
+		fmt.Fprint(stdout, text)
+	}
 	if cmd == "explain" {
-		fmt.Fprint(stdout, plan.Explain())
+		if plan.Graph != nil {
+			if len(plan.Explains) > 0 {
+				fmt.Fprintln(stdout)
+			}
+			fmt.Fprint(stdout, plan.Explain())
+		}
 		return 0
+	}
+	if plan.Graph == nil {
+		return 0 // only EXPLAIN statements: nothing to run
 	}
 	res, err := embedded.RunPlan(ctx, plan, opts.Connectors, opts)
 	if err != nil {

@@ -69,3 +69,35 @@ func TestChaining(t *testing.T) {
 		t.Error("operators out of order: no error")
 	}
 }
+
+// TestMultiInputOperatorsStartVertices: a union (or window join) reads
+// several edges, so it starts a vertex of its own even behind forward
+// edges, with its inputs numbered in order; one producer may feed it twice.
+func TestMultiInputOperatorsStartVertices(t *testing.T) {
+	s := node("s", src, 2)
+	a := node("a", calc, 2, fwd(s))
+	u := node("u", func(op *jobgraph.OperatorSpec) { op.Union = &jobgraph.UnionSpec{Inputs: 3} }, 2, fwd(a), fwd(s), fwd(s))
+	c := node("c", calc, 2, fwd(u))
+	k := node("k", sink, 2, fwd(c))
+	p := &physical.Plan{Nodes: []*physical.Node{s, a, u, c, k}, Sinks: []*physical.Node{k}}
+	g, err := Graph(p, Options{Name: "j", MaxParallelism: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Vertices) != 3 {
+		t.Fatalf("%d vertices, want source, calc, union+calc+sink", len(g.Vertices))
+	}
+	uv := g.Vertices[2]
+	if len(uv.Ops) != 3 || uv.Ops[0].Union == nil {
+		t.Fatalf("union vertex: %+v", uv.Ops)
+	}
+	ins := g.Inputs(uv.ID)
+	if len(ins) != 3 || ins[0].From != g.Vertices[1].ID || ins[1].From != g.Vertices[0].ID || ins[2].From != g.Vertices[0].ID {
+		t.Fatalf("union inputs: %+v", ins)
+	}
+	for i, e := range ins {
+		if e.Input != i || e.Exchange != jobgraph.Forward {
+			t.Errorf("input %d: %+v", i, e)
+		}
+	}
+}

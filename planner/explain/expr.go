@@ -127,6 +127,19 @@ func writeExpr(sb *strings.Builder, e *expr.Expr, names []string, outer int) {
 			writeExpr(sb, off, names, 0)
 		}
 		sb.WriteByte(')')
+	case e.Func == expr.FuncUDF:
+		name := e.UDF
+		if name == "" {
+			name = "UDF"
+		}
+		sb.WriteString(name + "(")
+		for i, a := range e.Args {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			writeExpr(sb, a, names, 0)
+		}
+		sb.WriteByte(')')
 	case e.Func == expr.FuncCase:
 		sb.WriteString("CASE")
 		i := 0
@@ -219,7 +232,14 @@ func Window(w jobgraph.WindowSpec, names []string) string {
 	if w.OffsetMs != 0 {
 		args = append(args, Interval(w.OffsetMs))
 	}
-	return strings.ToUpper(string(w.Kind)) + "(" + strings.Join(args, ", ") + ")"
+	s := strings.ToUpper(string(w.Kind)) + "(" + strings.Join(args, ", ") + ")"
+	if len(w.PartitionBy) > 0 {
+		s += " PARTITION BY " + Columns(w.PartitionBy, names)
+	}
+	if w.ProcTime {
+		s += " on processing time"
+	}
+	return s
 }
 
 // Watermark renders a watermark spec as its SQL expression.
@@ -232,16 +252,38 @@ func Watermark(w *jobgraph.WatermarkSpec, names []string) string {
 }
 
 // Agg renders an aggregate call over its input columns, e.g.
-// SUM(amount) AS total_amount.
+// SUM(amount) AS total_amount, COUNT(DISTINCT user_id) FILTER (WHERE $f3) AS n.
 func Agg(a jobgraph.AggCall, names []string) string {
 	var call string
+	args := a.Args
+	if len(args) == 0 && a.Arg >= 0 {
+		args = []int{a.Arg}
+	}
+	distinct := ""
+	if a.Distinct {
+		distinct = "DISTINCT "
+	}
 	switch a.Func {
 	case jobgraph.CountStar:
-		call = "COUNT(*)"
+		call = "COUNT(" + distinct + "*)"
+	case jobgraph.UDAF:
+		call = a.UDF + "(" + distinct + Columns(args, names) + ")"
 	default:
-		call = strings.ToUpper(string(a.Func)) + "(" + Column(names, a.Arg) + ")"
+		call = strings.ToUpper(string(a.Func)) + "(" + distinct + Columns(args, names) + ")"
+	}
+	if a.Filter != nil {
+		call += " FILTER (WHERE " + Column(names, *a.Filter) + ")"
 	}
 	return call + " AS " + a.Name
+}
+
+// Call renders a call of a user-defined function over expressions.
+func Call(name string, args []*expr.Expr, names []string) string {
+	parts := make([]string, len(args))
+	for i, a := range args {
+		parts[i] = Expr(a, names)
+	}
+	return name + "(" + strings.Join(parts, ", ") + ")"
 }
 
 // SortKey renders an ordering column; nulls placement is shown only when it

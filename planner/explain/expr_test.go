@@ -82,3 +82,51 @@ func TestIntervalsAndWindows(t *testing.T) {
 		}
 	}
 }
+
+func TestWindowsOfEveryKind(t *testing.T) {
+	names := []string{"user_id", "ts", "pt"}
+	for _, c := range []struct {
+		w    jobgraph.WindowSpec
+		want string
+	}{
+		{jobgraph.WindowSpec{Kind: jobgraph.Cumulate, TimeColumn: 1, SizeMs: 3_600_000, SlideMs: 60_000, OffsetMs: -5000},
+			"CUMULATE(ts, INTERVAL '1' MINUTE, INTERVAL '1' HOUR, INTERVAL '-5' SECOND)"},
+		{jobgraph.WindowSpec{Kind: jobgraph.Session, TimeColumn: 1, SizeMs: 30_000, PartitionBy: []int{0}},
+			"SESSION(ts, INTERVAL '30' SECOND) PARTITION BY user_id"},
+		{jobgraph.WindowSpec{Kind: jobgraph.Tumble, TimeColumn: 2, SizeMs: 10_000, ProcTime: true},
+			"TUMBLE(pt, INTERVAL '10' SECOND) on processing time"},
+	} {
+		if got := Window(c.w, names); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+}
+
+func TestAggsAndFunctionCalls(t *testing.T) {
+	names := []string{"a", "b", "keep"}
+	f := 2
+	for _, c := range []struct {
+		a    jobgraph.AggCall
+		want string
+	}{
+		{jobgraph.AggCall{Func: jobgraph.CountStar, Arg: -1, Name: "n"}, "COUNT(*) AS n"},
+		{jobgraph.AggCall{Func: jobgraph.Count, Arg: 1, Name: "n", Distinct: true}, "COUNT(DISTINCT b) AS n"},
+		{jobgraph.AggCall{Func: jobgraph.Sum, Arg: 0, Name: "s", Filter: &f}, "SUM(a) FILTER (WHERE keep) AS s"},
+		{jobgraph.AggCall{Func: jobgraph.FirstValue, Arg: 0, Name: "f"}, "FIRST_VALUE(a) AS f"},
+		{jobgraph.AggCall{Func: jobgraph.ApproxCountDistinct, Arg: 1, Name: "u"}, "APPROX_COUNT_DISTINCT(b) AS u"},
+		{jobgraph.AggCall{Func: jobgraph.UDAF, UDF: "weighted_avg", Arg: 0, Args: []int{0, 1}, Name: "w", Distinct: true, Filter: &f},
+			"weighted_avg(DISTINCT a, b) FILTER (WHERE keep) AS w"},
+	} {
+		if got := Agg(c.a, names); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+	udf := expr.Call(expr.FuncUDF, types.IntType, expr.Col(0, types.BigIntType), expr.Lit("x", types.StringType))
+	udf.UDF = "count_char"
+	if got := Expr(expr.Call(expr.FuncAdd, types.IntType, udf, expr.Lit("1", types.IntType)), names); got != "count_char(a, 'x') + 1" {
+		t.Errorf("udf call %q", got)
+	}
+	if got := Expr(expr.Call(expr.FuncProcTime, types.TimestampType), names); got != "PROCTIME()" {
+		t.Errorf("proctime %q", got)
+	}
+}

@@ -31,10 +31,10 @@ func Graph(g *jobgraph.Graph, opts Options) string {
 			header += " ◀── " + strings.Join(parts, ", ")
 		}
 		sb.WriteString(header + "\n")
-		var input types.Schema
-		if len(ins) > 0 {
-			if from := g.Vertex(ins[0].From); from != nil && len(from.Ops) > 0 {
-				input = from.Ops[len(from.Ops)-1].Output
+		inputs := make([]types.Schema, len(ins))
+		for i, e := range ins {
+			if from := g.Vertex(e.From); from != nil && len(from.Ops) > 0 {
+				inputs[i] = from.Ops[len(from.Ops)-1].Output
 			}
 		}
 		outs := g.Outputs(v.ID)
@@ -43,8 +43,8 @@ func Graph(g *jobgraph.Graph, opts Options) string {
 			bar = "│  "
 		}
 		for _, op := range v.Ops {
-			writeOp(&sb, bar, op, input, opts)
-			input = op.Output
+			writeOp(&sb, bar, op, inputs, opts)
+			inputs = []types.Schema{op.Output}
 		}
 		for i, e := range outs {
 			branch := "├── "
@@ -71,25 +71,35 @@ func exchange(g *jobgraph.Graph, e *jobgraph.Edge) string {
 	return kind + "[" + Columns(e.Keys, names(out)) + "]"
 }
 
-func writeOp(sb *strings.Builder, bar string, op *jobgraph.OperatorSpec, input types.Schema, opts Options) {
-	in := names(input)
-	title, details := opDetails(op, in)
+func writeOp(sb *strings.Builder, bar string, op *jobgraph.OperatorSpec, inputs []types.Schema, opts Options) {
+	title, details := opDetails(op, inputs)
 	fmt.Fprintf(sb, "%s• %s  (%s)\n", bar, title, op.ID)
 	for _, d := range details {
 		fmt.Fprintf(sb, "%s    %s\n", bar, d)
+	}
+	if opts.ChangelogMode && op.Sink == nil {
+		// Every operator of this engine emits inserts only so far.
+		fmt.Fprintf(sb, "%s    changelog mode: [I]\n", bar)
 	}
 	if opts.Types && op.Sink == nil {
 		fmt.Fprintf(sb, "%s    → %s\n", bar, SchemaString(op.Output))
 	}
 }
 
-func opDetails(op *jobgraph.OperatorSpec, in []string) (string, []string) {
+func opDetails(op *jobgraph.OperatorSpec, inputs []types.Schema) (string, []string) {
+	var in []string
+	if len(inputs) > 0 {
+		in = names(inputs[0])
+	}
 	switch {
 	case op.Source != nil:
 		s := op.Source
 		d := []string{"connector: " + s.Connector}
+		if s.Projection != nil {
+			d = append(d, "read columns: "+Columns(s.Projection, names(s.Schema)))
+		}
 		if s.Watermark != nil {
-			d = append(d, "watermark: "+Watermark(s.Watermark, names(s.Schema)))
+			d = append(d, "watermark: "+Watermark(s.Watermark, names(op.Output)))
 		}
 		return "Source " + s.Table, d
 	case op.Calc != nil:
@@ -118,7 +128,9 @@ func opDetails(op *jobgraph.OperatorSpec, in []string) (string, []string) {
 		if len(w.GroupKeys) > 0 {
 			d = append(d, "group by: "+Columns(w.GroupKeys, in))
 		}
-		d = append(d, "aggregates: "+strings.Join(aggs, ", "))
+		if len(aggs) > 0 {
+			d = append(d, "aggregates: "+strings.Join(aggs, ", "))
+		}
 		return "WindowAggregate", d
 	case op.WindowTopN != nil:
 		t := op.WindowTopN
@@ -131,6 +143,11 @@ func opDetails(op *jobgraph.OperatorSpec, in []string) (string, []string) {
 			d = append(d, "partition by: "+Columns(t.PartitionKeys, in))
 		}
 		d = append(d, "order by: "+strings.Join(keys, ", "))
+		if dedup, keep, ok := strings.Cut(op.Name, ": keep "); ok && dedup == "WindowDeduplicate" {
+			// A window Top-N keeping one row per partition by a time
+			// attribute is Flink's window deduplication.
+			return "WindowDeduplicate", append(d, "keep: "+keep+" row per partition")
+		}
 		keep := fmt.Sprintf("keep: first %d per partition", t.N)
 		if t.EmitRank {
 			keep += ", row number as " + Column(names(op.Output), len(op.Output.Fields)-1)
@@ -139,8 +156,56 @@ func opDetails(op *jobgraph.OperatorSpec, in []string) (string, []string) {
 		return "WindowTopN", d
 	case op.Sink != nil:
 		return "Sink " + op.Sink.Table, []string{"connector: " + op.Sink.Connector}
+	case op.WindowAssign != nil:
+		return "WindowAssign", []string{"window: " + Window(op.WindowAssign.Window, in)}
+	case op.WatermarkAssigner != nil:
+		return "WatermarkAssigner", []string{"watermark: " + Watermark(op.WatermarkAssigner, names(op.Output))}
+	case op.Union != nil:
+		return "Union", []string{fmt.Sprintf("inputs: %d", op.Union.Inputs)}
+	case op.Correlate != nil:
+		c := op.Correlate
+		d := []string{"function: " + Call(c.Function, c.Args, in)}
+		if c.Left {
+			d = append(d, "keep: input rows without function rows, with NULLs (LEFT)")
+		}
+		return "Correlate", d
+	case op.WindowJoin != nil:
+		return "WindowJoin", joinDetails(op.WindowJoin, inputs)
 	}
 	return op.Kind(), nil
+}
+
+// joinDetails renders a window join's type, windows, keys and residual,
+// naming the left input's columns L.name and the right input's R.name.
+func joinDetails(j *jobgraph.WindowJoinSpec, inputs []types.Schema) []string {
+	var l, r []string
+	if len(inputs) == 2 {
+		l, r = names(inputs[0]), names(inputs[1])
+	}
+	qualify := func(prefix string, ns []string, n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = prefix + Column(ns, i)
+		}
+		return out
+	}
+	ql, qr := qualify("L.", l, len(l)), qualify("R.", r, len(r))
+	eq := func(a, b int) string { return Column(ql, a) + " = " + Column(qr, b) }
+	d := []string{
+		"type: " + strings.ToUpper(string(j.Type)),
+		"window: " + eq(j.LeftWindowStart, j.RightWindowStart) + " AND " + eq(j.LeftWindowEnd, j.RightWindowEnd),
+	}
+	if len(j.LeftKeys) > 0 {
+		keys := make([]string, len(j.LeftKeys))
+		for i := range keys {
+			keys[i] = eq(j.LeftKeys[i], j.RightKeys[i])
+		}
+		d = append(d, "keys: "+strings.Join(keys, " AND "))
+	}
+	if j.Residual != nil {
+		d = append(d, "residual: "+Expr(j.Residual, append(ql, qr...)))
+	}
+	return d
 }
 
 // Summary renders a job graph compactly with its raw indices: each
@@ -156,10 +221,11 @@ func Summary(g *jobgraph.Graph) string {
 			switch {
 			case op.Source != nil:
 				spec = struct {
-					Table     string                  `json:"table"`
-					Connector string                  `json:"connector"`
-					Watermark *jobgraph.WatermarkSpec `json:"watermark,omitempty"`
-				}{op.Source.Table, op.Source.Connector, op.Source.Watermark}
+					Table      string                  `json:"table"`
+					Connector  string                  `json:"connector"`
+					Projection []int                   `json:"projection,omitempty"`
+					Watermark  *jobgraph.WatermarkSpec `json:"watermark,omitempty"`
+				}{op.Source.Table, op.Source.Connector, op.Source.Projection, op.Source.Watermark}
 			case op.Sink != nil:
 				spec = struct {
 					Table     string `json:"table"`
@@ -171,6 +237,16 @@ func Summary(g *jobgraph.Graph) string {
 				spec = op.WindowAgg
 			case op.WindowTopN != nil:
 				spec = op.WindowTopN
+			case op.WindowAssign != nil:
+				spec = op.WindowAssign
+			case op.WindowJoin != nil:
+				spec = op.WindowJoin
+			case op.Union != nil:
+				spec = op.Union
+			case op.Correlate != nil:
+				spec = op.Correlate
+			case op.WatermarkAssigner != nil:
+				spec = op.WatermarkAssigner
 			}
 			js, err := json.Marshal(spec)
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/types"
 	"github.com/eddy-streaming/eddy/planner/logical"
 )
@@ -13,6 +14,9 @@ import (
 type Options struct {
 	// Types adds each node's output columns and types.
 	Types bool
+	// ChangelogMode adds the kinds of changes each operator emits
+	// (EXPLAIN CHANGELOG_MODE): [I] for inserts only.
+	ChangelogMode bool
 }
 
 // Logical renders every sink tree of s, one after the other.
@@ -90,11 +94,11 @@ func Node(n logical.Node) string {
 		}
 		return "Project " + strings.Join(parts, ", ")
 	case *logical.WindowTVF:
-		s := "WindowTVF " + Window(n.Window, names(n.Input.Schema()))
-		if len(n.PartitionBy) > 0 {
-			s += " partition=[" + Columns(n.PartitionBy, names(n.Input.Schema())) + "]"
+		w := n.Window
+		if len(w.PartitionBy) == 0 {
+			w.PartitionBy = n.PartitionBy
 		}
-		return s
+		return "WindowTVF " + Window(w, names(n.Input.Schema()))
 	case *logical.Aggregate:
 		in := names(n.Input.Schema())
 		aggs := make([]string, len(n.Aggs))
@@ -111,6 +115,27 @@ func Node(n logical.Node) string {
 		return fmt.Sprintf("Over %s() partition=[%s] order=[%s] AS %s", n.Func, Columns(n.PartitionBy, in), strings.Join(keys, ", "), n.Name)
 	case *logical.Sink:
 		return fmt.Sprintf("Sink %s [connector=%s]", n.Table.Table, n.Table.Connector)
+	case *logical.Union:
+		return "Union all"
+	case *logical.Join:
+		s := "Join " + strings.ToUpper(string(n.Type))
+		if n.Cond != nil {
+			s += " on " + Expr(n.Cond, append(names(n.Left.Schema()), names(n.Right.Schema())...))
+		}
+		return s
+	case *logical.Correlate:
+		s := "Correlate " + Call(n.Function, n.Args, names(n.Input.Schema()))
+		cols := make([]string, len(n.Columns))
+		for i, f := range n.Columns {
+			cols[i] = f.Name
+		}
+		s += " AS (" + strings.Join(cols, ", ") + ")"
+		if n.Left {
+			s += " left"
+		}
+		return s
+	case *logical.WatermarkAssigner:
+		return "WatermarkAssigner " + Watermark(&jobgraph.WatermarkSpec{Column: n.Column, DelayMs: n.DelayMs}, names(n.Input.Schema()))
 	}
 	return fmt.Sprintf("%T", n)
 }

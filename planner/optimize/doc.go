@@ -4,8 +4,14 @@
 //
 //   - filters are pushed towards the sources: below projections (the
 //     condition is rewritten over the projection's input), below window
-//     TVFs when they do not read the window columns, and below aggregates
-//     and ranking functions when they only read grouping or partition keys;
+//     TVFs when they do not read the window columns (below a SESSION only
+//     when they read partition keys alone: other rows could have extended
+//     or bridged a session), below aggregates and ranking functions when
+//     they only read grouping or partition keys, into every input of a
+//     UNION ALL, and into the input of a join whose rows the join keeps
+//     unchanged (both inputs of an inner join, the preserved side of an
+//     outer one, the left input of a semi or anti join) when they read
+//     that input only;
 //   - adjacent filters are merged, and so are adjacent projections;
 //   - projections that pass their input through unchanged, and filters that
 //     are always TRUE, are removed.

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/eddy-streaming/eddy/engine/expr"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/planner/internal/exprutil"
 	"github.com/eddy-streaming/eddy/planner/logical"
 )
@@ -23,6 +24,8 @@ var Rules = []Rule{
 	{"PushFilterBelowWindowTVF", pushFilterBelowWindowTVF},
 	{"PushFilterBelowAggregate", pushFilterBelowAggregate},
 	{"PushFilterBelowOver", pushFilterBelowOver},
+	{"PushFilterIntoUnion", pushFilterIntoUnion},
+	{"PushFilterIntoJoin", pushFilterIntoJoin},
 	{"MergeProjects", mergeProjects},
 	{"RemoveIdentityProject", removeIdentityProject},
 }
@@ -118,6 +121,22 @@ func withInputs(n logical.Node, ins []logical.Node) logical.Node {
 		c := *n
 		c.Input = ins[0]
 		return &c
+	case *logical.Union:
+		c := *n
+		c.InputsNodes = ins
+		return &c
+	case *logical.Join:
+		c := *n
+		c.Left, c.Right = ins[0], ins[1]
+		return &c
+	case *logical.Correlate:
+		c := *n
+		c.Input = ins[0]
+		return &c
+	case *logical.WatermarkAssigner:
+		c := *n
+		c.Input = ins[0]
+		return &c
 	}
 	return n
 }
@@ -195,17 +214,28 @@ func pushBelow(f *logical.Filter, stay []*expr.Expr, rebuilt logical.Node) logic
 }
 
 func pushFilterBelowWindowTVF(n logical.Node) (logical.Node, bool) {
-	f, ok := n.(*logical.Filter)
-	if !ok {
+	f, isFilter := n.(*logical.Filter)
+	if !isFilter {
 		return nil, false
 	}
-	w, ok := f.Input.(*logical.WindowTVF)
-	if !ok {
+	w, isTVF := f.Input.(*logical.WindowTVF)
+	if !isTVF {
 		return nil, false
 	}
+	var ok func(int) bool
 	width := w.Input.Schema().Len()
+	ok = func(c int) bool { return c < width }
+	if w.Window.Kind == jobgraph.Session {
+		// Rows removed before SESSION assignment could have extended or
+		// bridged sessions: only whole partitions may go.
+		part := map[int]bool{}
+		for _, k := range w.PartitionBy {
+			part[k] = true
+		}
+		ok = func(c int) bool { return part[c] }
+	}
 	down, stay := split(f.Cond, func(t *expr.Expr) bool {
-		return readsOnly(t, func(c int) bool { return c < width })
+		return readsOnly(t, ok)
 	})
 	if len(down) == 0 {
 		return nil, false
@@ -271,6 +301,81 @@ func pushFilterBelowOver(n logical.Node) (logical.Node, bool) {
 	c := *o
 	c.Input = &logical.Filter{At: f.At, Input: o.Input, Cond: exprutil.And(down...)}
 	return pushBelow(f, stay, &c), true
+}
+
+func pushFilterIntoUnion(n logical.Node) (logical.Node, bool) {
+	f, ok := n.(*logical.Filter)
+	if !ok {
+		return nil, false
+	}
+	u, ok := f.Input.(*logical.Union)
+	if !ok {
+		return nil, false
+	}
+	// Every input has the union's columns: the condition applies to each.
+	c := *u
+	c.InputsNodes = make([]logical.Node, len(u.InputsNodes))
+	for i, in := range u.InputsNodes {
+		c.InputsNodes[i] = &logical.Filter{At: f.At, Input: in, Cond: f.Cond}
+	}
+	return &c, true
+}
+
+// pushFilterIntoJoin moves the terms of a WHERE condition over a join's
+// output that read one input only into that input, where the join keeps
+// every row of that input unchanged: both inputs of an inner join, the
+// preserved side of an outer join, the left input of a semi or anti join.
+func pushFilterIntoJoin(n logical.Node) (logical.Node, bool) {
+	f, ok := n.(*logical.Filter)
+	if !ok {
+		return nil, false
+	}
+	j, ok := f.Input.(*logical.Join)
+	if !ok {
+		return nil, false
+	}
+	nl := j.Left.Schema().Len()
+	intoLeft := j.Type == jobgraph.InnerJoin || j.Type == jobgraph.LeftJoin || j.Type == jobgraph.SemiJoin || j.Type == jobgraph.AntiJoin
+	intoRight := j.Type == jobgraph.InnerJoin || j.Type == jobgraph.RightJoin
+	var left, right, stay []*expr.Expr
+	mayFail := false
+	for _, t := range exprutil.Conjuncts(f.Cond) {
+		mayFail = mayFail || exprutil.MayFail(t)
+		switch {
+		case intoLeft && readsOnly(t, func(c int) bool { return c < nl }):
+			left = append(left, t)
+		case intoRight && readsOnly(t, func(c int) bool { return c >= nl }):
+			right = append(right, exprutil.Remap(t, shift(-nl, nl+j.Right.Schema().Len())))
+		default:
+			stay = append(stay, t)
+		}
+	}
+	moved := 0
+	for _, part := range [][]*expr.Expr{left, right, stay} {
+		if len(part) > 0 {
+			moved++
+		}
+	}
+	if len(left)+len(right) == 0 || (mayFail && moved > 1) {
+		return nil, false
+	}
+	c := *j
+	if len(left) > 0 {
+		c.Left = &logical.Filter{At: f.At, Input: j.Left, Cond: exprutil.And(left...)}
+	}
+	if len(right) > 0 {
+		c.Right = &logical.Filter{At: f.At, Input: j.Right, Cond: exprutil.And(right...)}
+	}
+	return pushBelow(f, stay, &c), true
+}
+
+// shift returns the column map i -> i+d for i in [0, n).
+func shift(d, n int) []int {
+	m := make([]int, n)
+	for i := range m {
+		m[i] = i + d
+	}
+	return m
 }
 
 func mergeProjects(n logical.Node) (logical.Node, bool) {

@@ -76,6 +76,39 @@ func TestRules(t *testing.T) {
 				plantest.Bool(expr.FuncAnd, gt(plantest.Col(o, "room_id"), 5), gt(plantest.Col(o, "s"), 9))))
 		}(), "PushFilterBelowOver",
 			"Filter rn <= 3 AND s > 9\n└── Over ROW_NUMBER() partition=[window_start, window_end, room_id] order=[s DESC] AS rn\n    └── Aggregate group=[window_start, window_end, room_id] aggs=[SUM(amount) AS s]\n        └── WindowTVF TUMBLE(ts, INTERVAL '1' MINUTE)\n            └── Filter room_id > 5\n                └── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n"},
+		// Only partition keys may go below a SESSION: other rows could
+		// extend or bridge sessions.
+		{"filter below session", func() logical.Node {
+			w := b.Session(scan, "ts", time.Minute, "room_id")
+			return b.Filter(w, plantest.Bool(expr.FuncAnd, gt(plantest.Col(w, "amount"), 3), gt(plantest.Col(w, "room_id"), 2)))
+		}(), "PushFilterBelowWindowTVF",
+			"Filter amount > 3\n└── WindowTVF SESSION(ts, INTERVAL '1' MINUTE) PARTITION BY room_id\n    └── Filter room_id > 2\n        └── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n"},
+		{"no filter below session", func() logical.Node {
+			w := b.Session(scan, "ts", time.Minute)
+			return b.Filter(w, gt(plantest.Col(w, "room_id"), 2))
+		}(), "",
+			"Filter room_id > 2\n└── WindowTVF SESSION(ts, INTERVAL '1' MINUTE)\n    └── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n"},
+		{"filter into union", func() logical.Node {
+			u := b.Union(scan, b.Scan(plantest.Gifts, plantest.GiftsWatermark()))
+			return b.Filter(u, gt(plantest.Col(u, "amount"), 3))
+		}(), "PushFilterIntoUnion",
+			"Union all\n├── Filter amount > 3\n│   └── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n└── Filter amount > 3\n    └── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n"},
+		// A LEFT join keeps its left rows: terms on them move; terms on the
+		// right side (NULL for unmatched rows) and on both sides stay.
+		{"filter into left join", func() logical.Node {
+			r := b.Scan(plantest.Gifts, plantest.GiftsWatermark())
+			j := b.Join(scan, r, jobgraph.LeftJoin, plantest.Bool(expr.FuncEq, plantest.JCol(scan, r, "L", "room_id"), plantest.JCol(scan, r, "R", "room_id")))
+			return b.Filter(j, plantest.Bool(expr.FuncAnd,
+				plantest.Bool(expr.FuncAnd, gt(plantest.JCol(scan, r, "L", "amount"), 3), gt(plantest.JCol(scan, r, "R", "amount"), 4)),
+				plantest.Bool(expr.FuncGt, plantest.JCol(scan, r, "L", "quantity"), plantest.JCol(scan, r, "R", "quantity"))))
+		}(), "PushFilterIntoJoin",
+			"Filter amount > 4 AND quantity > quantity\n└── Join LEFT on room_id = room_id\n    ├── Filter amount > 3\n    │   └── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n    └── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n"},
+		{"filter into inner join", func() logical.Node {
+			r := b.Scan(plantest.Gifts, plantest.GiftsWatermark())
+			j := b.Join(scan, r, jobgraph.InnerJoin, plantest.Bool(expr.FuncEq, plantest.JCol(scan, r, "L", "room_id"), plantest.JCol(scan, r, "R", "room_id")))
+			return b.Filter(j, gt(plantest.JCol(scan, r, "R", "amount"), 4))
+		}(), "PushFilterIntoJoin",
+			"Join INNER on room_id = room_id\n├── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n└── Filter amount > 4\n    └── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n"},
 	}
 	for _, c := range cases {
 		before := tree(c.in)

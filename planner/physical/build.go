@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/eddy-streaming/eddy/connectors"
 	"github.com/eddy-streaming/eddy/engine/expr"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/types"
@@ -17,17 +18,59 @@ import (
 type Options struct {
 	// Parallelism is the job parallelism (at least 1).
 	Parallelism int
+	// Registry, when set, is asked which connectors can read a table
+	// column-pruned (connectors.ProjectableSource): their sources then read
+	// only the columns the job uses (SourceSpec.Projection).
+	Registry *connectors.Registry
 }
 
 // Build plans every sink of s. s should be checked (lcheck) and optimized
 // first. Errors about SQL constructs are *planerr.Error at the logical
 // node they concern.
+//
+// With a Registry, planning runs twice: the first pass records which
+// columns of each source its consumers read, the second prunes the sources
+// that can be read column-pruned to those columns.
 func Build(s *logical.Script, opts Options) (*Plan, error) {
 	if opts.Parallelism < 1 {
 		return nil, fmt.Errorf("planner: parallelism %d < 1", opts.Parallelism)
 	}
-	b := &builder{p: opts.Parallelism, sources: map[string]*Node{}}
-	plan := &Plan{Parallelism: opts.Parallelism}
+	var proj map[string][]int
+	if opts.Registry != nil {
+		first := newBuilder(opts, nil)
+		if _, err := first.plan(s); err != nil {
+			return nil, err
+		}
+		proj = first.projections(opts.Registry)
+	}
+	plan, err := newBuilder(opts, proj).plan(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := check(plan); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+type builder struct {
+	p       int
+	sources map[string]*Node
+	// needs records, per source key, the table columns its scans' consumers
+	// read (first pass); proj lists, per source key, the columns a pruned
+	// source reads (second pass).
+	needs map[string][]bool
+	refs  map[string]*logical.Scan
+	proj  map[string][]int
+}
+
+func newBuilder(opts Options, proj map[string][]int) *builder {
+	return &builder{p: opts.Parallelism, sources: map[string]*Node{}, needs: map[string][]bool{}, refs: map[string]*logical.Scan{}, proj: proj}
+}
+
+// plan plans every sink of s.
+func (b *builder) plan(s *logical.Script) (*Plan, error) {
+	plan := &Plan{Parallelism: b.p}
 	for _, sink := range s.Sinks {
 		n, err := b.sink(sink)
 		if err != nil {
@@ -39,24 +82,23 @@ func Build(s *logical.Script, opts Options) (*Plan, error) {
 	return plan, nil
 }
 
-type builder struct {
-	p       int
-	sources map[string]*Node
-}
-
 // rel is a stream in the making: the rows of in, filtered by filter, with
 // logical column i computed by cols[i] over in's columns. cols[i] is nil
 // when nobody needs column i. Above a pending window TVF (tvf set), window
-// columns are placeholders (see placeholder), time is the TVF's time
-// column, and guarded says whether filter already drops the rows whose
-// time is NULL (see guarded).
+// columns are placeholders (see placeholder), win is the TVF's window
+// (ProcTime set for a processing-time attribute), time is the TVF's time
+// column and part its SESSION partition keys, over in's columns, and
+// guarded says whether filter already drops the rows whose time is NULL
+// (see guarded).
 type rel struct {
 	in      *Node
 	filter  *expr.Expr
 	cols    []*expr.Expr
 	names   []string
 	tvf     *logical.WindowTVF
+	win     jobgraph.WindowSpec
 	time    *expr.Expr
+	part    []*expr.Expr
 	guarded bool
 }
 
@@ -67,6 +109,14 @@ const (
 	phEnd
 	phTime
 )
+
+// pruned is the column a scan's column reads when the source does not
+// read it (projection pushdown): a negative index no operator accepts, so
+// that reading it is caught (check) rather than reading another column.
+const pruned = -100
+
+// isPlaceholder reports whether column index c is a window placeholder.
+func isPlaceholder(c int) bool { return c < 0 && c >= phTime }
 
 func placeholder(role int) *expr.Expr {
 	t := types.TimestampType
@@ -81,7 +131,7 @@ func placeholder(role int) *expr.Expr {
 func placeholderIn(e *expr.Expr) string {
 	name := ""
 	exprutil.Any(e, func(x *expr.Expr) bool {
-		if x.Kind == expr.KindColumn && x.Column < 0 {
+		if x.Kind == expr.KindColumn && isPlaceholder(x.Column) {
 			name = logical.WindowColumns[-1-x.Column]
 			return true
 		}
@@ -126,7 +176,7 @@ func indicesOf(need []bool) []int {
 func (b *builder) build(n logical.Node, need []bool) (*rel, error) {
 	switch n := n.(type) {
 	case *logical.Scan:
-		return b.scan(n), nil
+		return b.scan(n, need), nil
 	case *logical.Filter:
 		if o, ok := n.Input.(*logical.Over); ok {
 			return b.topN(n, o, need)
@@ -142,33 +192,71 @@ func (b *builder) build(n logical.Node, need []bool) (*rel, error) {
 		return nil, overError(n)
 	case *logical.Sink:
 		return nil, planerr.At(n.At, "INSERT INTO %s cannot be used as a query", n.Table.Table)
+	case *logical.Union:
+		return b.union(n, need)
+	case *logical.Join:
+		return b.join(n, need)
+	case *logical.Correlate:
+		return b.correlate(n, need)
+	case *logical.WatermarkAssigner:
+		return b.watermarkAssigner(n, need)
 	}
 	return nil, fmt.Errorf("planner: unknown logical node %T", n)
 }
 
-func (b *builder) scan(s *logical.Scan) *rel {
-	src := b.source(s)
-	schema := src.Op.Output
-	r := &rel{in: src, cols: make([]*expr.Expr, schema.Len()), names: make([]string, schema.Len())}
-	for i, f := range schema.Fields {
-		r.cols[i] = expr.Col(i, f.Type)
+// scan plans s; need says which of the table's columns the consumer reads
+// (nil: all), which the first pass records for projection pushdown.
+func (b *builder) scan(s *logical.Scan, need []bool) *rel {
+	key := sourceKey(s)
+	table := s.Schema()
+	acc := b.needs[key]
+	if acc == nil {
+		acc = make([]bool, table.Len())
+		b.needs[key], b.refs[key] = acc, s
+	}
+	for i := range acc {
+		acc[i] = acc[i] || need == nil || (i < len(need) && need[i])
+	}
+	src := b.source(s, key)
+	r := &rel{in: src, cols: make([]*expr.Expr, table.Len()), names: make([]string, table.Len())}
+	pos := make([]int, table.Len())
+	for i := range pos {
+		pos[i] = i
+	}
+	if cols := src.Op.Source.Projection; cols != nil {
+		for i := range pos {
+			pos[i] = pruned
+		}
+		for j, c := range cols {
+			pos[c] = j
+		}
+	}
+	for i, f := range table.Fields {
+		r.cols[i] = expr.Col(pos[i], f.Type)
 		r.names[i] = f.Name
 	}
 	return r
 }
 
-// source returns the source operator reading s's table, shared by every
-// scan of the same table with the same watermark.
-func (b *builder) source(s *logical.Scan) *Node {
+// sourceKey identifies the source a scan reads: scans of the same table
+// with the same watermark share one.
+func sourceKey(s *logical.Scan) string {
 	key, err := json.Marshal(struct {
 		Table     string
 		Ref       jobgraph.TableRef
 		Watermark *jobgraph.WatermarkSpec
 	}{strings.ToLower(s.Table.Table), s.Table, s.Watermark})
 	if err != nil {
-		key = []byte(fmt.Sprintf("%p", s))
+		return fmt.Sprintf("%p", s)
 	}
-	if n, ok := b.sources[string(key)]; ok {
+	return string(key)
+}
+
+// source returns the source operator reading s's table, shared by every
+// scan of the same table with the same watermark, pruned to the columns
+// b.proj lists for it.
+func (b *builder) source(s *logical.Scan, key string) *Node {
+	if n, ok := b.sources[key]; ok {
 		return n
 	}
 	spec := &jobgraph.SourceSpec{TableRef: s.Table}
@@ -177,6 +265,17 @@ func (b *builder) source(s *logical.Scan) *Node {
 		spec.Watermark = &w
 	}
 	schema := s.Schema()
+	if cols, ok := b.proj[key]; ok {
+		spec.Projection = append([]int(nil), cols...)
+		fields := make([]types.Field, len(cols))
+		for j, c := range cols {
+			fields[j] = schema.Fields[c]
+			if spec.Watermark != nil && spec.Watermark.Column == c {
+				spec.Watermark.Column = j
+			}
+		}
+		schema = types.Schema{Fields: fields}
+	}
 	n := &Node{
 		Op:          &jobgraph.OperatorSpec{Output: schema, Source: spec},
 		Parallelism: b.p,
@@ -187,7 +286,7 @@ func (b *builder) source(s *logical.Scan) *Node {
 	if b.p == 1 {
 		n.Dist = Distribution{Kind: DistSingle}
 	}
-	b.sources[string(key)] = n
+	b.sources[key] = n
 	return n
 }
 
@@ -198,9 +297,18 @@ func (b *builder) filter(f *logical.Filter, need []bool) (*rel, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A condition on window columns of a pending window TVF computes them
-	// from its time column. (Rows without a time fail such a condition, or
-	// are dropped later by the window aggregate or by the TVF's guard.)
+	if cond := exprutil.Substitute(f.Cond, r.cols); r.tvf != nil && !tumbling(r) &&
+		(placeholderIn(cond) != "" || (r.win.Kind == jobgraph.Session && !onPartition(r, cond))) {
+		// Only TUMBLE's window columns can be computed in a Calc; and
+		// rows removed before SESSION assignment could have extended or
+		// bridged a session. Assign the windows first.
+		if r, err = b.assign(r, inNeed, f.At); err != nil {
+			return nil, err
+		}
+	}
+	// A condition on window columns of a pending TUMBLE computes them from
+	// its time column. (Rows without a time fail such a condition, or are
+	// dropped later by the window aggregate or by the TVF's guard.)
 	c := resolve(r, exprutil.Substitute(f.Cond, r.cols))
 	if r.filter != nil && exprutil.MayFail(c) {
 		// Keep c from running on rows the earlier filter removes.
@@ -213,6 +321,19 @@ func (b *builder) filter(f *logical.Filter, need []bool) (*rel, error) {
 	out := *r
 	out.filter = exprutil.And(r.filter, c)
 	return &out, nil
+}
+
+// onPartition reports whether e, over r.in's columns, reads only columns
+// that are partition keys of r's pending SESSION: removing whole
+// partitions changes no other partition's sessions.
+func onPartition(r *rel, e *expr.Expr) bool {
+	part := map[int]bool{}
+	for _, p := range r.part {
+		if c, ok := exprutil.IsColumn(p); ok {
+			part[c] = true
+		}
+	}
+	return !exprutil.Any(e, func(x *expr.Expr) bool { return x.Kind == expr.KindColumn && !part[x.Column] })
 }
 
 func (b *builder) project(p *logical.Project, need []bool) (*rel, error) {
@@ -268,7 +389,7 @@ func (b *builder) calc(r *rel, exprs []*expr.Expr, names []string, pos logical.P
 	cols := make([]ColInfo, len(exprs))
 	for i, e := range exprs {
 		fields[i] = types.Field{Name: names[i], Type: e.Type}
-		if c, ok := exprutil.IsColumn(e); ok {
+		if c, ok := exprutil.IsColumn(e); ok && c >= 0 && c < len(in.Cols) {
 			cols[i] = in.Cols[c]
 		}
 	}
@@ -293,6 +414,9 @@ func (b *builder) flush(r *rel, need []bool, pos logical.Pos) (*rel, error) {
 	needed := func(i int) bool { return i < len(need) && need[i] && r.cols[i] != nil }
 	for i, e := range r.cols {
 		if needed(i) && computed(e) {
+			if !tumbling(r) {
+				return b.assign(r, need, pos)
+			}
 			r = guarded(r)
 			break
 		}
@@ -306,11 +430,15 @@ func (b *builder) flush(r *rel, need []bool, pos logical.Pos) (*rel, error) {
 		}
 	}
 	timeAt := -1
+	var partAt []int
 	if r.tvf != nil {
 		timeAt = pb.add(r.time, r.tvf.Input.Schema().Fields[r.tvf.Window.TimeColumn].Name)
+		for i, p := range r.part {
+			partAt = append(partAt, pb.add(p, partName(r, i)))
+		}
 	}
 	node := b.calc(r, pb.exprs, pb.names, pos)
-	out := &rel{in: node, cols: make([]*expr.Expr, len(r.cols)), names: r.names, tvf: r.tvf, guarded: r.guarded}
+	out := &rel{in: node, cols: make([]*expr.Expr, len(r.cols)), names: r.names, tvf: r.tvf, win: r.win, guarded: r.guarded}
 	for i, e := range r.cols {
 		switch {
 		case at[i] >= 0:
@@ -322,13 +450,23 @@ func (b *builder) flush(r *rel, need []bool, pos logical.Pos) (*rel, error) {
 	if timeAt >= 0 {
 		out.time = expr.Col(timeAt, r.time.Type)
 	}
+	for i, p := range partAt {
+		out.part = append(out.part, expr.Col(p, r.part[i].Type))
+	}
 	return out, nil
 }
 
 // materialize returns an operator computing r's columns listed in idx, in
 // that order. A pending window TVF is computed first (see applyTVF).
 func (b *builder) materialize(r *rel, idx []int, pos logical.Pos) (*Node, error) {
-	r = applyTVF(r)
+	need := make([]bool, len(r.cols))
+	for _, i := range idx {
+		need[i] = true
+	}
+	r, err := b.applyTVF(r, need, pos)
+	if err != nil {
+		return nil, err
+	}
 	exprs := make([]*expr.Expr, len(idx))
 	names := make([]string, len(idx))
 	for j, i := range idx {
@@ -574,6 +712,9 @@ func (p *Plan) number() {
 		count[kind]++
 		n.Op.ID = fmt.Sprintf("%s-%d", kind, count[kind])
 		n.Op.Name = opName(n.Op)
+		if n.name != "" {
+			n.Op.Name = n.name
+		}
 	}
 }
 
@@ -589,6 +730,16 @@ func opName(op *jobgraph.OperatorSpec) string {
 		return fmt.Sprintf("WindowTopN: %d", op.WindowTopN.N)
 	case op.Sink != nil:
 		return "Sink: " + op.Sink.Table
+	case op.WindowAssign != nil:
+		return "WindowAssign: " + strings.ToUpper(string(op.WindowAssign.Window.Kind))
+	case op.WindowJoin != nil:
+		return "WindowJoin: " + strings.ToUpper(string(op.WindowJoin.Type))
+	case op.Union != nil:
+		return "Union"
+	case op.Correlate != nil:
+		return "Correlate: " + op.Correlate.Function
+	case op.WatermarkAssigner != nil:
+		return "WatermarkAssigner"
 	}
 	return op.Kind()
 }

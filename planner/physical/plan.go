@@ -20,20 +20,24 @@ type Node struct {
 	Cols []ColInfo
 	// Pos is the position of the SQL the operator comes from.
 	Pos logical.Pos
-	// tvfWindow is the window TVF whose window columns a window Top-N's
-	// Cols mark (window aggregates have their own spec).
-	tvfWindow *jobgraph.WindowSpec
+	// name, when set, is the operator's display name (Op.Name) instead of
+	// the one its kind gives it.
+	name string
+	// window is the window whose columns n's Cols mark, when it is not
+	// n's own window aggregate's: the window TVF a window Top-N ranked the
+	// rows of, the windows a window_assign, window join or union carries,
+	// or those a window aggregate regrouped.
+	window *jobgraph.WindowSpec
 }
 
 // windows returns the windows whose columns n's Cols mark, when n is the
-// Window of a ColInfo: a window aggregate's, or those of the window TVF a
-// window Top-N ranked the rows of. TimeColumn is not meaningful.
+// Window of a ColInfo. TimeColumn and PartitionBy are not meaningful.
 func (n *Node) windows() (jobgraph.WindowSpec, bool) {
 	switch {
+	case n.window != nil:
+		return *n.window, true
 	case n.Op.WindowAgg != nil:
 		return n.Op.WindowAgg.Window, true
-	case n.tvfWindow != nil:
-		return *n.tvfWindow, true
 	}
 	return jobgraph.WindowSpec{}, false
 }

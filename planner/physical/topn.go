@@ -11,6 +11,70 @@ import (
 	"github.com/eddy-streaming/eddy/planner/logical"
 )
 
+// winRef says what a column of a rel is: a window column (role) of a
+// pending window TVF or of an operator whose rows carry windows (src), with
+// that window (spec), or no window column (RoleNone).
+type winRef struct {
+	role Role
+	src  any // *logical.WindowTVF or *Node
+	spec jobgraph.WindowSpec
+}
+
+// winOf returns what column k of r is.
+func winOf(r *rel, k int) winRef {
+	c, ok := exprutil.IsColumn(r.cols[k])
+	switch {
+	case !ok:
+	case c == phStart && r.tvf != nil:
+		return winRef{RoleStart, r.tvf, r.win}
+	case c == phEnd && r.tvf != nil:
+		return winRef{RoleEnd, r.tvf, r.win}
+	case c >= 0 && c < len(r.in.Cols) && r.in.Cols[c].Window != nil && r.in.Cols[c].Role != RoleNone:
+		w := r.in.Cols[c].Window
+		spec, _ := w.windows()
+		return winRef{r.in.Cols[c].Role, w, spec}
+	}
+	return winRef{}
+}
+
+// isTimeAttribute reports whether column k of o's input, r, is a time
+// attribute: its type says so, or it is the time column or window_time of
+// r's pending window TVF (whose schema makes the input's time column a
+// plain timestamp). A window Top-N keeping one row per partition ordered by
+// a time attribute alone is Flink's window deduplication.
+func isTimeAttribute(r *rel, o *logical.Over, k int) bool {
+	t := o.Input.Schema().Fields[k].Type
+	if t.RowTime || t.ProcTime {
+		return true
+	}
+	e := r.cols[k]
+	if c, ok := exprutil.IsColumn(e); ok && c == phTime {
+		return true
+	}
+	return r.tvf != nil && exprutil.Fingerprint(plainTime(e)) == exprutil.Fingerprint(plainTime(r.time))
+}
+
+// carryAll returns exprs and names, over r.in, extended with every column
+// of r.in they do not already pass through, so that they pick all of
+// r.in's columns.
+func carryAll(r *rel, exprs []*expr.Expr, names []string) ([]*expr.Expr, []string) {
+	seen := map[int]bool{}
+	for _, e := range exprs {
+		if c, ok := exprutil.IsColumn(e); ok {
+			seen[c] = true
+		}
+	}
+	exprs = append([]*expr.Expr(nil), exprs...)
+	names = append([]string(nil), names...)
+	for c, f := range r.in.Op.Output.Fields {
+		if !seen[c] {
+			exprs = append(exprs, expr.Col(c, f.Type))
+			names = append(names, f.Name)
+		}
+	}
+	return exprs, names
+}
+
 func overError(o *logical.Over) error {
 	if o.Func != logical.RowNumber {
 		return planerr.At(o.At, "%s() is not supported yet: only ROW_NUMBER() can rank rows, in a window Top-N", o.Func)
@@ -108,29 +172,19 @@ func (b *builder) topN(f *logical.Filter, o *logical.Over, need []bool) (*rel, e
 	}
 
 	// The partition must hold window_start and window_end of one window
-	// TVF or window aggregate; the other partition columns are the Top-N's
-	// keys.
+	// TVF or windowed operator; the other partition columns are the
+	// Top-N's keys.
 	var start, end any // the *logical.WindowTVF or *Node they come from
+	var spec jobgraph.WindowSpec
 	kStart, kEnd := -1, -1
 	var keys []int
 	for _, k := range o.PartitionBy {
-		var from any
-		role := RoleNone
-		if c, ok := exprutil.IsColumn(r.cols[k]); ok {
-			switch {
-			case c == phStart:
-				from, role = r.tvf, RoleStart
-			case c == phEnd:
-				from, role = r.tvf, RoleEnd
-			case c >= 0 && r.in.Cols[c].Window != nil:
-				from, role = r.in.Cols[c].Window, r.in.Cols[c].Role
-			}
-		}
+		w := winOf(r, k)
 		switch {
-		case role == RoleStart && start == nil:
-			start, kStart = from, k
-		case role == RoleEnd && end == nil:
-			end, kEnd = from, k
+		case w.role == RoleStart && start == nil:
+			start, kStart, spec = w.src, k, w.spec
+		case w.role == RoleEnd && end == nil:
+			end, kEnd = w.src, k
 		default:
 			keys = append(keys, k)
 		}
@@ -138,13 +192,20 @@ func (b *builder) topN(f *logical.Filter, o *logical.Over, need []bool) (*rel, e
 	if start == nil || end == nil || start != end {
 		return nil, planerr.At(o.At, "ROW_NUMBER() must be partitioned by window_start and window_end of a window TVF or window aggregation (non-windowed Top-N is not supported yet)")
 	}
+	if spec.ProcTime {
+		return nil, planerr.At(o.At, "window Top-N and deduplication over processing-time windows are not supported yet: use an event-time attribute")
+	}
+	dedup := limit == 1 && !emitRank && len(o.OrderBy) == 1 && isTimeAttribute(r, o, o.OrderBy[0].Column)
 	// Over a window TVF, the Top-N reads the window columns from its rows:
-	// compute them (see applyTVF). The Top-N fires a window when the
+	// make them real (see applyTVF). The Top-N fires a window when the
 	// watermark reaches window_end - 1 = window_time, the largest time in
-	// the window, so its rows, which come straight from the source, are only
-	// late when they are later than the watermark promised.
+	// the window, so its rows, which come straight from the source or the
+	// window_assign, are only late when they are later than the watermark
+	// promised.
 	tvf := r.tvf
-	r = applyTVF(r)
+	if r, err = b.applyTVF(r, inNeed, o.At); err != nil {
+		return nil, err
+	}
 
 	idx := indicesOf(inNeed)
 	exprs := make([]*expr.Expr, len(idx))
@@ -152,6 +213,11 @@ func (b *builder) topN(f *logical.Filter, o *logical.Over, need []bool) (*rel, e
 	j := make([]int, width) // position in idx of each needed column
 	for n, i := range idx {
 		exprs[n], names[n], j[i] = r.cols[i], r.names[i], n
+	}
+	if tvf != nil && r.in.Op.WindowAssign != nil {
+		// Carry the window_assign's other columns (window_time) along
+		// rather than add a Calc that only drops them.
+		exprs, names = carryAll(r, exprs, names)
 	}
 	reqOf := func(from *Node, at []int) requirement {
 		var cols []int
@@ -192,7 +258,16 @@ func (b *builder) topN(f *logical.Filter, o *logical.Over, need []bool) (*rel, e
 	if par == 1 {
 		dist = Distribution{Kind: DistSingle}
 	}
+	name := ""
+	if dedup {
+		keep := "first"
+		if o.OrderBy[0].Desc {
+			keep = "last"
+		}
+		name = "WindowDeduplicate: keep " + keep
+	}
 	node := &Node{
+		name: name,
 		Op: &jobgraph.OperatorSpec{
 			Output: types.Schema{Fields: fields},
 			WindowTopN: &jobgraph.WindowTopNSpec{
@@ -214,8 +289,8 @@ func (b *builder) topN(f *logical.Filter, o *logical.Over, need []bool) (*rel, e
 		// The Top-N is the first operator whose rows carry the TVF's
 		// window columns as a pair: a window aggregate above may regroup
 		// them.
-		w := tvf.Window
-		node.tvfWindow = &w
+		w := spec
+		node.window = &w
 		cols[wsAt] = ColInfo{Role: RoleStart, Window: node}
 		cols[weAt] = ColInfo{Role: RoleEnd, Window: node}
 	}

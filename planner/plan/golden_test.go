@@ -31,7 +31,7 @@ func TestHandBuilt(t *testing.T) {
 			if !ok {
 				d.Fatalf(t, "unknown case %q (have %s)", name, strings.Join(plantest.Names(), ", "))
 			}
-			opts := plan.Options{JobName: name}
+			opts := plan.Options{JobName: name, Registry: plantest.Registry()}
 			d.MaybeScanArgs(t, "parallelism", &opts.Parallelism)
 			p, err := plan.Build(context.Background(), name+".sql", mk(plantest.New()), opts)
 			switch d.Cmd {

@@ -39,7 +39,8 @@ type Options struct {
 // Plan is a compiled script: the job graph the engine runs and the plans it
 // was derived from, for EXPLAIN.
 type Plan struct {
-	// Graph is the job, validated.
+	// Graph is the job, validated; nil when the script has only EXPLAIN
+	// statements, and so no job to run.
 	Graph *jobgraph.Graph
 	// Logical is the plan as analyzed.
 	Logical *logical.Script
@@ -51,6 +52,10 @@ type Plan struct {
 	Physical *physical.Plan
 	// Parallelism and MaxParallelism are the values used.
 	Parallelism, MaxParallelism int
+	// Explains holds the output of each of the script's EXPLAIN
+	// statements, in order: the explained statement planned as a job of
+	// its own, rendered as Explain renders a job.
+	Explains []string
 }
 
 // Build plans an analyzed script. file names the script in error messages.
@@ -74,17 +79,49 @@ func Build(ctx context.Context, file string, s *logical.Script, opts Options) (p
 	if err := lcheck.Script(s); err != nil {
 		return nil, err
 	}
-	if len(s.Sinks) == 0 {
-		return nil, &planerr.Error{File: file, Pos: logical.Pos{Line: 1, Col: 1}, Msg: "the script has no INSERT INTO or SELECT statement: there is no job to run"}
+	for _, e := range s.Explains {
+		if e == nil {
+			return nil, fmt.Errorf("planner: invalid logical plan: nil EXPLAIN")
+		}
+		if err := lcheck.Script(&logical.Script{Sinks: e.Sinks}); err != nil {
+			return nil, err
+		}
 	}
-	opt := optimize.Script(s)
-	phys, err := physical.Build(opt.Script, physical.Options{Parallelism: p})
-	if err != nil {
-		return nil, positioned(file, err)
+	if len(s.Sinks) == 0 && len(s.Explains) == 0 {
+		return nil, &planerr.Error{File: file, Pos: logical.Pos{Line: 1, Col: 1}, Msg: "the script has no INSERT INTO or SELECT statement: there is no job to run"}
 	}
 	name := opts.JobName
 	if name == "" {
 		name = file
+	}
+	var explains []string
+	for _, e := range s.Explains {
+		if len(e.Sinks) == 0 {
+			return nil, &planerr.Error{File: file, Pos: e.At, Msg: "EXPLAIN of a statement that runs no query"}
+		}
+		sub, err := stages(file, &logical.Script{Sinks: e.Sinks, Config: s.Config}, opts, p, maxP, name)
+		if err != nil {
+			return nil, err
+		}
+		explains = append(explains, sub.explain(explainOptions(e.Details))+jsonPlan(sub, e.Details))
+	}
+	if len(s.Sinks) == 0 {
+		return &Plan{Logical: s, Optimized: &logical.Script{Config: s.Config}, Parallelism: p, MaxParallelism: maxP, Explains: explains}, nil
+	}
+	plan, err = stages(file, s, opts, p, maxP, name)
+	if err != nil {
+		return nil, err
+	}
+	plan.Explains = explains
+	return plan, nil
+}
+
+// stages runs the planner's stages on a checked script's sinks.
+func stages(file string, s *logical.Script, opts Options, p, maxP int, name string) (*Plan, error) {
+	opt := optimize.Script(s)
+	phys, err := physical.Build(opt.Script, physical.Options{Parallelism: p, Registry: opts.Registry})
+	if err != nil {
+		return nil, positioned(file, err)
 	}
 	g, err := chain.Graph(phys, chain.Options{Name: name, MaxParallelism: maxP, Config: s.Config})
 	if err != nil {
@@ -99,6 +136,33 @@ func Build(ctx context.Context, file string, s *logical.Script, opts Options) (p
 		Parallelism:    p,
 		MaxParallelism: maxP,
 	}, nil
+}
+
+// explainOptions turns EXPLAIN details into rendering options:
+// CHANGELOG_MODE shows what kinds of changes each operator emits.
+func explainOptions(details []string) explain.Options {
+	var o explain.Options
+	for _, d := range details {
+		if strings.EqualFold(d, "CHANGELOG_MODE") {
+			o.ChangelogMode = true
+		}
+	}
+	return o
+}
+
+// jsonPlan renders the job graph as JSON for EXPLAIN JSON_EXECUTION_PLAN,
+// and nothing for other details.
+func jsonPlan(p *Plan, details []string) string {
+	for _, d := range details {
+		if strings.EqualFold(d, "JSON_EXECUTION_PLAN") {
+			data, err := p.Graph.Marshal()
+			if err != nil {
+				return "\n== JSON Execution Plan ==\n" + err.Error() + "\n"
+			}
+			return "\n== JSON Execution Plan ==\n" + string(data) + "\n"
+		}
+	}
+	return ""
 }
 
 func parallelism(opts Options) (p, maxP int, err error) {
@@ -134,12 +198,17 @@ func positioned(file string, err error) error {
 
 // Explain renders the plan: the logical plan as analyzed and after the
 // rewrite rules, and the physical DAG of vertices, operators and exchanges.
+// A script of EXPLAIN statements alone has no job; its Explain says so
+// (its statements' plans are in Explains).
 func (p *Plan) Explain() string { return p.explain(explain.Options{}) }
 
 // ExplainVerbose is Explain with every node's output columns and types.
 func (p *Plan) ExplainVerbose() string { return p.explain(explain.Options{Types: true}) }
 
 func (p *Plan) explain(opts explain.Options) string {
+	if p.Graph == nil {
+		return "no job: the script has only EXPLAIN statements\n"
+	}
 	var sb strings.Builder
 	if cfg := explain.Config(p.Logical.Config); cfg != "" {
 		sb.WriteString("== Options ==\n" + cfg + "\n")

@@ -295,14 +295,21 @@ func TestErrorsArePositioned(t *testing.T) {
 	// Each error case points at the node it is about (plantest numbers
 	// nodes by line in build order).
 	want := map[string]string{
-		"err_hop":         "WindowTVF",
-		"err_nonwindowed": "Aggregate",
-		"err_rank":        "Over",
-		"err_rownumber":   "Over",
-		"err_rn_zero":     "Filter",
-		"err_half_window": "Aggregate",
-		"err_not_rowtime": "WindowTVF",
-		"err_topn_plain":  "Over",
+		"err_nonwindowed":      "Aggregate",
+		"err_rank":             "Over",
+		"err_rownumber":        "Over",
+		"err_rn_zero":          "Filter",
+		"err_half_window":      "Aggregate",
+		"err_not_rowtime":      "WindowTVF",
+		"err_topn_plain":       "Over",
+		"err_join_regular":     "Join",
+		"err_join_cross":       "Join",
+		"err_join_windows":     "Join",
+		"err_join_proctime":    "Join",
+		"err_topn_proctime":    "Over",
+		"err_cascade_proctime": "Aggregate",
+		"err_hop_multiple":     "WindowTVF",
+		"err_session_offset":   "WindowTVF",
 	}
 	for name, kind := range want {
 		s := plantest.Cases[name](plantest.New())

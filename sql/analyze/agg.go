@@ -12,17 +12,29 @@ import (
 	"github.com/eddy-streaming/eddy/engine/types"
 	"github.com/eddy-streaming/eddy/planner/logical"
 	"github.com/eddy-streaming/eddy/sql/parse"
+	"github.com/eddy-streaming/eddy/udf"
 )
 
 // aggCall is one aggregate function call of a SELECT.
 type aggCall struct {
-	fn    jobgraph.AggFunc
-	arg   *expr.Expr // nil for COUNT(*)
-	typ   types.Type
-	name  string
-	named bool
+	fn jobgraph.AggFunc
+	// udf names a user-defined aggregate (fn is UDAF).
+	udf      string
+	args     []*expr.Expr // none for COUNT(*)
+	distinct bool
+	// filter is the FILTER (WHERE ...) condition, or nil.
+	filter *expr.Expr
+	typ    types.Type
+	name   string
+	named  bool
 	// nodes are the AST calls it stands for (equal calls share one).
-	nodes []*ast.AggregateFuncExpr
+	nodes []ast.ExprNode
+}
+
+// same reports whether o computes what a does.
+func (a *aggCall) same(o *aggCall) bool {
+	return a.fn == o.fn && a.udf == o.udf && a.distinct == o.distinct &&
+		reflect.DeepEqual(a.args, o.args) && reflect.DeepEqual(a.filter, o.filter)
 }
 
 // aggScope is what expressions above an Aggregate see: its group keys
@@ -34,19 +46,39 @@ type aggScope struct {
 	out   types.Schema
 }
 
+// isAgg reports whether n is an aggregate call: a built-in aggregate
+// (*ast.AggregateFuncExpr) or a call of a user-defined aggregate function.
+func (c *qctx) isAgg(n ast.Node) bool {
+	switch x := n.(type) {
+	case *ast.AggregateFuncExpr:
+		return true
+	case *ast.FuncCallExpr:
+		if c.a.funcs == nil || parse.IsPlaceholder(x.FnName.L) {
+			return false
+		}
+		f, ok := c.a.funcs.Lookup(x.FnName.L)
+		if !ok {
+			return false
+		}
+		_, ok = f.(udf.Aggregate)
+		return ok
+	}
+	return false
+}
+
 // findAgg returns the first aggregate call in e, not looking into
-// subqueries.
-func findAgg(e ast.Node) *ast.AggregateFuncExpr {
-	var found *ast.AggregateFuncExpr
+// subqueries, or nil.
+func (c *qctx) findAgg(e ast.Node) ast.ExprNode {
+	var found ast.ExprNode
 	walk(e, func(n ast.Node) bool {
 		if found != nil {
 			return false
 		}
-		switch x := n.(type) {
-		case *ast.AggregateFuncExpr:
-			found = x
+		if c.isAgg(n) {
+			found = n.(ast.ExprNode)
 			return false
-		case *ast.SubqueryExpr:
+		}
+		if _, ok := n.(*ast.SubqueryExpr); ok {
 			return false
 		}
 		return true
@@ -85,13 +117,13 @@ func (v *visitor) Enter(n ast.Node) (ast.Node, bool) { return n, !v.f(n) }
 func (v *visitor) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 
 // collectAggs finds the aggregate calls of e (not nested in one another).
-func collectAggs(e ast.Node, out *[]*ast.AggregateFuncExpr) {
+func (c *qctx) collectAggs(e ast.Node, out *[]ast.ExprNode) {
 	walk(e, func(n ast.Node) bool {
-		switch x := n.(type) {
-		case *ast.AggregateFuncExpr:
-			*out = append(*out, x)
+		if c.isAgg(n) {
+			*out = append(*out, n.(ast.ExprNode))
 			return false
-		case *ast.SubqueryExpr:
+		}
+		if _, ok := n.(*ast.SubqueryExpr); ok {
 			return false
 		}
 		return true
@@ -107,11 +139,17 @@ func (c *qctx) aggregate(si *selectInfo, cur *rel, top bool) (*rel, error) {
 	aggAt := si.at
 	if sel.GroupBy != nil {
 		aggAt = c.find("GROUP", si.fromAt)
+		if items := sel.GroupBy.Items; len(items) > 0 && items[0].Expr.OriginTextPosition() > 0 {
+			// The GROUP right before the first key: not one of a subquery.
+			if p, ok := c.src.FindLast("GROUP", c.pos(items[0].Expr, aggAt)); ok {
+				aggAt = p
+			}
+		}
 		for _, it := range sel.GroupBy.Items {
 			if _, ok := it.Expr.(*ast.PositionExpr); ok {
 				return nil, c.errorf(aggAt, "GROUP BY a column position is not supported (Flink groups by expressions); name the column")
 			}
-			if a := findAgg(it.Expr); a != nil {
+			if a := c.findAgg(it.Expr); a != nil {
 				return nil, c.errorf(c.pos(a, aggAt), "aggregate functions are not allowed in GROUP BY")
 			}
 			if ws := findWindows(it.Expr); len(ws) > 0 {
@@ -136,17 +174,17 @@ func (c *qctx) aggregate(si *selectInfo, cur *rel, top bool) (*rel, error) {
 		}
 	}
 	// Aggregate calls, from the SELECT list and HAVING.
-	var nodes []*ast.AggregateFuncExpr
+	var nodes []ast.ExprNode
 	for _, f := range sel.Fields.Fields {
 		if f.Expr != nil {
-			collectAggs(f.Expr, &nodes)
+			c.collectAggs(f.Expr, &nodes)
 		}
 	}
 	if sel.Having != nil {
 		if ws := findWindows(sel.Having.Expr); len(ws) > 0 {
 			return nil, c.errorf(c.pos(ws[0], si.at), "window functions are not allowed in HAVING")
 		}
-		collectAggs(sel.Having.Expr, &nodes)
+		c.collectAggs(sel.Having.Expr, &nodes)
 	}
 	argB := &binder{c: c, rel: cur, clause: "an aggregate function's argument", aliases: si.aliases, at: si.at}
 	var calls []*aggCall
@@ -157,7 +195,7 @@ func (c *qctx) aggregate(si *selectInfo, cur *rel, top bool) (*rel, error) {
 		}
 		merged := false
 		for _, o := range calls {
-			if o.fn == call.fn && reflect.DeepEqual(o.arg, call.arg) {
+			if o.same(call) {
 				o.nodes = append(o.nodes, n)
 				merged = true
 				break
@@ -169,10 +207,10 @@ func (c *qctx) aggregate(si *selectInfo, cur *rel, top bool) (*rel, error) {
 	}
 	// Name each aggregate after the SELECT item that is just that call.
 	for i, f := range sel.Fields.Fields {
-		a, ok := unparen(f.Expr).(*ast.AggregateFuncExpr)
-		if f.Expr == nil || !ok {
+		if f.Expr == nil || !c.isAgg(unparen(f.Expr)) {
 			continue
 		}
+		a := unparen(f.Expr)
 		for _, call := range calls {
 			if call.nodes[0] == a || (len(call.nodes) > 1 && containsNode(call.nodes, a)) {
 				if !call.named {
@@ -186,33 +224,36 @@ func (c *qctx) aggregate(si *selectInfo, cur *rel, top bool) (*rel, error) {
 		}
 	}
 	if len(keys) == 0 {
-		// A global aggregate: one row per input, never NOT NULL except COUNT.
+		// A global aggregate: one row per input, never NOT NULL except
+		// the counts.
 		for _, a := range calls {
-			if a.fn != jobgraph.Count && a.fn != jobgraph.CountStar {
+			if !countLike(a.fn) {
 				a.typ = a.typ.Nullable()
 			}
 		}
 	}
-	// Pre-projection: group keys, then aggregate arguments.
+	// Pre-projection: group keys, then aggregate arguments and FILTER
+	// conditions, each once.
 	pre := append([]*expr.Expr(nil), keys...)
-	argIdx := make([]int, len(calls))
-	for i, a := range calls {
-		argIdx[i] = -1
-		if a.arg == nil {
-			continue
-		}
-		found := -1
-		for j, e := range pre {
-			if reflect.DeepEqual(e, a.arg) {
-				found = j
-				break
+	preIndex := func(e *expr.Expr) int {
+		for j, x := range pre {
+			if reflect.DeepEqual(x, e) {
+				return j
 			}
 		}
-		if found < 0 {
-			pre = append(pre, a.arg)
-			found = len(pre) - 1
+		pre = append(pre, e)
+		return len(pre) - 1
+	}
+	argIdx := make([][]int, len(calls))
+	filterIdx := make([]int, len(calls))
+	for i, a := range calls {
+		for _, x := range a.args {
+			argIdx[i] = append(argIdx[i], preIndex(x))
 		}
-		argIdx[i] = found
+		filterIdx[i] = -1
+		if a.filter != nil {
+			filterIdx[i] = preIndex(a.filter)
+		}
 	}
 	allCols := true
 	for _, e := range pre {
@@ -224,17 +265,13 @@ func (c *qctx) aggregate(si *selectInfo, cur *rel, top bool) (*rel, error) {
 	inSchema := input.Schema()
 	groupKeys := make([]int, len(keys))
 	aggs := make([]jobgraph.AggCall, len(calls))
+	// col maps a pre-projection index to the Aggregate's input column.
+	col := func(j int) int { return j }
 	if allCols {
 		for i, k := range keys {
 			groupKeys[i] = k.Column
 		}
-		for i, a := range calls {
-			arg := -1
-			if argIdx[i] >= 0 {
-				arg = pre[argIdx[i]].Column
-			}
-			aggs[i] = jobgraph.AggCall{Func: a.fn, Arg: arg, Type: a.typ, Name: a.name}
-		}
+		col = func(j int) int { return pre[j].Column }
 	} else {
 		names := make([]string, len(pre))
 		for i, e := range pre {
@@ -248,9 +285,23 @@ func (c *qctx) aggregate(si *selectInfo, cur *rel, top bool) (*rel, error) {
 		for i := range keys {
 			groupKeys[i] = i
 		}
-		for i, a := range calls {
-			aggs[i] = jobgraph.AggCall{Func: a.fn, Arg: argIdx[i], Type: a.typ, Name: a.name}
+	}
+	for i, a := range calls {
+		ac := jobgraph.AggCall{Func: a.fn, Arg: -1, Type: a.typ, Name: a.name, Distinct: a.distinct, UDF: a.udf}
+		for _, j := range argIdx[i] {
+			ac.Args = append(ac.Args, col(j))
 		}
+		if len(ac.Args) > 0 {
+			ac.Arg = ac.Args[0]
+		}
+		if a.fn != jobgraph.UDAF {
+			ac.Args = nil // the built-in calls take one argument, Arg
+		}
+		if filterIdx[i] >= 0 {
+			f := col(filterIdx[i])
+			ac.Filter = &f
+		}
+		aggs[i] = ac
 	}
 	agg := &logical.Aggregate{At: lpos(aggAt), Input: input, GroupKeys: groupKeys, Aggs: aggs}
 	scope := &aggScope{from: from, keys: keys, calls: calls, out: agg.Schema()}
@@ -283,66 +334,131 @@ func (c *qctx) aggregate(si *selectInfo, cur *rel, top bool) (*rel, error) {
 	return c.finishProject(si, out, items, nil, top)
 }
 
-// aggCall analyzes one aggregate function call.
-func (c *qctx) aggCall(n *ast.AggregateFuncExpr, b *binder, grouped bool, si *selectInfo) (*aggCall, error) {
-	at := c.pos(n, si.at)
-	name := strings.ToUpper(n.F)
-	if n.Distinct {
-		return nil, c.errorf(at, "%s(DISTINCT ...) is not supported yet", name)
+// countLike reports whether fn's result is a count, BIGINT NOT NULL even
+// over no rows.
+func countLike(fn jobgraph.AggFunc) bool {
+	return fn == jobgraph.Count || fn == jobgraph.CountStar || fn == jobgraph.ApproxCountDistinct
+}
+
+// aggParts returns the name, arguments and DISTINCT of an aggregate call.
+func aggParts(n ast.ExprNode) (name string, args []ast.ExprNode, distinct bool, order *ast.OrderByClause) {
+	switch x := n.(type) {
+	case *ast.AggregateFuncExpr:
+		return x.F, x.Args, x.Distinct, x.Order
+	case *ast.FuncCallExpr:
+		return x.FnName.O, x.Args, false, nil
 	}
-	if n.Order != nil {
+	return "", nil, false, nil
+}
+
+// builtinAggs are the built-in aggregate functions.
+var builtinAggs = map[string]jobgraph.AggFunc{
+	"count": jobgraph.Count, "sum": jobgraph.Sum, "min": jobgraph.Min, "max": jobgraph.Max, "avg": jobgraph.Avg,
+	"first_value": jobgraph.FirstValue, "last_value": jobgraph.LastValue,
+	"approx_count_distinct": jobgraph.ApproxCountDistinct,
+}
+
+const supportedAggs = "COUNT, SUM, MIN, MAX, AVG, FIRST_VALUE, LAST_VALUE, APPROX_COUNT_DISTINCT and user-defined aggregate functions"
+
+// aggCall analyzes one aggregate function call: a built-in aggregate, with
+// DISTINCT and FILTER (WHERE ...), or a user-defined aggregate function.
+func (c *qctx) aggCall(n ast.ExprNode, b *binder, grouped bool, si *selectInfo) (*aggCall, error) {
+	at := c.pos(n, si.at)
+	fname, argNodes, distinct, order := aggParts(n)
+	name := strings.ToUpper(fname)
+	if order != nil {
 		return nil, c.errorf(at, "ORDER BY inside %s() is not supported", name)
 	}
-	var fn jobgraph.AggFunc
-	switch strings.ToLower(n.F) {
-	case "count":
-		fn = jobgraph.Count
-	case "sum":
-		fn = jobgraph.Sum
-	case "min":
-		fn = jobgraph.Min
-	case "max":
-		fn = jobgraph.Max
-	case "avg":
-		fn = jobgraph.Avg
-	default:
-		return nil, c.errorf(at, "aggregate function %s is not supported (supported: COUNT, SUM, MIN, MAX, AVG)", name)
+	var filterNode ast.ExprNode
+	if a, ok := n.(*ast.AggregateFuncExpr); ok {
+		filterNode, _ = c.q.AggFilter(a)
 	}
-	if len(n.Args) != 1 {
+	call := &aggCall{nodes: []ast.ExprNode{n}, name: aggName(n), distinct: distinct}
+	var fn jobgraph.AggFunc
+	var udaf udf.Aggregate
+	if f, ok := builtinAggs[strings.ToLower(fname)]; ok {
+		fn = f
+	} else if f, ok := c.a.funcs.Lookup(fname); ok {
+		ua, isAgg := f.(udf.Aggregate)
+		if !isAgg {
+			return nil, c.errorf(at, "%s is not an aggregate function: FILTER (WHERE ...) only applies to aggregate calls", fname)
+		}
+		fn, udaf, call.udf = jobgraph.UDAF, ua, f.Name()
+	} else if filterNode != nil && !builtinAggNames[strings.ToLower(fname)] {
+		return nil, c.errorf(at, "FILTER (WHERE ...) needs an aggregate function, and '%s' is none (aggregate functions: %s)", fname, supportedAggs)
+	} else {
+		return nil, c.errorf(at, "aggregate function %s is not supported (supported: %s)", name, supportedAggs)
+	}
+	call.fn = fn
+	if fn == jobgraph.ApproxCountDistinct {
+		call.distinct = false // it counts distinct values anyway
+	}
+	if filterNode != nil {
+		cond, err := c.aggFilter(filterNode, b, name, at)
+		if err != nil {
+			return nil, err
+		}
+		call.filter = cond
+		call.name += " FILTER (WHERE " + exprText(filterNode) + ")"
+	}
+	if fn != jobgraph.UDAF && len(argNodes) != 1 {
+		if distinct && len(argNodes) > 1 {
+			return nil, c.errorf(at, "%s(DISTINCT ...) of several columns is not supported yet", name)
+		}
 		return nil, c.errorf(at, "%s takes one argument", name)
 	}
-	call := &aggCall{fn: fn, nodes: []*ast.AggregateFuncExpr{n}, name: aggName(n)}
-	argNode := n.Args[0]
-	if fn == jobgraph.Count {
+	if fn == jobgraph.Count && !distinct {
 		// COUNT(*) reaches us as COUNT(1); COUNT of any non-NULL literal
 		// counts rows too.
-		if v, ok := unparen(argNode).(ast.ValueExpr); ok && v.GetValue() != nil {
+		if v, ok := unparen(argNodes[0]).(ast.ValueExpr); ok && v.GetValue() != nil {
 			call.fn = jobgraph.CountStar
-			call.name = "COUNT(*)"
+			call.name = strings.Replace(call.name, "COUNT(1)", "COUNT(*)", 1)
 			call.typ = types.Type{Kind: types.BigInt, NotNull: true}
 			return call, nil
 		}
 	}
-	if a := findAgg(argNode); a != nil {
-		return nil, c.errorf(c.pos(a, at), "aggregate functions cannot be nested")
+	argTypes := make([]types.Type, len(argNodes))
+	for i, argNode := range argNodes {
+		if a := c.findAgg(argNode); a != nil {
+			return nil, c.errorf(c.pos(a, at), "aggregate functions cannot be nested")
+		}
+		if ws := findWindows(argNode); len(ws) > 0 {
+			return nil, c.errorf(c.pos(ws[0], at), "window functions are not allowed in an aggregate's argument")
+		}
+		arg, err := b.bind(argNode)
+		if err != nil {
+			return nil, err
+		}
+		argAt := c.pos(argNode, at)
+		t := arg.Type.Plain()
+		if t.Kind == types.Null {
+			return nil, c.errorf(argAt, "cannot infer the type of NULL in %s; use CAST(NULL AS type)", name)
+		}
+		if t.Kind == types.Interval {
+			return nil, c.errorf(argAt, "cannot aggregate an INTERVAL")
+		}
+		if arg.Type.RowTime || arg.Type.ProcTime {
+			arg = retarget(arg, t) // aggregating a time attribute reads its values
+		}
+		call.args = append(call.args, arg)
+		argTypes[i] = t
 	}
-	if ws := findWindows(argNode); len(ws) > 0 {
-		return nil, c.errorf(c.pos(ws[0], at), "window functions are not allowed in an aggregate's argument")
+	var t types.Type
+	if fn == jobgraph.UDAF {
+		rt, err := udaf.ResultType(argTypes)
+		if err != nil {
+			return nil, c.errorf(at, "%s: %v", fname, err)
+		}
+		if rt.Kind == types.Null || rt.Kind == types.Interval {
+			return nil, c.errorf(at, "%s: aggregate function returns %s, which is not a column type", fname, rt)
+		}
+		call.typ = rt.Plain()
+		return call, nil
 	}
-	arg, err := b.bind(argNode)
-	if err != nil {
-		return nil, err
-	}
-	argAt := c.pos(argNode, at)
-	t := arg.Type.Plain()
-	if t.Kind == types.Null {
-		return nil, c.errorf(argAt, "cannot infer the type of NULL in %s; use CAST(NULL AS type)", name)
-	}
-	if t.Kind == types.Interval {
-		return nil, c.errorf(argAt, "cannot aggregate an INTERVAL")
-	}
+	t = argTypes[0]
+	argAt := c.pos(argNodes[0], at)
 	switch fn {
-	case jobgraph.Count:
+	case jobgraph.Count, jobgraph.ApproxCountDistinct:
 		t = types.Type{Kind: types.BigInt, NotNull: true}
 	case jobgraph.Sum:
 		if !t.IsNumeric() {
@@ -359,24 +475,60 @@ func (c *qctx) aggCall(n *ast.AggregateFuncExpr, b *binder, grouped bool, si *se
 			t = types.Type{Kind: types.Decimal, Precision: maxDecimalPrecision, Scale: max(minAdjustedScale, t.Scale), NotNull: t.NotNull}
 		}
 	}
-	if !grouped && fn != jobgraph.Count {
+	if !countLike(fn) && (!grouped || call.filter != nil) {
+		// No row may reach the aggregate: over an empty group (a global
+		// aggregate) or when FILTER drops every row of a group.
 		t = t.Nullable()
 	}
-	call.arg, call.typ = arg, t
+	call.typ = t
 	return call, nil
+}
+
+// builtinAggNames are the aggregates TiDB parses itself, which Eddy may not
+// support.
+var builtinAggNames = map[string]bool{
+	"group_concat": true, "bit_and": true, "bit_or": true, "bit_xor": true, "std": true, "stddev": true,
+	"stddev_pop": true, "stddev_samp": true, "variance": true, "var_pop": true, "var_samp": true,
+	"json_arrayagg": true, "json_objectagg": true, "approx_percentile": true,
+}
+
+// aggFilter binds the condition of agg(...) FILTER (WHERE cond) over the
+// aggregate's input.
+func (c *qctx) aggFilter(cond ast.ExprNode, b *binder, name string, at parse.Pos) (*expr.Expr, error) {
+	p := c.pos(cond, at)
+	if a := c.findAgg(cond); a != nil {
+		return nil, c.errorf(c.pos(a, p), "aggregate functions are not allowed in FILTER (WHERE ...)")
+	}
+	if ws := findWindows(cond); len(ws) > 0 {
+		return nil, c.errorf(c.pos(ws[0], p), "window functions are not allowed in FILTER (WHERE ...)")
+	}
+	fb := *b
+	fb.clause = "FILTER"
+	e, err := fb.bind(cond)
+	if err != nil {
+		return nil, err
+	}
+	if e.Type.Kind == types.Null {
+		return retype(e, types.BooleanType), nil
+	}
+	if e.Type.Kind != types.Boolean {
+		return nil, c.errorf(p, "the FILTER condition of %s must be BOOLEAN, not %s", name, e.Type.Plain())
+	}
+	return e, nil
 }
 
 // aggName names an aggregate's output column after its SQL, e.g.
 // "SUM(amount)".
-func aggName(n *ast.AggregateFuncExpr) string {
+func aggName(n ast.ExprNode) string {
 	var sb strings.Builder
 	if err := n.Restore(newNameRestoreCtx(&sb)); err != nil {
-		return strings.ToUpper(n.F)
+		name, _, _, _ := aggParts(n)
+		return strings.ToUpper(name)
 	}
 	return sb.String()
 }
 
-func containsNode(ns []*ast.AggregateFuncExpr, n *ast.AggregateFuncExpr) bool {
+func containsNode(ns []ast.ExprNode, n ast.ExprNode) bool {
 	for _, m := range ns {
 		if m == n {
 			return true

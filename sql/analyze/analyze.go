@@ -27,6 +27,7 @@ type source interface {
 	Start() parse.Pos
 	PosOfOffset(off int) parse.Pos
 	Find(name string, from parse.Pos) (parse.Pos, bool)
+	FindLast(name string, before parse.Pos) (parse.Pos, bool)
 	CastType(c *ast.FuncCastExpr) (parse.CastTarget, bool)
 }
 
@@ -60,6 +61,8 @@ type analyzer struct {
 	cat    *catalog.Catalog
 	srcOf  func(*parse.Query) source
 	prints int
+	// explained counts the queries EXPLAIN statements show.
+	explained int
 }
 
 func newAnalyzer(file string, reg *connectors.Registry, srcOf func(*parse.Query) source) *analyzer {
@@ -83,7 +86,11 @@ func (a *analyzer) script(ctx context.Context, script *parse.Script) (*logical.S
 		}
 		switch s := st.(type) {
 		case *parse.CreateTable:
-			if _, err := a.cat.Create(s); err != nil {
+			if err := a.createTable(s); err != nil {
+				return nil, err
+			}
+		case *parse.CreateView:
+			if err := a.createView(s); err != nil {
 				return nil, err
 			}
 		case *parse.Set:
@@ -95,11 +102,17 @@ func (a *analyzer) script(ctx context.Context, script *parse.Script) (*logical.S
 			}
 			out.Sinks = append(out.Sinks, sink)
 		case *parse.Select:
-			sink, err := a.bareSelect(s)
+			sink, err := a.bareSelect(s, &a.prints)
 			if err != nil {
 				return nil, err
 			}
 			out.Sinks = append(out.Sinks, sink)
+		case *parse.Explain:
+			ex, err := a.explain(s)
+			if err != nil {
+				return nil, err
+			}
+			out.Explains = append(out.Explains, ex)
 		default:
 			return nil, a.errorf(st.Start(), "unsupported statement")
 		}
@@ -107,12 +120,35 @@ func (a *analyzer) script(ctx context.Context, script *parse.Script) (*logical.S
 	return out, nil
 }
 
+// explain plans the statement of an EXPLAIN: its sink is shown, not run.
+func (a *analyzer) explain(s *parse.Explain) (*logical.Explain, error) {
+	ex := &logical.Explain{At: lpos(s.At)}
+	for _, d := range s.Details {
+		ex.Details = append(ex.Details, d.Name)
+	}
+	var sink *logical.Sink
+	var err error
+	switch x := s.Stmt.(type) {
+	case *parse.Insert:
+		sink, err = a.insert(x)
+	case *parse.Select:
+		sink, err = a.bareSelect(x, &a.explained)
+	default:
+		return nil, a.errorf(s.Stmt.Start(), "EXPLAIN takes a query or an INSERT INTO statement")
+	}
+	if err != nil {
+		return nil, err
+	}
+	ex.Sinks = []*logical.Sink{sink}
+	return ex, nil
+}
+
 // topQuery analyzes the query of an INSERT or bare SELECT statement.
 func (a *analyzer) topQuery(q *parse.Query, allowUntypedNull bool) (*rel, *qctx, error) {
 	if q == nil || q.Node == nil {
 		return nil, nil, a.errorf(parse.Pos{Line: 1, Col: 1}, "missing query")
 	}
-	c := &qctx{a: a, q: q, src: a.srcOf(q)}
+	c := a.newQctx(q)
 	r, err := c.resultSet(q.Node, c.src.Start(), allowUntypedNull)
 	if err != nil {
 		return nil, nil, err
@@ -123,7 +159,9 @@ func (a *analyzer) topQuery(q *parse.Query, allowUntypedNull bool) (*rel, *qctx,
 	return r, c, nil
 }
 
-func (a *analyzer) bareSelect(s *parse.Select) (*logical.Sink, error) {
+// bareSelect plans a SELECT statement: its rows go to a print table named
+// query_N, N counted by *n.
+func (a *analyzer) bareSelect(s *parse.Select, n *int) (*logical.Sink, error) {
 	r, _, err := a.topQuery(s.Query, false)
 	if err != nil {
 		return nil, err
@@ -135,14 +173,14 @@ func (a *analyzer) bareSelect(s *parse.Select) (*logical.Sink, error) {
 	if _, ok := f.(connectors.SinkFactory); !ok {
 		return nil, a.errorf(s.At, "a SELECT statement writes its rows to the '%s' connector, which cannot write", PrintConnector)
 	}
-	a.prints++
+	*n++
 	in := r.node.Schema()
 	schema := types.Schema{Fields: make([]types.Field, len(in.Fields))}
 	for i, fl := range in.Fields {
 		schema.Fields[i] = types.Field{Name: fl.Name, Type: fl.Type.Plain()}
 	}
 	ref := jobgraph.TableRef{
-		Table:     fmt.Sprintf("query_%d", a.prints),
+		Table:     fmt.Sprintf("query_%d", *n),
 		Connector: PrintConnector,
 		Options:   map[string]string{"connector": PrintConnector},
 		Schema:    schema,
@@ -153,6 +191,9 @@ func (a *analyzer) bareSelect(s *parse.Select) (*logical.Sink, error) {
 func (a *analyzer) insert(s *parse.Insert) (*logical.Sink, error) {
 	t, ok := a.cat.Lookup(s.Table)
 	if !ok {
+		if _, isView := a.cat.LookupView(s.Table); isView {
+			return nil, a.errorf(s.TablePos, "cannot INSERT INTO view '%s': a view is a query; insert into a table", s.Table)
+		}
 		return nil, a.errorf(s.TablePos, "unknown table '%s'", s.Table)
 	}
 	if !t.IsSink() {
@@ -174,6 +215,11 @@ func (a *analyzer) insert(s *parse.Insert) (*logical.Sink, error) {
 		for _, col := range s.Columns {
 			j := t.Schema.Index(col.Name)
 			if j < 0 {
+				for _, tc := range t.Columns {
+					if tc.Physical < 0 && strings.EqualFold(tc.Name, col.Name) {
+						return nil, a.errorf(col.At, "column '%s' of table '%s' is computed and cannot be written", col.Name, t.Name)
+					}
+				}
 				return nil, a.errorf(col.At, "unknown column '%s' in table '%s'", col.Name, t.Name)
 			}
 			if seen[j] {

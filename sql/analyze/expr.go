@@ -49,6 +49,13 @@ func (b *binder) bind(e ast.ExprNode) (*expr.Expr, error) {
 			return x, err
 		}
 	}
+	if _, ok := e.(*ast.FuncCallExpr); ok && b.c.isAgg(e) {
+		name, _, _, _ := aggParts(e)
+		if b.agg != nil {
+			return nil, b.errorf(e, "aggregate functions cannot be nested")
+		}
+		return nil, b.errorf(e, "aggregate function %s is not allowed in %s", strings.ToUpper(name), b.clause)
+	}
 	switch x := e.(type) {
 	case *ast.ParenthesesExpr:
 		return b.bind(x.Expr)
@@ -101,12 +108,14 @@ func (b *binder) bind(e ast.ExprNode) (*expr.Expr, error) {
 			}
 		}
 		return nil, b.errorf(x, "window function %s() is not allowed in %s (only as a SELECT item of a Top-N subquery)", strings.ToUpper(x.Name), b.clause)
-	case *ast.SubqueryExpr, *ast.ExistsSubqueryExpr, *ast.CompareSubqueryExpr:
+	case *ast.ExistsSubqueryExpr:
+		return nil, b.errorf(x, "EXISTS (subquery) is not supported yet: write x IN (SELECT ...)")
+	case *ast.SubqueryExpr, *ast.CompareSubqueryExpr:
 		return nil, b.errorf(x, "subqueries in expressions are not supported")
 	case *ast.PatternLikeOrIlikeExpr:
-		return nil, b.errorf(x, "LIKE is not supported yet")
+		return b.like(x)
 	case *ast.PatternRegexpExpr:
-		return nil, b.errorf(x, "REGEXP is not supported")
+		return b.regexp(x)
 	case *ast.TimeUnitExpr:
 		return nil, b.errorf(x, "INTERVAL is only supported added to or subtracted from a TIMESTAMP")
 	case *ast.DefaultExpr:
@@ -127,16 +136,16 @@ func (b *binder) bind(e ast.ExprNode) (*expr.Expr, error) {
 // neither, and is to be bound by its parts.
 func (b *binder) bindGrouped(e ast.ExprNode) (*expr.Expr, bool, error) {
 	s := b.agg
-	if a, ok := e.(*ast.AggregateFuncExpr); ok {
+	if b.c.isAgg(e) {
 		for i, call := range s.calls {
 			for _, n := range call.nodes {
-				if n == a {
+				if n == e {
 					k := len(s.keys) + i
 					return expr.Col(k, s.out.Fields[k].Type), true, nil
 				}
 			}
 		}
-		return nil, true, b.errorf(a, "aggregate functions cannot be nested")
+		return nil, true, b.errorf(e, "aggregate functions cannot be nested")
 	}
 	if _, ok := e.(ast.ValueExpr); ok {
 		return nil, false, nil
@@ -144,7 +153,7 @@ func (b *binder) bindGrouped(e ast.ExprNode) (*expr.Expr, bool, error) {
 	if _, ok := e.(*ast.WindowFuncExpr); ok {
 		return nil, false, nil
 	}
-	if findAgg(e) != nil || len(findWindows(e)) > 0 {
+	if b.c.findAgg(e) != nil || len(findWindows(e)) > 0 {
 		return nil, false, nil
 	}
 	x, err := s.from.bind(e)
@@ -163,35 +172,7 @@ func (b *binder) bindGrouped(e ast.ExprNode) (*expr.Expr, bool, error) {
 }
 
 // resolve finds the input column a column reference names.
-func (b *binder) resolve(x *ast.ColumnNameExpr) (int, error) {
-	n := x.Name
-	if n.Schema.O != "" {
-		return 0, b.errorf(x, "qualified names like %s.%s.%s are not supported", n.Schema.O, n.Table.O, n.Name.O)
-	}
-	if t := n.Table.O; t != "" && !strings.EqualFold(t, b.rel.qual) {
-		if b.rel.qual == "" {
-			return 0, b.errorf(x, "unknown table '%s' in column reference %s.%s (the FROM clause has no name; give it an alias)", t, t, n.Name.O)
-		}
-		return 0, b.errorf(x, "unknown table '%s' in column reference %s.%s (the FROM clause is '%s')", t, t, n.Name.O, b.rel.qual)
-	}
-	schema := b.rel.node.Schema()
-	found := -1
-	for i, f := range schema.Fields {
-		if strings.EqualFold(f.Name, n.Name.O) {
-			if found >= 0 {
-				return 0, b.errorf(x, "column '%s' is ambiguous: the FROM clause has more than one column of that name", n.Name.O)
-			}
-			found = i
-		}
-	}
-	if found < 0 {
-		if b.aliases[n.Name.L] && b.clause != "SELECT" {
-			return 0, b.errorf(x, "unknown column '%s' (a SELECT alias cannot be used in %s; repeat the expression)", n.Name.O, b.clause)
-		}
-		return 0, b.errorf(x, "unknown column '%s'", n.Name.O)
-	}
-	return found, nil
-}
+func (b *binder) resolve(x *ast.ColumnNameExpr) (int, error) { return b.rel.resolve(b, x) }
 
 var opSymbols = map[opcode.Op]string{
 	opcode.Plus: "+", opcode.Minus: "-", opcode.Mul: "*", opcode.Div: "/", opcode.Mod: "%",
@@ -207,7 +188,7 @@ func (b *binder) binary(x *ast.BinaryOperationExpr) (*expr.Expr, error) {
 		case opcode.IntDiv:
 			return nil, b.errorf(x, "DIV is not supported; '/' divides integers as integers")
 		case opcode.NullEQ:
-			return nil, b.errorf(x, "the <=> operator is not supported")
+			return b.notDistinct(x)
 		case opcode.LogicXor:
 			return nil, b.errorf(x, "XOR is not supported")
 		}
@@ -228,6 +209,41 @@ func (b *binder) binary(x *ast.BinaryOperationExpr) (*expr.Expr, error) {
 		return b.c.compare(sym, l, r, at)
 	}
 	return b.c.arith(sym, l, r, at)
+}
+
+// notDistinct binds l IS NOT DISTINCT FROM r (written l <=> r for TiDB):
+// TRUE when both are NULL or both are equal, never NULL. As a CASE: WHEN l
+// IS NULL THEN r IS NULL WHEN r IS NULL THEN FALSE ELSE l = r.
+func (b *binder) notDistinct(x *ast.BinaryOperationExpr) (*expr.Expr, error) {
+	l, err := b.bind(x.L)
+	if err != nil {
+		return nil, err
+	}
+	r, err := b.bind(x.R)
+	if err != nil {
+		return nil, err
+	}
+	at := b.pos(x)
+	if l.Type.Kind == types.Null && r.Type.Kind == types.Null {
+		return boolLit(true), nil
+	}
+	l, r, err = b.c.unifyNull(l, r, "IS NOT DISTINCT FROM", at)
+	if err != nil {
+		return nil, err
+	}
+	eq, err := b.c.compare("=", l, r, at)
+	if err != nil {
+		return nil, err
+	}
+	nn := types.Type{Kind: types.Boolean, NotNull: true}
+	if l.Type.NotNull && r.Type.NotNull {
+		return eq, nil
+	}
+	eqNN := expr.Call(expr.FuncCase, nn, eq, boolLit(true), boolLit(false)) // NULL = ... is FALSE here
+	return expr.Call(expr.FuncCase, nn,
+		expr.Call(expr.FuncIsNull, nn, l), expr.Call(expr.FuncIsNull, nn, r),
+		expr.Call(expr.FuncIsNull, nn, r), boolLit(false),
+		eqNN), nil
 }
 
 func (b *binder) unary(x *ast.UnaryOperationExpr) (*expr.Expr, error) {
@@ -314,7 +330,7 @@ func (b *binder) between(x *ast.BetweenExpr) (*expr.Expr, error) {
 
 func (b *binder) in(x *ast.PatternInExpr) (*expr.Expr, error) {
 	if x.Sel != nil {
-		return nil, b.errorf(x, "IN (subquery) is not supported")
+		return nil, b.errorf(x, "IN (subquery) is only supported as a condition of WHERE, joined to the others by AND")
 	}
 	v, err := b.bind(x.Expr)
 	if err != nil {
@@ -485,114 +501,8 @@ func (b *binder) call(x *ast.FuncCallExpr) (*expr.Expr, error) {
 		return nil, b.c.errorf(at, "bad TIMESTAMP literal")
 	case ast.DateLiteral:
 		return nil, b.c.errorf(at, "DATE is not supported yet")
-	case "coalesce":
-		return b.coalesce(x)
-	case "nullif":
-		if len(x.Args) != 2 {
-			return nil, b.c.errorf(at, "NULLIF takes two arguments")
-		}
-		v, err := b.bind(x.Args[0])
-		if err != nil {
-			return nil, err
-		}
-		w, err := b.bind(x.Args[1])
-		if err != nil {
-			return nil, err
-		}
-		if v.Type.Kind == types.Null {
-			return nil, b.c.errorf(at, "cannot infer the type of NULL in NULLIF")
-		}
-		eq, err := b.c.compare("=", v, w, at)
-		if err != nil {
-			return nil, err
-		}
-		t := v.Type.Plain().Nullable()
-		return expr.Call(expr.FuncCase, t, eq, expr.NullLit(t), castTo(v, t)), nil
-	case "if":
-		if len(x.Args) != 3 {
-			return nil, b.c.errorf(at, "IF takes three arguments: IF(condition, then, else)")
-		}
-		cond, err := b.bind(x.Args[0])
-		if err != nil {
-			return nil, err
-		}
-		if cond, err = b.c.boolean(cond, b.pos(x.Args[0]), "IF"); err != nil {
-			return nil, err
-		}
-		v, err := b.bind(x.Args[1])
-		if err != nil {
-			return nil, err
-		}
-		w, err := b.bind(x.Args[2])
-		if err != nil {
-			return nil, err
-		}
-		return b.c.makeCase([]*expr.Expr{cond}, []*expr.Expr{v, w}, true, at, []parse.Pos{b.pos(x.Args[1]), b.pos(x.Args[2])})
-	case "concat", "concat_ws":
-		return nil, b.c.errorf(at, "string concatenation (|| or CONCAT) is not supported yet")
-	case "mod":
-		if len(x.Args) == 2 {
-			l, err := b.bind(x.Args[0])
-			if err != nil {
-				return nil, err
-			}
-			r, err := b.bind(x.Args[1])
-			if err != nil {
-				return nil, err
-			}
-			return b.c.arith("%", l, r, at)
-		}
-		return nil, b.c.errorf(at, "MOD takes two arguments")
 	}
-	return nil, b.c.errorf(at, "unknown function '%s'", x.FnName.O)
-}
-
-func (b *binder) coalesce(x *ast.FuncCallExpr) (*expr.Expr, error) {
-	at := b.pos(x)
-	if len(x.Args) == 0 {
-		return nil, b.c.errorf(at, "COALESCE needs at least one argument")
-	}
-	var vals []*expr.Expr
-	var valAt []parse.Pos
-	for _, a := range x.Args {
-		v, err := b.bind(a)
-		if err != nil {
-			return nil, err
-		}
-		vals, valAt = append(vals, v), append(valAt, b.pos(a))
-		if v.Type.NotNull {
-			break // later arguments are never reached
-		}
-	}
-	t := types.Type{}
-	for i, v := range vals {
-		ct, ok := commonType(t, v.Type)
-		if !ok {
-			return nil, b.c.errorf(valAt[i], "COALESCE arguments have incompatible types %s and %s", t, v.Type.Plain().Nullable())
-		}
-		t = ct
-	}
-	if t.Kind == types.Null {
-		return nil, b.c.errorf(at, "cannot infer the type of COALESCE: every argument is NULL")
-	}
-	if len(vals) == 1 {
-		return castTo(vals[0], t), nil
-	}
-	// CASE WHEN a IS NOT NULL THEN a ... ELSE last END
-	var args []*expr.Expr
-	for _, v := range vals[:len(vals)-1] {
-		if v.Type.Kind == types.Null {
-			continue
-		}
-		args = append(args, expr.Call(expr.FuncIsNotNull, types.Type{Kind: types.Boolean, NotNull: true}, v), castTo(v, t))
-	}
-	last := vals[len(vals)-1]
-	args = append(args, castTo(last, t))
-	t.NotNull = last.Type.NotNull
-	if len(args) == 1 {
-		return args[0], nil
-	}
-	return expr.Call(expr.FuncCase, t, args...), nil
+	return b.callFunction(x)
 }
 
 // parseTimestamp parses 'yyyy-MM-dd HH:mm:ss[.SSS]' (UTC) into epoch ms.
@@ -698,9 +608,9 @@ func arithTypes(op string, l, r types.Type) (res, lt, rt, post types.Type, ok bo
 	l, r = l.Plain().Nullable(), r.Plain().Nullable()
 	switch {
 	case l.Kind == types.Timestamp && r.Kind == types.Interval && (op == "+" || op == "-"):
-		return types.TimestampType, l, r, post, true
+		return l, l, r, post, true // TIMESTAMP_LTZ stays TIMESTAMP_LTZ
 	case l.Kind == types.Interval && r.Kind == types.Timestamp && op == "+":
-		return types.TimestampType, l, r, post, true
+		return r, l, r, post, true
 	case l.Kind == types.Interval && r.Kind == types.Interval && (op == "+" || op == "-"):
 		return types.IntervalType, l, r, post, true
 	case !l.IsNumeric() || !r.IsNumeric():

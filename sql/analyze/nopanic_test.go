@@ -20,6 +20,7 @@ import (
 // *parse.Error, never a panic.
 func TestMutatedSQLNeverPanics(t *testing.T) {
 	reg := testRegistry(t)
+	funcs := testFuncs(t)
 	type script struct{ ddl, query string }
 	var scripts []script
 	files, _ := filepath.Glob("testdata/*")
@@ -58,10 +59,15 @@ func TestMutatedSQLNeverPanics(t *testing.T) {
 	vocab := []string{"SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "NULL", "(", ")", ",", "*", "+", "-", "/",
 		"CAST", "AS", "INT", "TABLE", "TUMBLE", "DESCRIPTOR", "INTERVAL", "'1'", "SECOND", "OVER", "ROW_NUMBER()",
 		"ORDER", "PARTITION", "rn", "a", "b", "ts", "window_start", "1", "0", "2.5", "COUNT(*)", "SUM", "AND", "OR",
-		"NOT", "CASE", "WHEN", "THEN", "ELSE", "END", "=", "<=", "IN", "BETWEEN", "IS", "TRUE"}
+		"NOT", "CASE", "WHEN", "THEN", "ELSE", "END", "=", "<=", "IN", "BETWEEN", "IS", "TRUE",
+		// Issue 3's SQL.
+		"UNION", "ALL", "DISTINCT", "JOIN", "LEFT", "FULL", "CROSS", "ON", "WITH", "VIEW", "CREATE", "LATERAL",
+		"FILTER", "(WHERE", "FIRST_VALUE(a)", "APPROX_COUNT_DISTINCT", "EXPLAIN", "split(s)", "weighted_avg(a,",
+		"my_count(b)", "HOP", "CUMULATE", "SESSION", "PROCTIME()", "pt", "EXISTS", "(SELECT", "g.", "l.", "T(x)",
+		"TIMESTAMP_LTZ(3)", "FLOOR(ts", "TO", "HOUR)"}
 	r := rand.New(rand.NewPCG(7, 7))
 	parsed, parsePanics := 0, 0
-	for i := 0; i < 8000; i++ {
+	for i := 0; i < 12000; i++ {
 		sc := scripts[r.IntN(len(scripts))]
 		toks := strings.Fields(sc.query)
 		for m := 1 + r.IntN(2); m > 0 && len(toks) > 1; m-- {
@@ -98,7 +104,7 @@ func TestMutatedSQLNeverPanics(t *testing.T) {
 					t.Fatalf("Analyze panicked on\n%s\n%v\n%s", text, p, debug.Stack())
 				}
 			}()
-			_, err := Analyze(context.Background(), script, reg)
+			_, err := AnalyzeWith(context.Background(), script, Env{Connectors: reg, Functions: funcs})
 			var perr *parse.Error
 			if err != nil && !errors.As(err, &perr) {
 				t.Fatalf("Analyze returned %T, not *parse.Error, on\n%s\n%v", err, text, err)

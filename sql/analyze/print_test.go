@@ -27,6 +27,12 @@ func formatScript(s *logical.Script) string {
 	for _, sink := range s.Sinks {
 		formatNode(&sb, sink, 0)
 	}
+	for _, ex := range s.Explains {
+		fmt.Fprintf(&sb, "Explain %v @%d:%d\n", ex.Details, ex.At.Line, ex.At.Col)
+		for _, sink := range ex.Sinks {
+			formatNode(&sb, sink, 1)
+		}
+	}
 	return sb.String()
 }
 
@@ -63,6 +69,9 @@ func formatNode(sb *strings.Builder, n logical.Node, depth int) {
 	case *logical.WindowTVF:
 		w := x.Window
 		fmt.Fprintf(sb, "%sWindow %s(%s, size=%d, slide=%d, offset=%d)", ind, w.Kind, in.Fields[w.TimeColumn].Name, w.SizeMs, w.SlideMs, w.OffsetMs)
+		if w.ProcTime {
+			sb.WriteString(" proctime")
+		}
 		if len(x.PartitionBy) > 0 {
 			fmt.Fprintf(sb, " partition=%s", colNames(x.PartitionBy, in))
 		}
@@ -74,7 +83,20 @@ func formatNode(sb *strings.Builder, n logical.Node, depth int) {
 			if a.Arg >= 0 {
 				arg = in.Fields[a.Arg].Name
 			}
-			aggs[i] = fmt.Sprintf("%s=%s(%s)", a.Name, a.Func, arg)
+			if len(a.Args) > 0 {
+				arg = colNames(a.Args, in)
+			}
+			if a.Distinct {
+				arg = "DISTINCT " + arg
+			}
+			fn := string(a.Func)
+			if a.UDF != "" {
+				fn += ":" + a.UDF
+			}
+			aggs[i] = fmt.Sprintf("%s=%s(%s)", a.Name, fn, arg)
+			if a.Filter != nil {
+				aggs[i] += " FILTER " + in.Fields[*a.Filter].Name
+			}
 		}
 		fmt.Fprintf(sb, "%sAggregate keys=%s aggs=[%s]%s\n", ind, colNames(x.GroupKeys, in), strings.Join(aggs, ", "), at)
 	case *logical.Over:
@@ -83,6 +105,28 @@ func formatNode(sb *strings.Builder, n logical.Node, depth int) {
 			keys[i] = in.Fields[k.Column].Name + sortDir(k)
 		}
 		fmt.Fprintf(sb, "%sOver %s=%s() partition=%s order=[%s]%s\n", ind, x.Name, x.Func, colNames(x.PartitionBy, in), strings.Join(keys, ", "), at)
+	case *logical.Union:
+		fmt.Fprintf(sb, "%sUnion%s\n", ind, at)
+	case *logical.Join:
+		l := x.Left.Schema()
+		both := types.Schema{Fields: append(append([]types.Field(nil), l.Fields...), x.Right.Schema().Fields...)}
+		cond := "<none>"
+		if x.Cond != nil {
+			cond = formatExpr(x.Cond, both)
+		}
+		fmt.Fprintf(sb, "%sJoin %s on %s%s\n", ind, x.Type, cond, at)
+	case *logical.Correlate:
+		args := make([]string, len(x.Args))
+		for i, a := range x.Args {
+			args[i] = formatExpr(a, in)
+		}
+		left := ""
+		if x.Left {
+			left = " left"
+		}
+		fmt.Fprintf(sb, "%sCorrelate %s(%s) columns %s%s%s\n", ind, x.Function, strings.Join(args, ", "), types.Schema{Fields: x.Columns}, left, at)
+	case *logical.WatermarkAssigner:
+		fmt.Fprintf(sb, "%sWatermarkAssigner %s-%dms%s\n", ind, in.Fields[x.Column].Name, x.DelayMs, at)
 	default:
 		fmt.Fprintf(sb, "%s%T%s\n", ind, n, at)
 	}
@@ -171,6 +215,8 @@ func formatExpr(e *expr.Expr, in types.Schema) string {
 		return args[0] + " IS NULL"
 	case expr.FuncIsNotNull:
 		return args[0] + " IS NOT NULL"
+	case expr.FuncUDF:
+		return e.UDF + "(" + strings.Join(args, ", ") + ")"
 	}
 	return e.Func + "(" + strings.Join(args, ", ") + ")"
 }

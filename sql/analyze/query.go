@@ -20,18 +20,25 @@ func newRestoreCtx(w *strings.Builder) *format.RestoreCtx {
 	return format.NewRestoreCtx(format.RestoreStringSingleQuotes|format.RestoreKeyWordUppercase|format.RestoreNameBackQuotes, w)
 }
 
-// qctx is the analysis of one query statement.
+// qctx is the analysis of one parsed query (a statement's, a view's or a
+// computed column's).
 type qctx struct {
 	a   *analyzer
 	q   *parse.Query
 	src source
+	// ctes are the common table expressions in scope.
+	ctes *cteScope
 }
 
 // rel is an analyzed relation: a logical node whose output columns can be
-// referred to by name, optionally qualified by qual.
+// referred to by name, qualified by the name of the FROM item they come
+// from (scope).
 type rel struct {
-	node logical.Node
-	qual string
+	node  logical.Node
+	scope []span
+	// hint, when set, explains why a column name is unknown (e.g. a
+	// computed column that another computed column refers to).
+	hint func(name string) string
 	// fieldPos are the positions of the SELECT items behind each output
 	// column, when the relation is a SELECT.
 	fieldPos []parse.Pos
@@ -86,9 +93,22 @@ func (c *qctx) resultSet(n ast.ResultSetNode, at parse.Pos, top bool) (*rel, err
 	case *ast.SelectStmt:
 		return c.selectStmt(s, at, top)
 	case *ast.SetOprStmt:
-		return nil, c.errorf(at, "UNION, INTERSECT and EXCEPT are not supported")
+		return c.setOpr(s, at, top)
 	}
 	return nil, c.errorf(at, "unsupported query")
+}
+
+// selectAt returns where the SELECT keyword of sel is: right before its
+// first item, which TiDB positions.
+func (c *qctx) selectAt(sel *ast.SelectStmt, def parse.Pos) parse.Pos {
+	if sel.Fields == nil || len(sel.Fields.Fields) == 0 {
+		return def
+	}
+	first := c.src.PosOfOffset(sel.Fields.Fields[0].Offset)
+	if p, ok := c.src.FindLast("SELECT", first); ok && p.Offset >= def.Offset {
+		return p
+	}
+	return def
 }
 
 // selectInfo is the state of one SELECT being analyzed.
@@ -98,9 +118,19 @@ type selectInfo struct {
 	fromAt  parse.Pos
 	from    *rel
 	aliases map[string]bool
+	// cursor is where the search for the next FROM item's name starts.
+	cursor parse.Pos
 }
 
 func (c *qctx) selectStmt(sel *ast.SelectStmt, at parse.Pos, top bool) (*rel, error) {
+	if sel.With != nil {
+		restore, err := c.withClause(sel.With, at)
+		if err != nil {
+			return nil, err
+		}
+		defer restore()
+	}
+	at = c.selectAt(sel, at)
 	if err := c.checkSelectUnsupported(sel, at); err != nil {
 		return nil, err
 	}
@@ -112,14 +142,30 @@ func (c *qctx) selectStmt(sel *ast.SelectStmt, at parse.Pos, top bool) (*rel, er
 	}
 	last := sel.Fields.Fields[len(sel.Fields.Fields)-1]
 	si.fromAt = c.find("FROM", c.src.PosOfOffset(last.Offset))
-	from, err := c.fromClause(sel.From.TableRefs, si.fromAt)
+	si.cursor = si.fromAt
+	from, err := c.fromClause(sel.From.TableRefs, si)
 	if err != nil {
 		return nil, err
 	}
 	si.from = from
+	out, err := c.selectBody(si, top)
+	if err != nil {
+		return nil, err
+	}
+	if sel.Distinct {
+		return c.distinct(si, out)
+	}
+	return out, nil
+}
+
+// selectBody analyzes a SELECT after its FROM clause: WHERE, then
+// aggregation, ranking or a plain projection.
+func (c *qctx) selectBody(si *selectInfo, top bool) (*rel, error) {
+	sel, at, from := si.sel, si.at, si.from
 	cur := from
+	var err error
 	// WHERE, with the Top-N filter of a ranking subquery.
-	if from.rank != nil && sel.Where == nil && sel.GroupBy == nil && sel.Having == nil && !hasAggOrWindow(sel) {
+	if from.rank != nil && sel.Where == nil && sel.GroupBy == nil && sel.Having == nil && !c.hasAggOrWindow(sel) {
 		// A plain projection of a ranking subquery passes the ranking on
 		// to the enclosing query.
 		return c.project(si, from, from.rank, top)
@@ -130,11 +176,10 @@ func (c *qctx) selectStmt(sel *ast.SelectStmt, at parse.Pos, top bool) (*rel, er
 			return nil, err
 		}
 	} else if sel.Where != nil {
-		cond, err := c.condition(sel.Where, cur, si, "WHERE")
+		cur, err = c.where(si, cur)
 		if err != nil {
 			return nil, err
 		}
-		cur = &rel{node: &logical.Filter{At: lpos(c.pos(sel.Where, at)), Input: cur.node, Cond: cond}, qual: cur.qual}
 	}
 	isAgg := sel.GroupBy != nil || sel.Having != nil
 	var windows []*ast.WindowFuncExpr
@@ -142,7 +187,7 @@ func (c *qctx) selectStmt(sel *ast.SelectStmt, at parse.Pos, top bool) (*rel, er
 		if f.Expr == nil {
 			continue
 		}
-		if findAgg(f.Expr) != nil {
+		if c.findAgg(f.Expr) != nil {
 			isAgg = true
 		}
 		windows = append(windows, findWindows(f.Expr)...)
@@ -159,9 +204,33 @@ func (c *qctx) selectStmt(sel *ast.SelectStmt, at parse.Pos, top bool) (*rel, er
 	return c.project(si, cur, nil, top)
 }
 
-func hasAggOrWindow(sel *ast.SelectStmt) bool {
+// distinct applies SELECT DISTINCT to the SELECT's result: an Aggregate
+// grouped on every column, with no aggregate calls.
+func (c *qctx) distinct(si *selectInfo, out *rel) (*rel, error) {
+	at := c.find("DISTINCT", si.at)
+	if out.rank != nil {
+		return nil, c.errorf(at, "SELECT DISTINCT over %s() is not supported: filter the ranking first (Top-N) in a subquery", out.rank.over.Func)
+	}
+	return c.distinctRel(out, at)
+}
+
+// distinctRel groups r on all its columns.
+func (c *qctx) distinctRel(r *rel, at parse.Pos) (*rel, error) {
+	schema := r.node.Schema()
+	keys := make([]int, schema.Len())
+	for i, f := range schema.Fields {
+		if f.Type.Kind == types.Null {
+			return nil, c.errorf(at, "cannot infer the type of NULL in column '%s' for DISTINCT; use CAST(NULL AS type)", f.Name)
+		}
+		keys[i] = i
+	}
+	agg := &logical.Aggregate{At: lpos(at), Input: r.node, GroupKeys: keys}
+	return &rel{node: agg, scope: r.scope, fieldPos: r.fieldPos}, nil
+}
+
+func (c *qctx) hasAggOrWindow(sel *ast.SelectStmt) bool {
 	for _, f := range sel.Fields.Fields {
-		if f.Expr != nil && (findAgg(f.Expr) != nil || len(findWindows(f.Expr)) > 0) {
+		if f.Expr != nil && (c.findAgg(f.Expr) != nil || len(findWindows(f.Expr)) > 0) {
 			return true
 		}
 	}
@@ -170,12 +239,8 @@ func hasAggOrWindow(sel *ast.SelectStmt) bool {
 
 func (c *qctx) checkSelectUnsupported(sel *ast.SelectStmt, at parse.Pos) error {
 	switch {
-	case sel.With != nil:
-		return c.errorf(at, "WITH (common table expressions) is not supported")
 	case sel.Kind != ast.SelectStmtKindSelect:
 		return c.errorf(at, "only SELECT queries are supported (not VALUES or TABLE)")
-	case sel.Distinct:
-		return c.errorf(c.find("DISTINCT", at), "SELECT DISTINCT is not supported")
 	case sel.OrderBy != nil:
 		p := at
 		if len(sel.OrderBy.Items) > 0 {
@@ -198,211 +263,6 @@ func (c *qctx) checkSelectUnsupported(sel *ast.SelectStmt, at parse.Pos) error {
 		return c.errorf(at, "SELECT without FROM is not supported")
 	}
 	return nil
-}
-
-// fromClause analyzes a FROM clause: one table, subquery or window TVF.
-func (c *qctx) fromClause(j *ast.Join, at parse.Pos) (*rel, error) {
-	if j.Right != nil {
-		return nil, c.errorf(c.find("JOIN", at), "JOIN is not supported (FROM takes one table, subquery or window function)")
-	}
-	switch x := j.Left.(type) {
-	case *ast.TableSource:
-		return c.tableSource(x, at)
-	case *ast.Join:
-		return c.fromClause(x, at)
-	}
-	return nil, c.errorf(at, "unsupported FROM clause")
-}
-
-func (c *qctx) tableSource(ts *ast.TableSource, at parse.Pos) (*rel, error) {
-	if ts.Lateral {
-		return nil, c.errorf(c.find("LATERAL", at), "LATERAL is not supported")
-	}
-	switch s := ts.Source.(type) {
-	case *ast.TableName:
-		if tvf := c.lookupTVF(s.Name.O); tvf != nil {
-			r, err := c.windowTVF(tvf)
-			if err != nil {
-				return nil, err
-			}
-			r.qual = ts.AsName.O
-			return r, nil
-		}
-		p := c.find(s.Name.O, at)
-		if s.Schema.O != "" {
-			return nil, c.errorf(c.find(s.Schema.O, at), "qualified table names (%s.%s) are not supported", s.Schema.O, s.Name.O)
-		}
-		scan, err := c.scan(s.Name.O, p)
-		if err != nil {
-			return nil, err
-		}
-		qual := s.Name.O
-		if ts.AsName.O != "" {
-			qual = ts.AsName.O
-		}
-		return &rel{node: scan, qual: qual}, nil
-	case *ast.SelectStmt:
-		p := c.find("SELECT", at)
-		r, err := c.selectStmt(s, p, false)
-		if err != nil {
-			return nil, err
-		}
-		return &rel{node: r.node, qual: ts.AsName.O, rank: r.rank}, nil
-	case *ast.SetOprStmt:
-		return nil, c.errorf(at, "UNION, INTERSECT and EXCEPT are not supported")
-	case *ast.Join:
-		return nil, c.errorf(c.find("JOIN", at), "JOIN is not supported")
-	}
-	return nil, c.errorf(at, "unsupported FROM clause")
-}
-
-func (c *qctx) lookupTVF(name string) *parse.WindowTVF {
-	if c.q.TVFs == nil {
-		return nil
-	}
-	if t, ok := c.q.TVFs[name]; ok {
-		return t
-	}
-	for k, t := range c.q.TVFs {
-		if strings.EqualFold(k, name) {
-			return t
-		}
-	}
-	return nil
-}
-
-// scan reads catalog table name, written at p.
-func (c *qctx) scan(name string, p parse.Pos) (*logical.Scan, error) {
-	t, ok := c.a.cat.Lookup(name)
-	if !ok {
-		return nil, c.errorf(p, "unknown table '%s'", name)
-	}
-	if !t.IsSource() {
-		return nil, c.errorf(p, "table '%s' cannot be read: connector '%s' is not a source", t.Name, t.Connector)
-	}
-	var wm *jobgraph.WatermarkSpec
-	if t.Watermark != nil {
-		w := *t.Watermark
-		wm = &w
-	}
-	return &logical.Scan{At: lpos(p), Table: t.Ref(), Watermark: wm}, nil
-}
-
-// windowTVF analyzes TABLE(KIND(TABLE t, DESCRIPTOR(col), ...)).
-func (c *qctx) windowTVF(tvf *parse.WindowTVF) (*rel, error) {
-	scan, err := c.scan(tvf.Table, tvf.TablePos)
-	if err != nil {
-		return nil, err
-	}
-	schema := scan.Schema()
-	idx := schema.Index(tvf.TimeCol.Name)
-	if idx < 0 {
-		return nil, c.errorf(tvf.TimeCol.At, "unknown column '%s' in table '%s'", tvf.TimeCol.Name, tvf.Table)
-	}
-	if ty := schema.Fields[idx].Type; !ty.RowTime {
-		return nil, c.errorf(tvf.TimeCol.At, "the window function requires the time column to be a time attribute, but '%s' is %s (declare it with WATERMARK FOR %s AS ...)", schema.Fields[idx].Name, ty, schema.Fields[idx].Name)
-	}
-	kind := strings.ToUpper(tvf.Kind)
-	spec := jobgraph.WindowSpec{TimeColumn: idx}
-	args := tvf.Args
-	arity := func(lo, hi int, sig string) error {
-		if len(args) < lo || len(args) > hi {
-			return c.errorf(tvf.At, "%s takes %s, got %d interval argument(s)", kind, sig, len(args))
-		}
-		return nil
-	}
-	positive := func(what string, iv parse.Interval) error {
-		if iv.Ms <= 0 {
-			return c.errorf(iv.At, "%s window %s must be positive, got %d ms", kind, what, iv.Ms)
-		}
-		return nil
-	}
-	switch kind {
-	case "TUMBLE":
-		if err := arity(1, 2, "(TABLE t, DESCRIPTOR(col), size [, offset])"); err != nil {
-			return nil, err
-		}
-		spec.Kind, spec.SizeMs = jobgraph.Tumble, args[0].Ms
-		if err := positive("size", args[0]); err != nil {
-			return nil, err
-		}
-		if len(args) == 2 {
-			spec.OffsetMs = args[1].Ms
-			if abs(spec.OffsetMs) >= spec.SizeMs {
-				return nil, c.errorf(args[1].At, "TUMBLE window offset must be smaller than its size in absolute value, got size %d ms and offset %d ms", spec.SizeMs, spec.OffsetMs)
-			}
-		}
-	case "HOP":
-		if err := arity(2, 3, "(TABLE t, DESCRIPTOR(col), slide, size [, offset])"); err != nil {
-			return nil, err
-		}
-		spec.Kind, spec.SlideMs, spec.SizeMs = jobgraph.Hop, args[0].Ms, args[1].Ms
-		if err := positive("slide", args[0]); err != nil {
-			return nil, err
-		}
-		if err := positive("size", args[1]); err != nil {
-			return nil, err
-		}
-		if spec.SizeMs%spec.SlideMs != 0 {
-			return nil, c.errorf(args[1].At, "HOP window size must be an integral multiple of its slide, got size %d ms and slide %d ms", spec.SizeMs, spec.SlideMs)
-		}
-		if len(args) == 3 {
-			spec.OffsetMs = args[2].Ms
-			if abs(spec.OffsetMs) >= spec.SizeMs {
-				return nil, c.errorf(args[2].At, "HOP window offset must be smaller than its size in absolute value, got size %d ms and offset %d ms", spec.SizeMs, spec.OffsetMs)
-			}
-		}
-	case "CUMULATE":
-		if err := arity(2, 3, "(TABLE t, DESCRIPTOR(col), step, max size [, offset])"); err != nil {
-			return nil, err
-		}
-		spec.Kind, spec.SlideMs, spec.SizeMs = jobgraph.Cumulate, args[0].Ms, args[1].Ms
-		if err := positive("step", args[0]); err != nil {
-			return nil, err
-		}
-		if err := positive("max size", args[1]); err != nil {
-			return nil, err
-		}
-		if spec.SizeMs%spec.SlideMs != 0 {
-			return nil, c.errorf(args[1].At, "CUMULATE window max size must be an integral multiple of its step, got max size %d ms and step %d ms", spec.SizeMs, spec.SlideMs)
-		}
-		if len(args) == 3 {
-			spec.OffsetMs = args[2].Ms
-			if abs(spec.OffsetMs) >= spec.SizeMs {
-				return nil, c.errorf(args[2].At, "CUMULATE window offset must be smaller than its max size in absolute value, got max size %d ms and offset %d ms", spec.SizeMs, spec.OffsetMs)
-			}
-		}
-	case "SESSION":
-		if err := arity(1, 1, "(TABLE t [PARTITION BY cols], DESCRIPTOR(col), gap)"); err != nil {
-			return nil, err
-		}
-		spec.Kind, spec.SizeMs = jobgraph.Session, args[0].Ms
-		if err := positive("gap", args[0]); err != nil {
-			return nil, err
-		}
-	default:
-		return nil, c.errorf(tvf.At, "unknown window function %s (supported: TUMBLE, HOP, CUMULATE, SESSION)", tvf.Kind)
-	}
-	var parts []int
-	if len(tvf.PartitionBy) > 0 && kind != "SESSION" {
-		return nil, c.errorf(tvf.PartitionBy[0].At, "PARTITION BY is only supported in SESSION windows")
-	}
-	for _, p := range tvf.PartitionBy {
-		i := schema.Index(p.Name)
-		if i < 0 {
-			return nil, c.errorf(p.At, "unknown column '%s' in table '%s'", p.Name, tvf.Table)
-		}
-		parts = append(parts, i)
-	}
-	node := &logical.WindowTVF{At: lpos(tvf.At), Input: scan, Window: spec, PartitionBy: parts}
-	return &rel{node: node}, nil
-}
-
-func abs(x int64) int64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 // condition binds a WHERE or HAVING condition, which must be BOOLEAN.
@@ -450,7 +310,7 @@ func (c *qctx) topNFilter(si *selectInfo) (*rel, error) {
 	}
 	// Bind the bound against the Over's output, where the rank is column
 	// len(over input).
-	overRel := &rel{node: rk.over, qual: from.qual}
+	overRel := from.same(rk.over)
 	var cond *expr.Expr
 	var err error
 	if rk.proj == nil {
@@ -474,7 +334,7 @@ func (c *qctx) topNFilter(si *selectInfo) (*rel, error) {
 		rk.proj.Input = node
 		node = from.node
 	}
-	cur := &rel{node: node, qual: from.qual}
+	cur := from.same(node)
 	if len(rest) > 0 {
 		var all *expr.Expr
 		for _, e := range rest {
@@ -488,7 +348,7 @@ func (c *qctx) topNFilter(si *selectInfo) (*rel, error) {
 				all = expr.Call(expr.FuncAnd, boolResult(all, cond), all, cond)
 			}
 		}
-		cur = &rel{node: &logical.Filter{At: lpos(c.pos(rest[0], si.at)), Input: cur.node, Cond: all}, qual: cur.qual}
+		cur = cur.same(&logical.Filter{At: lpos(c.pos(rest[0], si.at)), Input: cur.node, Cond: all})
 	}
 	return cur, nil
 }
@@ -585,10 +445,12 @@ func (c *qctx) expandFields(si *selectInfo, r *rel, b *binder, star func(i int, 
 			if f.WildCard.Schema.O != "" {
 				return nil, c.errorf(at, "qualified table names are not supported")
 			}
-			if t := f.WildCard.Table.O; t != "" && !strings.EqualFold(t, si.from.qual) {
-				return nil, c.errorf(at, "unknown table '%s' in %s.*", t, t)
+			t := f.WildCard.Table.O
+			if t != "" && !si.from.hasQual(t) {
+				return nil, c.errorf(at, "unknown table '%s' in %s.* (%s)", t, t, si.from.fromDescription())
 			}
-			for i, fl := range schema.Fields {
+			for _, i := range si.from.starColumns(t) {
+				fl := schema.Fields[i]
 				e, err := star(i, at)
 				if err != nil {
 					return nil, err
@@ -652,7 +514,7 @@ func (c *qctx) finishProject(si *selectInfo, cur *rel, items []selectItem, rank 
 			identity = false
 		}
 	}
-	out := &rel{fieldPos: fieldPos}
+	out := &rel{fieldPos: fieldPos, scope: []span{{n: len(items)}}}
 	var proj *logical.Project
 	if identity {
 		out.node = cur.node
@@ -798,7 +660,7 @@ func (c *qctx) over(si *selectInfo, cur *rel, windows []*ast.WindowFuncExpr, top
 	rank := &pendingRank{over: ov, at: at, name: name, col: ov.Schema().Len() - 1}
 	// The SELECT list binds against the FROM columns, which keep their
 	// indices in the Over's output; the ranking itself is the last column.
-	overRel := &rel{node: ov, qual: cur.qual}
+	overRel := cur.same(ov)
 	rankCol := ov.Schema().Len() - 1
 	b2 := &binder{c: c, rel: cur, clause: "SELECT", at: si.at}
 	b2.window = func(x *ast.WindowFuncExpr) *expr.Expr {

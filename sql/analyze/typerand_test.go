@@ -33,7 +33,11 @@ var randCols = []rcol{
 	{"s", types.StringType}, {"v", types.Type{Kind: types.String, Length: 5}}, {"v2", nn(types.Type{Kind: types.String, Length: 9})},
 	{"f", types.BooleanType}, {"f_nn", nn(types.BooleanType)},
 	{"ts", types.TimestampType}, {"ts_nn", nn(types.TimestampType)},
+	{"tl", ltzType}, {"tl_nn", nn(ltzType)},
 }
+
+// ltzType is TIMESTAMP_LTZ(3).
+var ltzType = types.Type{Kind: types.Timestamp, Precision: 3, LocalZone: true}
 
 type gnode struct {
 	sql  string
@@ -150,8 +154,11 @@ func refCommon(l, r types.Type) (types.Type, bool) {
 		if l.Length > 0 && r.Length > 0 {
 			t.Length = max(l.Length, r.Length)
 		}
-	case l.Kind == r.Kind && (l.Kind == types.Boolean || l.Kind == types.Timestamp):
-		t = types.Type{Kind: l.Kind, Precision: l.Precision}
+	case l.Kind == types.Boolean && r.Kind == types.Boolean:
+		t = types.BooleanType
+	case l.Kind == types.Timestamp && r.Kind == types.Timestamp:
+		// TIMESTAMP with TIMESTAMP_LTZ is TIMESTAMP_LTZ.
+		t = types.Type{Kind: types.Timestamp, Precision: 3, LocalZone: l.LocalZone || r.LocalZone}
 	default:
 		return types.Type{}, false
 	}
@@ -219,7 +226,7 @@ func genExpr(r *rand.Rand, depth int) *gnode {
 		if a.want.Kind == types.Timestamp {
 			iv := []string{"INTERVAL '5' SECOND", "INTERVAL '2' MINUTE", "INTERVAL '1' DAY"}[r.IntN(3)]
 			op := []string{"+", "-"}[r.IntN(2)]
-			return &gnode{op: "ts" + op, kids: []*gnode{a}, sql: fmt.Sprintf("(%s %s %s)", a.sql, op, iv), want: types.Type{Kind: types.Timestamp, Precision: 3, NotNull: a.want.NotNull}, ok: a.ok}
+			return &gnode{op: "ts" + op, kids: []*gnode{a}, sql: fmt.Sprintf("(%s %s %s)", a.sql, op, iv), want: types.Type{Kind: types.Timestamp, Precision: 3, NotNull: a.want.NotNull, LocalZone: a.want.LocalZone}, ok: a.ok}
 		}
 		want := a.want
 		return &gnode{op: "neg", kids: []*gnode{a}, sql: fmt.Sprintf("(-%s)", a.sql), want: want, ok: a.ok && refIsNum(a.want)}
@@ -260,7 +267,7 @@ func genLeaf(r *rand.Rand) *gnode {
 func isConst(g *gnode) bool { return g.op == "lit" || (g.op == "neg" && isConst(g.kids[0])) }
 
 func sameType(a, b types.Type) bool {
-	return a.Kind == b.Kind && a.Precision == b.Precision && a.Scale == b.Scale && a.Length == b.Length && a.NotNull == b.NotNull
+	return a.Kind == b.Kind && a.Precision == b.Precision && a.Scale == b.Scale && a.Length == b.Length && a.NotNull == b.NotNull && a.LocalZone == b.LocalZone
 }
 
 func checkNode(t *testing.T, sql string, g *gnode, e *expr.Expr) {

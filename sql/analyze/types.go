@@ -93,6 +93,9 @@ func commonType(a, b types.Type) (types.Type, bool) {
 			return types.StringType, true
 		}
 		return types.Type{Kind: types.String, Length: max(a.Length, b.Length)}, true
+	case a.Kind == types.Timestamp && b.Kind == types.Timestamp:
+		// TIMESTAMP and TIMESTAMP_LTZ generalize to TIMESTAMP_LTZ.
+		return types.Type{Kind: types.Timestamp, Precision: max(a.Precision, b.Precision), LocalZone: a.LocalZone || b.LocalZone}, true
 	case a.Kind == b.Kind:
 		return a, true
 	}
@@ -102,7 +105,8 @@ func commonType(a, b types.Type) (types.Type, bool) {
 // implicitCast reports whether Flink casts from to to without being asked
 // (LogicalTypeCasts.supportsImplicitCast), as it does when inserting into a
 // sink column: INT to BIGINT, any number to DECIMAL or DOUBLE, any string
-// into any string, and equal types.
+// into any string, TIMESTAMP and TIMESTAMP_LTZ into each other, and equal
+// types.
 func implicitCast(from, to types.Type) bool {
 	from, to = from.Plain().Nullable(), to.Plain().Nullable()
 	if from.Kind == types.Null {
@@ -117,6 +121,8 @@ func implicitCast(from, to types.Type) bool {
 		return from.IsNumeric()
 	case types.String:
 		return from.Kind == types.String
+	case types.Timestamp:
+		return from.Kind == types.Timestamp
 	}
 	return from.Kind == to.Kind && from == to
 }

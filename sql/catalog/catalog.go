@@ -35,6 +35,57 @@ type Table struct {
 	// PrimaryKey holds the column indices of PRIMARY KEY (...) NOT
 	// ENFORCED, or nil.
 	PrimaryKey []int
+	// Columns are all the declared columns in declared order: the
+	// physical ones (Schema) and the computed ones (name AS expr).
+	Columns []Column
+	// ComputedWatermark is the WATERMARK FOR clause when its column is a
+	// computed one (Watermark is nil then), or nil.
+	ComputedWatermark *ComputedWatermark
+}
+
+// Column is one declared column of a table.
+type Column struct {
+	Name string
+	At   parse.Pos
+	// Physical is the column's index in the table's Schema, or -1 for a
+	// computed column.
+	Physical int
+	// Expr is a computed column's expression (nil for a physical column),
+	// written at ExprPos; Query holds its rewrites and positions. The
+	// analyzer binds it over the physical columns.
+	Expr    ast.ExprNode
+	ExprPos parse.Pos
+	Query   *parse.Query
+}
+
+// ComputedWatermark is WATERMARK FOR col AS col - INTERVAL ... on a
+// computed column. The catalog cannot type the column (the analyzer binds
+// its expression), so the analyzer checks that it is a TIMESTAMP(3) or
+// TIMESTAMP_LTZ(3).
+type ComputedWatermark struct {
+	// Column is the column's index in Table.Columns.
+	Column  int
+	DelayMs int64
+	// At is the WATERMARK clause; ColumnPos its column name.
+	At, ColumnPos parse.Pos
+}
+
+// HasComputed reports whether the table declares computed columns.
+func (t *Table) HasComputed() bool { return len(t.Columns) != len(t.Schema.Fields) }
+
+// View is a view declared by CREATE [TEMPORARY] VIEW: a named query that
+// expands where it is used.
+type View struct {
+	// Name is the view name as written, at At.
+	Name string
+	At   parse.Pos
+	// Columns renames the query's columns, or is nil.
+	Columns   []parse.Ident
+	Query     *parse.Query
+	Temporary bool
+	// Schema is the view's output, as the analyzer derived it when the
+	// view was created.
+	Schema types.Schema
 }
 
 // Ref returns the table as the job graph names it.
@@ -63,18 +114,85 @@ func (t *Table) IsSink() bool {
 	return ok
 }
 
-// Catalog is the set of tables of one script.
+// Catalog is the set of tables and views of one script. Tables and views
+// share one namespace.
 type Catalog struct {
 	reg    *connectors.Registry
 	file   string
 	tables map[string]*Table
 	order  []*Table
+	views  map[string]*View
 }
 
 // New returns an empty catalog whose tables use the connectors of reg.
 // file names the script in error messages.
 func New(reg *connectors.Registry, file string) *Catalog {
-	return &Catalog{reg: reg, file: file, tables: map[string]*Table{}}
+	return &Catalog{reg: reg, file: file, tables: map[string]*Table{}, views: map[string]*View{}}
+}
+
+// LookupView returns the view called name (case-insensitive).
+func (c *Catalog) LookupView(name string) (*View, bool) {
+	v, ok := c.views[strings.ToLower(name)]
+	return v, ok
+}
+
+// CheckName returns an error when name, written at at, is already the name
+// of a table or a view.
+func (c *Catalog) CheckName(name string, at parse.Pos) error { return c.taken(name, at) }
+
+// taken returns an error when name is already a table or a view.
+func (c *Catalog) taken(name string, at parse.Pos) error {
+	key := strings.ToLower(name)
+	if old, dup := c.tables[key]; dup {
+		return c.errorf(at, "table '%s' already exists (created at %s)", name, old.At)
+	}
+	if old, dup := c.views[key]; dup {
+		return c.errorf(at, "view '%s' already exists (created at %s)", name, old.At)
+	}
+	return nil
+}
+
+// ViewExists reports whether CREATE VIEW ... IF NOT EXISTS st has nothing
+// to do: its name is taken (by a view or a table) already.
+func (c *Catalog) ViewExists(st *parse.CreateView) bool {
+	return st.IfNotExists && c.taken(st.Name, st.NamePos) != nil
+}
+
+// CreateView adds the view of st, whose query the analyzer has checked and
+// found to produce schema (before the view's own column names are
+// applied). Errors are *parse.Error.
+func (c *Catalog) CreateView(st *parse.CreateView, schema types.Schema) (*View, error) {
+	if err := c.taken(st.Name, st.NamePos); err != nil {
+		if v, ok := c.views[strings.ToLower(st.Name)]; ok && st.IfNotExists {
+			return v, nil
+		}
+		return nil, err
+	}
+	v := &View{Name: st.Name, At: st.NamePos, Columns: st.Columns, Query: st.Query, Temporary: st.Temporary}
+	fields := append([]types.Field(nil), schema.Fields...)
+	if st.Columns != nil {
+		if len(st.Columns) != len(fields) {
+			return nil, c.errorf(st.NamePos, "view '%s' names %s but its query produces %d", st.Name, plural(len(st.Columns), "column"), len(fields))
+		}
+		for i, col := range st.Columns {
+			fields[i].Name = col.Name
+		}
+	}
+	seen := map[string]bool{}
+	for i, f := range fields {
+		k := strings.ToLower(f.Name)
+		if seen[k] {
+			at := st.NamePos
+			if st.Columns != nil {
+				at = st.Columns[i].At
+			}
+			return nil, c.errorf(at, "view '%s' has two columns named '%s'; name them apart (AS ...)", st.Name, f.Name)
+		}
+		seen[k] = true
+	}
+	v.Schema = types.Schema{Fields: fields}
+	c.views[strings.ToLower(st.Name)] = v
+	return v, nil
 }
 
 // Lookup returns the table called name (case-insensitive).
@@ -92,14 +210,18 @@ func (c *Catalog) errorf(p parse.Pos, format string, args ...any) *parse.Error {
 
 // Create checks a CREATE TABLE statement and adds its table. It returns the
 // new table, or the existing one when the statement says IF NOT EXISTS and
-// the name is taken. Errors are *parse.Error.
+// the name is taken by a table (nil when it is taken by a view). Errors are
+// *parse.Error.
 func (c *Catalog) Create(st *parse.CreateTable) (*Table, error) {
 	key := strings.ToLower(st.Name)
-	if old, dup := c.tables[key]; dup {
-		if st.IfNotExists {
-			return old, nil
-		}
-		return nil, c.errorf(st.NamePos, "table '%s' already exists (created at %s)", st.Name, old.At)
+	if old, dup := c.tables[key]; dup && st.IfNotExists {
+		return old, nil
+	}
+	if _, isView := c.views[key]; isView && st.IfNotExists {
+		return nil, nil // IF NOT EXISTS: the name is taken, nothing to do
+	}
+	if err := c.taken(st.Name, st.NamePos); err != nil {
+		return nil, err
 	}
 	t := &Table{Name: st.Name, At: st.NamePos}
 	if len(st.Columns) == 0 {
@@ -112,17 +234,28 @@ func (c *Catalog) Create(st *parse.CreateTable) (*Table, error) {
 			return nil, c.errorf(col.At, "duplicate column '%s' in table '%s' (first declared at %s)", col.Name, st.Name, first)
 		}
 		seen[k] = col.At
+		if col.Computed() {
+			t.Columns = append(t.Columns, Column{Name: col.Name, At: col.At, Physical: -1, Expr: col.Expr, ExprPos: col.TypePos, Query: col.Query})
+			continue
+		}
 		switch col.Type.Kind {
 		case types.Null, types.Interval:
 			return nil, c.errorf(col.At, "column '%s' cannot have type %s", col.Name, col.Type)
 		}
 		ty := col.Type
-		ty.RowTime = false
+		ty.RowTime, ty.ProcTime = false, false
+		t.Columns = append(t.Columns, Column{Name: col.Name, At: col.At, Physical: len(t.Schema.Fields)})
 		t.Schema.Fields = append(t.Schema.Fields, types.Field{Name: col.Name, Type: ty})
+	}
+	if len(t.Schema.Fields) == 0 {
+		return nil, c.errorf(st.NamePos, "table '%s' has no physical columns: a computed column is computed from them", st.Name)
 	}
 	for _, k := range st.PrimaryKey {
 		i := t.Schema.Index(k.Name)
 		if i < 0 {
+			if j := t.column(k.Name); j >= 0 {
+				return nil, c.errorf(k.At, "PRIMARY KEY column '%s' of table '%s' is a computed column; the key must be made of physical columns", k.Name, st.Name)
+			}
 			return nil, c.errorf(k.At, "PRIMARY KEY names unknown column '%s' of table '%s'", k.Name, st.Name)
 		}
 		for _, j := range t.PrimaryKey {
@@ -135,11 +268,9 @@ func (c *Catalog) Create(st *parse.CreateTable) (*Table, error) {
 		t.Schema.Fields[i].Type.NotNull = true
 	}
 	if st.Watermark != nil {
-		wm, err := c.watermark(t, st.Watermark)
-		if err != nil {
+		if err := c.watermark(t, st.Watermark); err != nil {
 			return nil, err
 		}
-		t.Watermark = wm
 	}
 	if err := c.options(t, st); err != nil {
 		return nil, err
@@ -149,16 +280,32 @@ func (c *Catalog) Create(st *parse.CreateTable) (*Table, error) {
 	return t, nil
 }
 
-// watermark checks WATERMARK FOR col AS expr: col is a TIMESTAMP(3) column
-// and expr is col or col - INTERVAL 'n' unit.
-func (c *Catalog) watermark(t *Table, w *parse.Watermark) (*jobgraph.WatermarkSpec, error) {
-	idx := t.Schema.Index(w.Column)
-	if idx < 0 {
-		return nil, c.errorf(w.ColumnPos, "WATERMARK FOR names unknown column '%s' of table '%s'", w.Column, t.Name)
+// column returns the index in t.Columns of the column called name, or -1.
+func (t *Table) column(name string) int {
+	for i, col := range t.Columns {
+		if strings.EqualFold(col.Name, name) {
+			return i
+		}
 	}
-	ty := t.Schema.Fields[idx].Type
-	if ty.Kind != types.Timestamp || ty.Precision != 3 {
-		return nil, c.errorf(w.ColumnPos, "WATERMARK FOR column '%s' must be TIMESTAMP(3), not %s", t.Schema.Fields[idx].Name, ty)
+	return -1
+}
+
+// watermark checks WATERMARK FOR col AS expr: expr is col or col -
+// INTERVAL 'n' unit, and a physical col is a TIMESTAMP(3) or
+// TIMESTAMP_LTZ(3) (the analyzer checks a computed col's type). It sets
+// t.Watermark or t.ComputedWatermark.
+func (c *Catalog) watermark(t *Table, w *parse.Watermark) error {
+	ci := t.column(w.Column)
+	if ci < 0 {
+		return c.errorf(w.ColumnPos, "WATERMARK FOR names unknown column '%s' of table '%s'", w.Column, t.Name)
+	}
+	col := t.Columns[ci]
+	idx := col.Physical
+	if idx >= 0 {
+		ty := t.Schema.Fields[idx].Type
+		if ty.Kind != types.Timestamp || ty.Precision != 3 {
+			return c.errorf(w.ColumnPos, "WATERMARK FOR column '%s' must be TIMESTAMP(3) or TIMESTAMP_LTZ(3), not %s", col.Name, ty)
+		}
 	}
 	pos := func(n ast.Node) parse.Pos {
 		if w.Query != nil && n != nil && n.OriginTextPosition() > 0 {
@@ -171,34 +318,42 @@ func (c *Catalog) watermark(t *Table, w *parse.Watermark) (*jobgraph.WatermarkSp
 	}
 	isCol := func(e ast.ExprNode) bool {
 		cn, ok := unparen(e).(*ast.ColumnNameExpr)
-		return ok && cn.Name.Table.L == "" && strings.EqualFold(cn.Name.Name.O, t.Schema.Fields[idx].Name)
+		return ok && cn.Name.Table.L == "" && strings.EqualFold(cn.Name.Name.O, col.Name)
+	}
+	set := func(delay int64) error {
+		if idx >= 0 {
+			t.Watermark = &jobgraph.WatermarkSpec{Column: idx, DelayMs: delay}
+		} else {
+			t.ComputedWatermark = &ComputedWatermark{Column: ci, DelayMs: delay, At: w.At, ColumnPos: w.ColumnPos}
+		}
+		return nil
 	}
 	e := unparen(w.Expr)
 	if e == nil {
-		return nil, c.errorf(w.ExprPos, "missing watermark expression")
+		return c.errorf(w.ExprPos, "missing watermark expression")
 	}
 	if isCol(e) {
-		return &jobgraph.WatermarkSpec{Column: idx}, nil
+		return set(0)
 	}
 	switch x := e.(type) {
 	case *ast.FuncCallExpr:
 		if x.FnName.L != ast.DateSub || len(x.Args) != 3 || !isCol(x.Args[0]) {
-			return nil, unsupported(e)
+			return unsupported(e)
 		}
 		ms, err := IntervalMs(x.Args[1], x.Args[2])
 		if err != nil {
-			return nil, c.errorf(pos(x.Args[1]), "%v", err)
+			return c.errorf(pos(x.Args[1]), "%v", err)
 		}
 		if ms < 0 {
-			return nil, c.errorf(pos(x.Args[1]), "watermark delay must not be negative")
+			return c.errorf(pos(x.Args[1]), "watermark delay must not be negative")
 		}
-		return &jobgraph.WatermarkSpec{Column: idx, DelayMs: ms}, nil
+		return set(ms)
 	case *ast.BinaryOperationExpr:
 		if x.Op == opcode.Minus && isCol(x.L) {
-			return nil, c.errorf(pos(x.R), "watermark delay must be an INTERVAL, e.g. %s - INTERVAL '5' SECOND", w.Column)
+			return c.errorf(pos(x.R), "watermark delay must be an INTERVAL, e.g. %s - INTERVAL '5' SECOND", w.Column)
 		}
 	}
-	return nil, unsupported(e)
+	return unsupported(e)
 }
 
 func unparen(e ast.ExprNode) ast.ExprNode {
@@ -356,4 +511,11 @@ func (c *Catalog) options(t *Table, st *parse.CreateTable) error {
 		}
 	}
 	return nil
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

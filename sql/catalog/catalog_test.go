@@ -8,8 +8,10 @@ import (
 	"testing"
 
 	"github.com/cockroachdb/datadriven"
+	"github.com/pingcap/tidb/pkg/parser/ast"
 
 	"github.com/eddy-streaming/eddy/connectors"
+	"github.com/eddy-streaming/eddy/engine/types"
 	"github.com/eddy-streaming/eddy/sql/parse"
 )
 
@@ -64,8 +66,9 @@ func testRegistry(t *testing.T) *connectors.Registry {
 	return reg
 }
 
-// TestCatalogGolden runs testdata/catalog: "create" creates the tables of
-// its input in a fresh catalog and prints them, or the first error.
+// TestCatalogGolden runs testdata/catalog: "create" creates the tables and
+// views of its input in a fresh catalog and prints them, or the first
+// error.
 func TestCatalogGolden(t *testing.T) {
 	reg := testRegistry(t)
 	datadriven.RunTest(t, "testdata/catalog", func(t *testing.T, d *datadriven.TestData) string {
@@ -77,12 +80,38 @@ func TestCatalogGolden(t *testing.T) {
 			return "parse error: " + err.Error() + "\n"
 		}
 		cat := New(reg, script.File)
+		var sb strings.Builder
 		for _, st := range script.Stmts {
-			ct, ok := st.(*parse.CreateTable)
-			if !ok {
-				t.Fatalf("%s: not a CREATE TABLE: %T", d.Pos, st)
+			var err error
+			switch x := st.(type) {
+			case *parse.CreateTable:
+				_, err = cat.Create(x)
+			case *parse.CreateView:
+				// The analyzer derives a view's schema; here every
+				// SELECT item is a BIGINT named after its position.
+				sel, ok := x.Query.Node.(*ast.SelectStmt)
+				if !ok {
+					t.Fatalf("%s: the view's query is not a SELECT", d.Pos)
+				}
+				var schema types.Schema
+				for i := range sel.Fields.Fields {
+					schema.Fields = append(schema.Fields, types.Field{Name: fmt.Sprintf("c%d", i), Type: types.BigIntType})
+				}
+				if cat.ViewExists(x) {
+					fmt.Fprintf(&sb, "view %s exists: skipped\n", x.Name)
+					continue
+				}
+				var v *View
+				if v, err = cat.CreateView(x, schema); err == nil {
+					fmt.Fprintf(&sb, "view %s %s temporary=%v\n", v.Name, v.Schema, v.Temporary)
+					if got, ok := cat.LookupView(strings.ToUpper(x.Name)); !ok || got != v {
+						t.Errorf("%s: LookupView(%q) does not find %s", d.Pos, strings.ToUpper(x.Name), x.Name)
+					}
+				}
+			default:
+				t.Fatalf("%s: not a CREATE TABLE or VIEW: %T", d.Pos, st)
 			}
-			if _, err := cat.Create(ct); err != nil {
+			if err != nil {
 				var perr *parse.Error
 				if !errors.As(err, &perr) {
 					t.Fatalf("%s: error %T is not a *parse.Error: %v", d.Pos, err, err)
@@ -90,11 +119,22 @@ func TestCatalogGolden(t *testing.T) {
 				return err.Error() + "\n"
 			}
 		}
-		var sb strings.Builder
 		for _, tb := range cat.Tables() {
 			fmt.Fprintf(&sb, "%s %s connector=%s source=%v sink=%v\n", tb.Name, tb.Schema, tb.Connector, tb.IsSource(), tb.IsSink())
+			if tb.HasComputed() {
+				for _, c := range tb.Columns {
+					if c.Physical >= 0 {
+						fmt.Fprintf(&sb, "  column %s = physical %d\n", c.Name, c.Physical)
+					} else {
+						fmt.Fprintf(&sb, "  column %s = computed at %s\n", c.Name, c.ExprPos)
+					}
+				}
+			}
 			if tb.Watermark != nil {
 				fmt.Fprintf(&sb, "  watermark %s - %d ms\n", tb.Schema.Fields[tb.Watermark.Column].Name, tb.Watermark.DelayMs)
+			}
+			if w := tb.ComputedWatermark; w != nil {
+				fmt.Fprintf(&sb, "  watermark on computed %s - %d ms (clause at %s, column at %s)\n", tb.Columns[w.Column].Name, w.DelayMs, w.At, w.ColumnPos)
 			}
 			keys := make([]string, 0, len(tb.Options))
 			for k := range tb.Options {

@@ -28,6 +28,18 @@ func (s *Select) Source() string { return s.Text }
 // Start returns where the statement begins in the script.
 func (s *Set) Start() Pos { return s.At }
 
+// Start returns where the statement begins in the script.
+func (s *CreateView) Start() Pos { return s.At }
+
+// Source returns the statement's original text.
+func (s *CreateView) Source() string { return s.Text }
+
+// Start returns where the statement begins in the script.
+func (s *Explain) Start() Pos { return s.At }
+
+// Source returns the statement's original text.
+func (s *Explain) Source() string { return s.Text }
+
 // Source returns the statement's original text.
 func (s *Set) Source() string { return s.Text }
 
@@ -78,6 +90,77 @@ func (q *Query) Find(name string, from Pos) (Pos, bool) {
 	}
 	return Pos{}, false
 }
+
+// FindLast returns the position of the last token of the query before
+// before that is the identifier, keyword or operator name (as Find
+// matches). It locates the keyword that starts a construct whose later
+// parts TiDB positions, e.g. the SELECT of a SELECT list or the JOIN of an
+// ON condition.
+func (q *Query) FindLast(name string, before Pos) (Pos, bool) {
+	if q == nil || q.stmt == nil {
+		return Pos{}, false
+	}
+	for k := len(q.stmt.toks) - 1; k >= 0; k-- {
+		t := q.stmt.toks[k]
+		if t.start >= before.Offset {
+			continue
+		}
+		switch t.kind {
+		case tokIdent, tokQuoted:
+			if strings.EqualFold(t.val, name) {
+				return q.stmt.src.pos(t.start), true
+			}
+		case tokOp:
+			if t.val == name {
+				return q.stmt.src.pos(t.start), true
+			}
+		}
+	}
+	return Pos{}, false
+}
+
+// AggFilter returns the condition of agg(...) FILTER (WHERE cond), given
+// the aggregate call, or false when the call has no FILTER clause. TiDB
+// does not parse FILTER: the rewrite wraps the call and its condition, and
+// the parser unwraps them after TiDB parsed the query.
+func (q *Query) AggFilter(a *ast.AggregateFuncExpr) (ast.ExprNode, bool) {
+	if q == nil || q.stmt == nil || a == nil {
+		return nil, false
+	}
+	e, ok := q.stmt.aggFilters[a]
+	return e, ok
+}
+
+// TableFunc returns the table function call that the rewrite of
+// [LATERAL] TABLE(f(args)) left in the query, given the call f(args) (the
+// only field of the derived table's SELECT), or false when call is an
+// ordinary function call. As for CAST, the marker is the call's own offset,
+// so no user SQL can imitate it.
+func (q *Query) TableFunc(call *ast.FuncCallExpr) (TableFunc, bool) {
+	if q == nil || q.stmt == nil || call == nil {
+		return TableFunc{}, false
+	}
+	i, ok := q.stmt.tfuncs[call.OriginTextPosition()]
+	if !ok {
+		return TableFunc{}, false
+	}
+	return q.stmt.tfList[i], true
+}
+
+// IsFullJoin reports whether j is a FULL [OUTER] JOIN. TiDB has no full
+// join: the rewrite writes LEFT JOIN ... ON __eddy_full(cond) in its place,
+// and the parser unwraps the condition and remembers the join.
+func (q *Query) IsFullJoin(j *ast.Join) bool {
+	if q == nil || q.stmt == nil || j == nil {
+		return false
+	}
+	return q.stmt.fullJoins[j]
+}
+
+// IsPlaceholder reports whether name is one the rewrite made up (it starts
+// with the reserved prefix no user identifier may have), such as the alias
+// of an unnamed table function call.
+func IsPlaceholder(name string) bool { return hasReservedPrefix(name) }
 
 // CastType returns the Flink target type of a CAST that the rewrite marked,
 // or false if c is not a marked cast.
@@ -158,16 +241,16 @@ func (v *checker) Enter(n ast.Node) (ast.Node, bool) {
 	switch s := n.(type) {
 	case *ast.SelectStmt:
 		switch {
-		case s.With != nil:
-			*v.err = v.q.Errorf(at("WITH"), "WITH (common table expressions) is not supported yet")
+		case s.With != nil && s.With.IsRecursive:
+			*v.err = v.q.Errorf(at("RECURSIVE"), "WITH RECURSIVE is not supported")
 		case s.SelectIntoOpt != nil:
 			*v.err = v.q.Errorf(at("INTO"), "SELECT ... INTO is not supported: use INSERT INTO table SELECT ...")
 		case s.LockInfo != nil && s.LockInfo.LockType != ast.SelectLockNone:
 			*v.err = v.q.Errorf(at("FOR"), "locking clauses (FOR UPDATE, LOCK IN SHARE MODE) are not supported")
 		}
 	case *ast.SetOprStmt:
-		if s.With != nil {
-			*v.err = v.q.Errorf(at("WITH"), "WITH (common table expressions) is not supported yet")
+		if s.With != nil && s.With.IsRecursive {
+			*v.err = v.q.Errorf(at("RECURSIVE"), "WITH RECURSIVE is not supported")
 		}
 	case *ast.TableName:
 		// MySQL table clauses that change which rows are read.
@@ -180,11 +263,42 @@ func (v *checker) Enter(n ast.Node) (ast.Node, bool) {
 			*v.err = v.q.Errorf(at("PARTITION"), "selecting partitions (t PARTITION (p)) is not supported")
 		}
 	case *ast.TableSource:
-		if len(s.ColumnNames) > 0 {
-			*v.err = v.q.Errorf(v.q.Start(), "column alias lists (AS t(a, b)) are not supported yet")
+		if len(s.ColumnNames) > 0 && !v.q.isTableFuncSource(s) {
+			p := v.q.Start()
+			if s.AsName.O != "" {
+				p = at(s.AsName.O)
+			}
+			*v.err = v.q.Errorf(p, "column alias lists (AS t(a, b)) are only supported on LATERAL TABLE(...) yet: rename the columns in the SELECT list")
 		}
 	}
 	return n, *v.err != nil
+}
+
+// isTableFuncSource reports whether ts is the derived table the rewrite made
+// of a table function call.
+func (q *Query) isTableFuncSource(ts *ast.TableSource) bool {
+	_, _, ok := q.TableFuncOf(ts)
+	return ok
+}
+
+// TableFuncOf returns the table function call a FROM item stands for: the
+// call f(args) of LATERAL (SELECT f(args)) that the rewrite of [LATERAL]
+// TABLE(f(args)) made, and its TableFunc. ok is false for any other FROM
+// item.
+func (q *Query) TableFuncOf(ts *ast.TableSource) (call *ast.FuncCallExpr, tf TableFunc, ok bool) {
+	if ts == nil {
+		return nil, TableFunc{}, false
+	}
+	sel, isSel := ts.Source.(*ast.SelectStmt)
+	if !isSel || sel.Fields == nil || len(sel.Fields.Fields) != 1 || sel.From != nil {
+		return nil, TableFunc{}, false
+	}
+	c, isCall := sel.Fields.Fields[0].Expr.(*ast.FuncCallExpr)
+	if !isCall {
+		return nil, TableFunc{}, false
+	}
+	tf, ok = q.TableFunc(c)
+	return c, tf, ok
 }
 
 func (v *checker) Leave(n ast.Node) (ast.Node, bool) { return n, *v.err == nil }

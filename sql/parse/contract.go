@@ -40,7 +40,8 @@ type Script struct {
 	Stmts []Stmt
 }
 
-// Stmt is one statement: *CreateTable, *Insert, *Select or *Set.
+// Stmt is one statement: *CreateTable, *CreateView, *Insert, *Select, *Set
+// or *Explain.
 type Stmt interface {
 	// Start is where the statement begins in the script.
 	Start() Pos
@@ -67,13 +68,53 @@ type CreateTable struct {
 	Comment string
 }
 
-// Column is a physical column of a CREATE TABLE.
+// Column is a column of a CREATE TABLE: a physical column (name TYPE) or a
+// computed one (name AS expr).
 type Column struct {
 	Name string
+	// Type is the declared type of a physical column; zero for a computed
+	// column (the analyzer derives it from Expr).
 	Type types.Type
 	At   Pos
-	// TypePos is where the column's type is written.
+	// TypePos is where the column's type is written (a physical column),
+	// or where its expression starts (a computed column).
 	TypePos Pos
+	// Expr is the expression of a computed column (name AS expr), parsed
+	// by TiDB, or nil for a physical column.
+	Expr ast.ExprNode
+	// Query holds the rewrites and positions needed to analyze Expr.
+	Query *Query
+}
+
+// Computed reports whether c is a computed column (name AS expr).
+func (c *Column) Computed() bool { return c.Expr != nil }
+
+// CreateView is CREATE [TEMPORARY] VIEW [IF NOT EXISTS] name [(columns)]
+// [COMMENT '...'] AS query.
+type CreateView struct {
+	At          Pos
+	Text        string
+	Name        string
+	NamePos     Pos
+	IfNotExists bool
+	Temporary   bool
+	// Columns renames the query's columns, or is nil.
+	Columns []Ident
+	// Comment is the view's COMMENT '...', or "".
+	Comment string
+	Query   *Query
+}
+
+// Explain is EXPLAIN [PLAN FOR | detail, ...] statement: the statement is
+// planned and its plan shown, not run.
+type Explain struct {
+	At   Pos
+	Text string
+	// Details are Flink's explain details as written (ESTIMATED_COST,
+	// CHANGELOG_MODE, PLAN_ADVICE, JSON_EXECUTION_PLAN), upper-cased.
+	Details []Ident
+	// Stmt is the explained statement: an *Insert or a *Select.
+	Stmt Stmt
 }
 
 // Watermark is WATERMARK FOR Column AS Expr.
@@ -147,6 +188,23 @@ type Query struct {
 	// without an entry use Flink's default: ASC NULLS FIRST, DESC NULLS LAST.
 	NullsFirst map[int]bool
 	stmt       *stmtText
+}
+
+// TableFunc is a call of a user-defined table function in a FROM clause:
+// [LATERAL] TABLE(name(args)) [[AS] alias [(columns)]]. The rewrite turns
+// it into the derived table LATERAL (SELECT __eddy_tfn_N(args)) AS
+// alias(columns), which TiDB parses; Query.TableFunc recognizes the call in
+// it (its FnName is the placeholder: use Name).
+type TableFunc struct {
+	// At is the TABLE keyword.
+	At Pos
+	// Name is the function's name as written, at NamePos.
+	Name    string
+	NamePos Pos
+	// Alias reports whether the user named the call (AS T); when not, the
+	// rewrite named it with a reserved placeholder that Query.IsPlaceholder
+	// recognizes.
+	Alias bool
 }
 
 // WindowTVF is TABLE(KIND(TABLE t, DESCRIPTOR(col), args...)).

@@ -82,6 +82,87 @@ func (p *scriptParser) createTable(c *cursor, at Pos, text string) (*CreateTable
 	return ct, nil
 }
 
+// createView parses CREATE [TEMPORARY] VIEW [IF NOT EXISTS] name
+// [(col [COMMENT '...'], ...)] [COMMENT '...'] AS query.
+func (p *scriptParser) createView(c *cursor, at Pos, text string) (*CreateView, error) {
+	cv := &CreateView{At: at, Text: text}
+	c.next() // CREATE
+	if c.peek().is("TEMPORARY") {
+		c.next()
+		cv.Temporary = true
+	}
+	c.next() // VIEW
+	if c.peek().is("IF") {
+		c.next()
+		if err := c.word("NOT"); err != nil {
+			return nil, err
+		}
+		if err := c.word("EXISTS"); err != nil {
+			return nil, err
+		}
+		cv.IfNotExists = true
+	}
+	name, err := c.name("a view name")
+	if err != nil {
+		return nil, err
+	}
+	if c.peek().isOp(".") {
+		return nil, c.errAt(c.peek(), "qualified view names (catalog.database.view) are not supported yet")
+	}
+	cv.Name, cv.NamePos = name.Name, name.At
+	if c.peek().isOp("(") {
+		c.next()
+		for {
+			id, err := c.name("a column name")
+			if err != nil {
+				return nil, err
+			}
+			cv.Columns = append(cv.Columns, id)
+			if c.peek().is("COMMENT") {
+				c.next()
+				if c.peek().kind != tokString {
+					return nil, c.unexpected("a 'string' after COMMENT")
+				}
+				c.next()
+			}
+			if c.peek().isOp(",") {
+				c.next()
+				continue
+			}
+			if !c.peek().isOp(")") {
+				return nil, c.unexpected("',' or ')' in the column list")
+			}
+			c.next()
+			break
+		}
+	}
+	if c.peek().is("COMMENT") {
+		c.next()
+		t := c.peek()
+		if t.kind != tokString {
+			return nil, c.unexpected("a 'string' after COMMENT")
+		}
+		c.next()
+		cv.Comment = t.val
+	}
+	if err := c.word("AS"); err != nil {
+		return nil, err
+	}
+	t := c.peek()
+	if !(t.is("SELECT") || t.isOp("(") || t.is("WITH")) {
+		if t.is("VALUES") {
+			return nil, c.errAt(t, "a view of VALUES is not supported yet")
+		}
+		return nil, c.unexpected("the view's query (SELECT ...)")
+	}
+	q, err := p.query(c.toks[c.i:], c.end)
+	if err != nil {
+		return nil, err
+	}
+	cv.Query = q
+	return cv, nil
+}
+
 // tableElement parses one element of the column list: a column, a
 // WATERMARK or a PRIMARY KEY.
 func (p *scriptParser) tableElement(c *cursor, ct *CreateTable) error {
@@ -103,7 +184,7 @@ func (p *scriptParser) tableElement(c *cursor, ct *CreateTable) error {
 		return err
 	}
 	if c.peek().is("AS") {
-		return c.errAt(c.peek(), "computed columns (%s AS expr) are not supported yet", name.Name)
+		return p.computedColumn(c, ct, name)
 	}
 	typPos := c.peek()
 	typ, err := parseType(c)
@@ -141,12 +222,56 @@ func (p *scriptParser) tableElement(c *cursor, ct *CreateTable) error {
 		case t.is("METADATA"):
 			return c.errAt(t, "metadata columns are not supported yet")
 		case t.is("AS"):
-			return c.errAt(t, "computed columns (%s AS expr) are not supported yet", name.Name)
+			return c.errAt(t, "a computed column has no type: write %s AS expr", name.Name)
 		}
 		break
 	}
 	col.Type = typ
 	ct.Columns = append(ct.Columns, col)
+	return nil
+}
+
+// computedColumn parses name AS expr [COMMENT '...']. The expression runs
+// to the ',' or ')' that ends the element (or a COMMENT); TiDB parses it.
+func (p *scriptParser) computedColumn(c *cursor, ct *CreateTable, name Ident) error {
+	c.next() // AS
+	from := c.i
+	depth := 0
+	for ; c.i < len(c.toks); c.i++ {
+		t := c.toks[c.i]
+		if t.isOp("(") {
+			depth++
+		} else if t.isOp(")") {
+			if depth == 0 {
+				break
+			}
+			depth--
+		} else if depth == 0 && (t.isOp(",") || t.is("COMMENT") || t.is("METADATA") || t.is("VIRTUAL") || t.is("PRIMARY")) {
+			break
+		}
+	}
+	if c.i == from {
+		return c.unexpected("the expression of computed column " + name.Name + " after AS")
+	}
+	if c.atEnd() {
+		return c.unexpected("')' to close the column list")
+	}
+	if t := c.peek(); t.is("METADATA") || t.is("VIRTUAL") || t.is("PRIMARY") {
+		return c.errAt(t, "a computed column takes no %s", strings.ToUpper(t.val))
+	}
+	exprToks := c.toks[from:c.i]
+	q, expr, err := p.expression(exprToks, c.toks[c.i])
+	if err != nil {
+		return err
+	}
+	if c.peek().is("COMMENT") {
+		c.next()
+		if c.peek().kind != tokString {
+			return c.unexpected("a 'string' after COMMENT")
+		}
+		c.next()
+	}
+	ct.Columns = append(ct.Columns, Column{Name: name.Name, At: name.At, TypePos: c.src.pos(exprToks[0].start), Expr: expr, Query: q})
 	return nil
 }
 
@@ -298,13 +423,14 @@ func (p *scriptParser) options(c *cursor) ([]Option, error) {
 }
 
 // supportedTypes lists the column types, for error messages.
-const supportedTypes = "BOOLEAN, INT, BIGINT, DOUBLE, DECIMAL(p, s), STRING, VARCHAR(n) or TIMESTAMP(3)"
+const supportedTypes = "BOOLEAN, INT, BIGINT, DOUBLE, DECIMAL(p, s), STRING, VARCHAR(n), TIMESTAMP(3) or TIMESTAMP_LTZ(3)"
 
 // parseType parses a Flink type at the cursor:
 //
 //	BOOLEAN | INT | INTEGER | BIGINT | DOUBLE [PRECISION]
 //	| DECIMAL | DEC | NUMERIC [(p [, s])] | STRING | VARCHAR [(n)] | CHAR [(n)]
 //	| TIMESTAMP [(p)] [WITHOUT TIME ZONE]
+//	| TIMESTAMP_LTZ [(p)] | TIMESTAMP [(p)] WITH LOCAL TIME ZONE
 //
 // NOT NULL is left to the caller.
 func parseType(c *cursor) (types.Type, error) {
@@ -383,26 +509,42 @@ func parseType(c *cursor) (types.Type, error) {
 			}
 		}
 		return types.Type{Kind: types.String, Length: n}, nil
-	case "TIMESTAMP":
+	case "TIMESTAMP", "TIMESTAMP_LTZ":
 		if c.peek().isOp("(") {
 			c.next()
 			pt := c.peek()
-			v, err := typeParam(c, "TIMESTAMP precision")
+			v, err := typeParam(c, w+" precision")
 			if err != nil {
 				return types.Type{}, err
 			}
 			if v > 9 {
-				return types.Type{}, c.errAt(pt, "TIMESTAMP precision must be between 0 and 9, got %d", v)
+				return types.Type{}, c.errAt(pt, "%s precision must be between 0 and 9, got %d", w, v)
 			}
 			if v > 3 {
-				return types.Type{}, c.errAt(pt, "TIMESTAMP(%d) is not supported: Eddy stores timestamps in milliseconds, use TIMESTAMP(3)", v)
+				return types.Type{}, c.errAt(pt, "%s(%d) is not supported: Eddy stores timestamps in milliseconds, use %s(3)", w, v, w)
 			}
 			if err := c.op(")"); err != nil {
 				return types.Type{}, err
 			}
 		}
+		ts := types.TimestampType
+		if w == "TIMESTAMP_LTZ" {
+			ts.LocalZone = true
+			return ts, nil
+		}
 		if c.peek().is("WITH") {
-			return types.Type{}, c.errAt(t, "TIMESTAMP WITH TIME ZONE is not supported yet")
+			if c.peekAt(1).is("LOCAL") {
+				c.next()
+				c.next()
+				for _, kw := range []string{"TIME", "ZONE"} {
+					if err := c.word(kw); err != nil {
+						return types.Type{}, err
+					}
+				}
+				ts.LocalZone = true
+				return ts, nil
+			}
+			return types.Type{}, c.errAt(t, "TIMESTAMP WITH TIME ZONE is not supported: use TIMESTAMP_LTZ(3) (TIMESTAMP WITH LOCAL TIME ZONE)")
 		}
 		if c.peek().is("WITHOUT") {
 			c.next()
@@ -413,8 +555,8 @@ func parseType(c *cursor) (types.Type, error) {
 				return types.Type{}, err
 			}
 		}
-		return types.TimestampType, nil
-	case "TINYINT", "SMALLINT", "FLOAT", "REAL", "DATE", "TIME", "TIMESTAMP_LTZ", "INTERVAL",
+		return ts, nil
+	case "TINYINT", "SMALLINT", "FLOAT", "REAL", "DATE", "TIME", "INTERVAL",
 		"BINARY", "VARBINARY", "BYTES", "ARRAY", "MAP", "MULTISET", "ROW", "RAW", "NULL", "VARIANT", "DESCRIPTOR":
 		return types.Type{}, c.errAt(t, "type %s is not supported yet: use %s", w, supportedTypes)
 	}

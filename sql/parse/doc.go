@@ -15,15 +15,21 @@
 //     own comment rules, such as /*! executable comments */, never apply)
 //     and splits the tokens into statements at ';' outside parentheses.
 //     Empty statements are skipped.
-//  2. CREATE TABLE, INSERT INTO ... (up to its query) and SET are parsed
-//     here, from tokens: column types, WATERMARK FOR, PRIMARY KEY ... NOT
-//     ENFORCED, COMMENT and WITH ('k' = 'v', ...).
-//  3. Queries (the SELECT of an INSERT, a bare SELECT) and the WATERMARK
-//     expression are rewritten into text TiDB accepts and parsed by TiDB
-//     with the SQL modes PIPES_AS_CONCAT (|| concatenates),
-//     NO_BACKSLASH_ESCAPES (backslash is an ordinary character in strings)
-//     and IGNORE_SPACE (SUM (x) is a call, as in Flink). A WATERMARK
-//     expression is parsed as SELECT (expr); Watermark.Expr is expr.
+//  2. CREATE TABLE, CREATE [TEMPORARY] VIEW, INSERT INTO ... (up to its
+//     query), EXPLAIN [PLAN FOR | detail, ...] and SET are parsed here, from
+//     tokens: column types, computed columns (name AS expr), WATERMARK FOR,
+//     PRIMARY KEY ... NOT ENFORCED, COMMENT, WITH ('k' = 'v', ...), a
+//     view's column list, EXPLAIN's details (ESTIMATED_COST,
+//     CHANGELOG_MODE, PLAN_ADVICE, JSON_EXECUTION_PLAN).
+//  3. Queries (the SELECT of an INSERT, a bare SELECT, a view's query, with
+//     or without WITH ... AS (...) common table expressions) and the
+//     WATERMARK and computed column expressions are rewritten into text
+//     TiDB accepts and parsed by TiDB with the SQL modes PIPES_AS_CONCAT (||
+//     concatenates), NO_BACKSLASH_ESCAPES (backslash is an ordinary
+//     character in strings) and IGNORE_SPACE (SUM (x) is a call, as in
+//     Flink). An expression is parsed as SELECT (expr).
+//  4. The TiDB AST is normalized (see below), so that the analyzer sees
+//     plain function calls.
 //
 // # Flink forms handled
 //
@@ -54,12 +60,57 @@
 //   - NULLS FIRST / NULLS LAST after an ORDER BY key, which TiDB does not
 //     parse: they are removed and recorded in Query.NullsFirst under the
 //     rewritten offset of the key expression.
-//   - ROW_NUMBER() OVER (...), subqueries without aliases, MOD, CASE,
-//     comparisons and arithmetic go to TiDB unchanged.
+//   - CAST(x AS TIMESTAMP_LTZ(3)) (or TIMESTAMP(3) WITH LOCAL TIME ZONE):
+//     types.Type{Kind: Timestamp, LocalZone: true}, also as a column type.
+//   - agg(args) FILTER (WHERE cond): written as __eddy_filter(agg(args),
+//     cond) for TiDB and unwrapped after parsing; Query.AggFilter gives the
+//     condition of an *ast.AggregateFuncExpr. A user function call with
+//     FILTER becomes an *ast.AggregateFuncExpr too (only aggregates take
+//     FILTER; the analyzer checks the name).
+//   - FIRST_VALUE(x) and LAST_VALUE(x) without OVER (TiDB only knows the
+//     window functions): *ast.AggregateFuncExpr with F "FIRST_VALUE" or
+//     "LAST_VALUE".
+//   - FLOOR(x TO unit) and CEIL(x TO unit) (CEILING too), units SECOND,
+//     MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER, YEAR: the calls
+//     __eddy_floor_to(x, 'UNIT') and __eddy_ceil_to(x, 'UNIT'), the unit an
+//     upper-case string literal positioned at the user's unit.
+//   - [LATERAL] TABLE(f(args)) [[AS] T [(c1, ...)]], a table function call
+//     in FROM: written as LATERAL (SELECT __eddy_tfn_N(args)) AS T(c1, ...)
+//     (with an alias __eddy_tfa_N when none is written, since TiDB needs
+//     one; IsPlaceholder recognizes it). Query.TableFuncOf recognizes the
+//     derived table and gives the function's real name.
+//   - FULL [OUTER] JOIN ... ON cond: written as LEFT JOIN ... ON
+//     __eddy_full(cond) and unwrapped after parsing; Query.IsFullJoin
+//     tells. CROSS JOIN ... ON, and FULL JOIN without ON, are errors.
+//   - ROW_NUMBER() OVER (...), subqueries without aliases, WITH, UNION,
+//     joins, MOD, CASE, comparisons and arithmetic go to TiDB unchanged.
 //
-// What Flink has and Eddy does not yet (CREATE VIEW, computed and metadata
-// columns, STATEMENT SET, legacy GROUP BY TUMBLE(...), WITH, ...) gets an
-// error naming it. A few MySQL forms TiDB accepts but that would change a
+// # Normalized calls
+//
+// After TiDB parsed a query, these forms become plain *ast.FuncCallExpr
+// calls (each at the offset of the construct it replaces), so that the
+// analyzer binds them like any function:
+//
+//   - s LIKE p [ESCAPE 'c']: LIKE(s, p [, 'c']) (the third argument only
+//     when ESCAPE is written; Flink's default escape is backslash); ILIKE
+//     likewise; NOT LIKE is NOT LIKE(...) (an *ast.UnaryOperationExpr).
+//   - REGEXP(s, p), and the MySQL operator s [NOT] REGEXP p: [NOT]
+//     REGEXP(s, p).
+//   - TRIM([BOTH | LEADING | TRAILING] [chars] FROM s), TRIM(s): TiDB's
+//     call TRIM(s [, chars [, direction]]) with the direction as the string
+//     literal 'BOTH', 'LEADING' or 'TRAILING' (TRIM(LEADING FROM s) has
+//     chars ' ').
+//   - EXTRACT(unit FROM x), TIMESTAMPDIFF(unit, a, b), TIMESTAMPADD(unit,
+//     n, x): the unit is an upper-case string literal ('HOUR').
+//   - l IS NOT DISTINCT FROM r is TiDB's null-safe l <=> r (an
+//     *ast.BinaryOperationExpr with opcode.NullEQ), and l IS DISTINCT FROM
+//     r is NOT (l <=> r).
+//   - s || t is CONCAT(s, t); SUBSTRING(s FROM a FOR b) is SUBSTRING(s, a,
+//     b); POSITION(a IN b) is POSITION(a, b) (TiDB's own forms).
+//
+// What Flink has and Eddy does not yet (metadata columns, STATEMENT SET,
+// legacy GROUP BY TUMBLE(...), WITH RECURSIVE, column alias lists on
+// subqueries, JOIN ... USING, ...) gets an error naming it. A few MySQL forms TiDB accepts but that would change a
 // result if ignored (AS OF TIMESTAMP, TABLESAMPLE, PARTITION (p), SELECT
 // ... INTO, FOR UPDATE) are rejected after parsing.
 //

@@ -71,55 +71,88 @@ func tokenAt(src string, off int) string {
 
 func summarize(t *testing.T, s *Script, exprs bool) string {
 	var b strings.Builder
-	src := s.Text
 	for _, st := range s.Stmts {
+		summarizeStmt(t, &b, s.Text, st, exprs)
+	}
+	return b.String()
+}
+
+func summarizeStmt(t *testing.T, b *strings.Builder, src string, st Stmt, exprs bool) {
+	{
 		if st.Source() != src[st.Start().Offset:st.Start().Offset+len(st.Source())] {
 			t.Errorf("statement source %q is not the text at its start", st.Source())
 		}
 		switch x := st.(type) {
 		case *CreateTable:
-			fmt.Fprintf(&b, "create table %s", at(src, x.NamePos))
+			fmt.Fprintf(b, "create table %s", at(src, x.NamePos))
 			if x.IfNotExists {
 				b.WriteString(" if not exists")
 			}
 			if x.Comment != "" {
-				fmt.Fprintf(&b, " comment %q", x.Comment)
+				fmt.Fprintf(b, " comment %q", x.Comment)
 			}
-			fmt.Fprintf(&b, " (statement %s)\n", at(src, x.At))
+			fmt.Fprintf(b, " (statement %s)\n", at(src, x.At))
 			for _, c := range x.Columns {
-				fmt.Fprintf(&b, "  column %q %s: %s type %s\n", c.Name, at(src, c.At), c.Type, at(src, c.TypePos))
+				if c.Computed() {
+					fmt.Fprintf(b, "  computed column %q %s as %s: %s\n", c.Name, at(src, c.At), at(src, c.TypePos), restore(t, c.Expr))
+					query(t, b, src, c.Query, exprs)
+					continue
+				}
+				fmt.Fprintf(b, "  column %q %s: %s type %s\n", c.Name, at(src, c.At), c.Type, at(src, c.TypePos))
 			}
 			if w := x.Watermark; w != nil {
-				fmt.Fprintf(&b, "  watermark %s for %q %s as %s: %s\n", at(src, w.At), w.Column, at(src, w.ColumnPos),
+				fmt.Fprintf(b, "  watermark %s for %q %s as %s: %s\n", at(src, w.At), w.Column, at(src, w.ColumnPos),
 					at(src, w.ExprPos), restore(t, w.Expr))
-				query(t, &b, src, w.Query, exprs)
+				query(t, b, src, w.Query, exprs)
 			}
 			if x.PrimaryKey != nil {
 				b.WriteString("  primary key")
 				for _, id := range x.PrimaryKey {
-					fmt.Fprintf(&b, " %q %s", id.Name, at(src, id.At))
+					fmt.Fprintf(b, " %q %s", id.Name, at(src, id.At))
 				}
 				b.WriteString("\n")
 			}
 			for _, o := range x.Options {
-				fmt.Fprintf(&b, "  option %q = %q %s %s\n", o.Key, o.Value, at(src, o.At), at(src, o.ValuePos))
+				fmt.Fprintf(b, "  option %q = %q %s %s\n", o.Key, o.Value, at(src, o.At), at(src, o.ValuePos))
 			}
 		case *Insert:
-			fmt.Fprintf(&b, "insert into %q %s (statement %s)\n", x.Table, at(src, x.TablePos), at(src, x.At))
+			fmt.Fprintf(b, "insert into %q %s (statement %s)\n", x.Table, at(src, x.TablePos), at(src, x.At))
 			for _, c := range x.Columns {
-				fmt.Fprintf(&b, "  column %q %s\n", c.Name, at(src, c.At))
+				fmt.Fprintf(b, "  column %q %s\n", c.Name, at(src, c.At))
 			}
-			query(t, &b, src, x.Query, exprs)
+			query(t, b, src, x.Query, exprs)
 		case *Select:
-			fmt.Fprintf(&b, "select (statement %s)\n", at(src, x.At))
-			query(t, &b, src, x.Query, exprs)
+			fmt.Fprintf(b, "select (statement %s)\n", at(src, x.At))
+			query(t, b, src, x.Query, exprs)
 		case *Set:
-			fmt.Fprintf(&b, "set %q = %q %s %s (statement %s)\n", x.Key, x.Value, at(src, x.KeyPos), at(src, x.ValuePos), at(src, x.At))
+			fmt.Fprintf(b, "set %q = %q %s %s (statement %s)\n", x.Key, x.Value, at(src, x.KeyPos), at(src, x.ValuePos), at(src, x.At))
+		case *CreateView:
+			fmt.Fprintf(b, "create view %s", at(src, x.NamePos))
+			if x.Temporary {
+				b.WriteString(" temporary")
+			}
+			if x.IfNotExists {
+				b.WriteString(" if not exists")
+			}
+			if x.Comment != "" {
+				fmt.Fprintf(b, " comment %q", x.Comment)
+			}
+			fmt.Fprintf(b, " (statement %s)\n", at(src, x.At))
+			for _, c := range x.Columns {
+				fmt.Fprintf(b, "  column %q %s\n", c.Name, at(src, c.At))
+			}
+			query(t, b, src, x.Query, exprs)
+		case *Explain:
+			fmt.Fprintf(b, "explain (statement %s)", at(src, x.At))
+			for _, d := range x.Details {
+				fmt.Fprintf(b, " %s %s", d.Name, at(src, d.At))
+			}
+			b.WriteString("\n")
+			summarizeStmt(t, b, src, x.Stmt, exprs)
 		default:
 			t.Fatalf("unknown statement %T", st)
 		}
 	}
-	return b.String()
 }
 
 func restore(t *testing.T, n ast.Node) string {
@@ -159,7 +192,9 @@ func query(t *testing.T, b *strings.Builder, src string, q *Query, exprs bool) {
 	var intervals []string
 	var nulls []string
 	var nodes []string
-	ast.Node(q.Node).Accept(visitor(func(n ast.Node) {
+	var filters []string
+	var visit visitor
+	visit = visitor(func(n ast.Node) {
 		if c, ok := n.(*ast.FuncCastExpr); ok {
 			if ct, ok := q.CastType(c); ok {
 				try := ""
@@ -187,14 +222,37 @@ func query(t *testing.T, b *strings.Builder, src string, q *Query, exprs bool) {
 		if f, ok := n.(*ast.SelectField); ok && exprs {
 			nodes = append(nodes, fmt.Sprintf("    field %s\n", at(src, q.PosOfOffset(f.Offset))))
 		}
-	}))
+		if a, ok := n.(*ast.AggregateFuncExpr); ok {
+			if c, ok := q.AggFilter(a); ok {
+				filters = append(filters, fmt.Sprintf("    filter of %s %s: %s %s\n", restore(t, a), at(src, q.PosOfOffset(a.OriginTextPosition())), restore(t, c), at(src, q.PosOfOffset(c.OriginTextPosition()))))
+				c.Accept(visit) // the condition is not part of the tree
+			}
+		}
+		if ts, ok := n.(*ast.TableSource); ok {
+			if c, tf, ok := q.TableFuncOf(ts); ok {
+				alias := ts.AsName.O
+				if IsPlaceholder(alias) {
+					alias = "(none)"
+				}
+				cols := ""
+				for _, cn := range ts.ColumnNames {
+					cols += " " + cn.O
+				}
+				filters = append(filters, fmt.Sprintf("    table function %q %s name %s call %s alias %s%s (alias written %v)\n", tf.Name, at(src, tf.At), at(src, tf.NamePos), at(src, q.PosOfOffset(c.OriginTextPosition())), alias, cols, tf.Alias))
+			}
+		}
+		if j, ok := n.(*ast.Join); ok && q.IsFullJoin(j) {
+			filters = append(filters, fmt.Sprintf("    full join on %s\n", at(src, q.PosOfOffset(j.On.Expr.OriginTextPosition()))))
+		}
+	})
+	ast.Node(q.Node).Accept(visit)
 	if len(casts) != len(q.Casts) {
 		t.Errorf("%d casts marked, %d found in the AST", len(q.Casts), len(casts))
 	}
 	if len(nulls) != len(q.NullsFirst) {
 		t.Errorf("%d NULLS FIRST/LAST recorded, %d found in the AST", len(q.NullsFirst), len(nulls))
 	}
-	for _, s := range [][]string{casts, intervals, nulls, nodes} {
+	for _, s := range [][]string{casts, intervals, nulls, filters, nodes} {
 		for _, l := range s {
 			b.WriteString(l)
 		}

@@ -125,6 +125,88 @@ var validSnippets = []snippet{{
 		eq(t, "interval", iv.At, at("iv"))
 		eq(t, "value", q.PosOfOffset(call.Args[1].OriginTextPosition()), at("v"))
 	},
+}, {
+	name: "filter, first_value, floor to, lateral table, full join",
+	tmpl: `SELECT @agg:COUNT ( * ) FILTER ( WHERE @cond:a > 1 ) , @fv:FIRST_VALUE ( b ) , @fl:FLOOR ( ts TO @unit:HOUR ) ,
+		@rx:REGEXP ( s , 'x' ) FROM t FULL OUTER JOIN u ON @on:t.k = u.k , LATERAL @tf:TABLE ( @fn:split ( s ) ) AS T ( w , p )`,
+	check: func(t *testing.T, st Stmt, at func(string) Pos) {
+		q := st.(*Select).Query
+		sel := q.Node.(*ast.SelectStmt)
+		agg := sel.Fields.Fields[0].Expr.(*ast.AggregateFuncExpr)
+		eq(t, "aggregate", q.PosOfOffset(agg.OriginTextPosition()), at("agg"))
+		cond, ok := q.AggFilter(agg)
+		if !ok {
+			t.Fatalf("FILTER not recorded")
+		}
+		eq(t, "filter", q.PosOfOffset(cond.OriginTextPosition()), at("cond"))
+		fv := sel.Fields.Fields[1].Expr.(*ast.AggregateFuncExpr)
+		eq(t, "first_value", q.PosOfOffset(fv.OriginTextPosition()), at("fv"))
+		fl := sel.Fields.Fields[2].Expr.(*ast.FuncCallExpr)
+		if fl.FnName.L != "__eddy_floor_to" || len(fl.Args) != 2 {
+			t.Fatalf("FLOOR TO is %s", restore(t, fl))
+		}
+		eq(t, "floor", q.PosOfOffset(fl.OriginTextPosition()), at("fl"))
+		eq(t, "unit", q.PosOfOffset(fl.Args[1].OriginTextPosition()), at("unit"))
+		rx := sel.Fields.Fields[3].Expr.(*ast.FuncCallExpr)
+		eq(t, "regexp", q.PosOfOffset(rx.OriginTextPosition()), at("rx"))
+		outer := sel.From.TableRefs
+		lat, ok := outer.Right.(*ast.TableSource)
+		if !ok {
+			t.Fatalf("right of the comma join is %T", outer.Right)
+		}
+		call, tf, ok := q.TableFuncOf(lat)
+		if !ok || tf.Name != "split" || len(lat.ColumnNames) != 2 {
+			t.Fatalf("table function not recognized: %v %v", tf, ok)
+		}
+		eq(t, "table function", tf.At, at("tf"))
+		eq(t, "table function name", tf.NamePos, at("fn"))
+		eq(t, "table function call", q.PosOfOffset(call.OriginTextPosition()), at("tf"))
+		full, ok := outer.Left.(*ast.Join)
+		if !ok || !q.IsFullJoin(full) {
+			t.Fatalf("FULL JOIN not recognized")
+		}
+		eq(t, "on", q.PosOfOffset(full.On.Expr.OriginTextPosition()), at("on"))
+	},
+}, {
+	name: "view",
+	tmpl: `CREATE TEMPORARY VIEW @name:v ( @c0:a , @c1:b ) AS @q:SELECT x , y FROM t`,
+	check: func(t *testing.T, st Stmt, at func(string) Pos) {
+		v := st.(*CreateView)
+		eq(t, "name", v.NamePos, at("name"))
+		eq(t, "column", v.Columns[0].At, at("c0"))
+		eq(t, "column 2", v.Columns[1].At, at("c1"))
+		eq(t, "query", v.Query.Start(), at("q"))
+	},
+}, {
+	name: "computed column",
+	tmpl: `CREATE TABLE t ( @c0:ms BIGINT , @c1:ts AS @e1:TO_TIMESTAMP_LTZ ( ms , 3 ) , @c2:h AS @e2:FLOOR ( ts TO @u:DAY ) ,
+		WATERMARK FOR @wm:ts AS ts - INTERVAL '1' SECOND ) WITH ( 'k' = 'v' )`,
+	check: func(t *testing.T, st Stmt, at func(string) Pos) {
+		ct := st.(*CreateTable)
+		eq(t, "column", ct.Columns[0].At, at("c0"))
+		eq(t, "computed", ct.Columns[1].At, at("c1"))
+		eq(t, "computed 2", ct.Columns[2].At, at("c2"))
+		eq(t, "expr", ct.Columns[1].TypePos, at("e1"))
+		eq(t, "expr node", ct.Columns[1].Query.PosOfOffset(ct.Columns[1].Expr.OriginTextPosition()), at("e1"))
+		fl := ct.Columns[2].Expr.(*ast.FuncCallExpr)
+		eq(t, "floor", ct.Columns[2].Query.PosOfOffset(fl.OriginTextPosition()), at("e2"))
+		eq(t, "unit", ct.Columns[2].Query.PosOfOffset(fl.Args[1].OriginTextPosition()), at("u"))
+		eq(t, "watermark column", ct.Watermark.ColumnPos, at("wm"))
+	},
+}, {
+	name: "explain",
+	tmpl: `@ex:EXPLAIN @d0:CHANGELOG_MODE , @d1:ESTIMATED_COST @ins:INSERT INTO @sink:s WITH c AS ( SELECT a FROM t ) SELECT @f0:a FROM c`,
+	check: func(t *testing.T, st Stmt, at func(string) Pos) {
+		ex := st.(*Explain)
+		eq(t, "explain", ex.At, at("ex"))
+		eq(t, "detail", ex.Details[0].At, at("d0"))
+		eq(t, "detail 2", ex.Details[1].At, at("d1"))
+		ins := ex.Stmt.(*Insert)
+		eq(t, "insert", ins.At, at("ins"))
+		eq(t, "table", ins.TablePos, at("sink"))
+		sel := ins.Query.Node.(*ast.SelectStmt)
+		eq(t, "field", ins.Query.PosOfOffset(sel.Fields.Fields[0].Offset), at("f0"))
+	},
 }}
 
 var errorSnippets = []snippet{
@@ -142,6 +224,13 @@ var errorSnippets = []snippet{
 	{name: "cast type", tmpl: `INSERT INTO s SELECT CAST ( a AS @err:DATE ) FROM t`},
 	{name: "unknown statement", tmpl: `@err:FROBNICATE x`},
 	{name: "double quote", tmpl: `SELECT 'é' , @err:"x" FROM t`},
+	{name: "floor unit", tmpl: `SELECT FLOOR ( ts TO @err:FORTNIGHT ) FROM t`},
+	{name: "filter without a call", tmpl: `SELECT a @err:FILTER ( WHERE a > 1 ) FROM t`},
+	{name: "full join without on", tmpl: `SELECT * FROM a @err:FULL JOIN b WHERE x`},
+	{name: "cross join with on", tmpl: `SELECT * FROM a CROSS JOIN b @err:ON a.k = b.k`},
+	{name: "explain create", tmpl: `EXPLAIN @err:CREATE TABLE t ( a INT )`},
+	{name: "with insert", tmpl: `WITH c AS ( SELECT 1 FROM t ) @err:INSERT INTO s SELECT * FROM c`},
+	{name: "tvf argument order", tmpl: `SELECT * FROM TABLE ( TUMBLE ( @err:DESCRIPTOR ( ts ) , TABLE t , INTERVAL '1' MINUTE ) )`},
 	{name: "unterminated string", tmpl: `SELECT a , @err:'abc`, last: true},
 	{name: "unterminated comment", tmpl: `SELECT a FROM t @err:/*x`, last: true},
 }

@@ -43,6 +43,18 @@ type stmtText struct {
 	// intervals maps the rewritten offset of the value literal of each
 	// INTERVAL 'n' UNIT in an expression to the interval.
 	intervals map[int]Interval
+	// aggFilters maps aggregate calls to their FILTER (WHERE ...)
+	// condition.
+	aggFilters map[*ast.AggregateFuncExpr]ast.ExprNode
+	// tfuncs maps the rewritten offset of the name of each table function
+	// call to its index in tfList.
+	tfuncs map[int]int
+	tfList []TableFunc
+	// fullJoins holds the FULL JOINs (written as LEFT JOIN for TiDB).
+	fullJoins map[*ast.Join]bool
+	// distinct holds the rewritten offsets of the right operands of the
+	// l <=> r that stand for l IS DISTINCT FROM r (negated after parsing).
+	distinct map[int]bool
 }
 
 // placeholderName is the table name that stands for the n-th window TVF of
@@ -67,6 +79,9 @@ func (p *scriptParser) query(toks []token, end int) (*Query, error) {
 		return nil, q.Errorf(q.Start(), "expected a SELECT query")
 	}
 	q.Node = rs
+	if err := q.normalize(); err != nil {
+		return nil, err
+	}
 	if err := q.check(); err != nil {
 		return nil, err
 	}
@@ -95,11 +110,17 @@ func (p *scriptParser) expression(toks []token, end token) (*Query, ast.ExprNode
 		return nil, nil, q.Errorf(q.Start(), "expected an expression")
 	}
 	f := sel.Fields.Fields[0]
-	paren, ok := f.Expr.(*ast.ParenthesesExpr)
-	if !ok || f.AsName.L != "" {
+	if _, ok := f.Expr.(*ast.ParenthesesExpr); !ok || f.AsName.L != "" {
 		return nil, nil, q.Errorf(q.Start(), "expected an expression")
 	}
 	q.Node = sel
+	if err := q.normalize(); err != nil {
+		return nil, nil, err
+	}
+	paren, ok := sel.Fields.Fields[0].Expr.(*ast.ParenthesesExpr)
+	if !ok {
+		return nil, nil, q.Errorf(q.Start(), "expected an expression")
+	}
 	if err := q.check(); err != nil {
 		return nil, nil, err
 	}
@@ -166,6 +187,9 @@ func (p *scriptParser) tidbError(st *stmtText, err error) *Error {
 	if k < 0 {
 		return st.src.errorf(orig, "syntax error: unexpected end of %s", st.what)
 	}
+	if k >= 2 && toks[k].isOp("(") && toks[k-1].isName() && (toks[k-2].is("AS") || toks[k-2].isOp(")")) {
+		return st.src.errorf(toks[k].start, "column alias lists (AS t(a, b)) are only supported on LATERAL TABLE(...) yet: rename the columns in the SELECT list")
+	}
 	if h := reservedHint(toks, k); h >= 0 {
 		t := toks[h]
 		return st.src.errorf(t.start, "syntax error at or near %s: %s is a reserved word, write `%s` to use it as a name",
@@ -186,6 +210,16 @@ type queryRewriter struct {
 	// castAS maps the index of the AS token of a pending CAST to the cast.
 	castAS map[int]pendingCast
 	tvfs   int
+	// edits[i] replaces toks[i:end] (end == i: inserts before toks[i]).
+	edits map[int]edit
+	// marks[i] is called with the rewritten offset at which toks[i] (or
+	// the text an edit puts in its place) starts.
+	marks map[int]func(off int)
+	// inspected holds the indices of the call names already looked at.
+	inspected map[int]bool
+	tfns      int
+	// tail is text appended after the last token.
+	tail string
 }
 
 type pendingCast struct {
@@ -193,18 +227,53 @@ type pendingCast struct {
 	target string // the type TiDB sees
 }
 
+// edit replaces the tokens toks[i:end] of a query by text, which maps to
+// the script offset anchor.
+type edit struct {
+	end    int
+	text   string
+	anchor int
+}
+
+// insert schedules text to be written right before toks[i] (or after the
+// last token when i is past the end).
+func (r *queryRewriter) insert(i int, text string, anchor int) {
+	if i >= len(r.toks) {
+		r.tail += text
+		return
+	}
+	if e, ok := r.edits[i]; ok {
+		e.text = text + e.text
+		r.edits[i] = e
+		return
+	}
+	r.edits[i] = edit{end: i, text: text, anchor: anchor}
+}
+
+// replace schedules toks[i:end] to be replaced by text. It merges with an
+// insertion already scheduled there.
+func (r *queryRewriter) replace(i, end int, text string, anchor int) {
+	if e, ok := r.edits[i]; ok && e.end == i {
+		text = e.text + text
+	}
+	r.edits[i] = edit{end: end, text: text, anchor: anchor}
+}
+
 // rewrite turns toks into the text TiDB parses, wrapped in prefix and
 // suffix, and returns the Query that maps it back.
 func (p *scriptParser) rewrite(toks []token, end int, prefix, suffix string) (*Query, *stmtText, error) {
-	st := &stmtText{src: p.src, toks: toks, start: toks[0].start, casts: map[int]int{}, intervals: map[int]Interval{}}
+	st := &stmtText{src: p.src, toks: toks, start: toks[0].start, casts: map[int]int{}, intervals: map[int]Interval{},
+		aggFilters: map[*ast.AggregateFuncExpr]ast.ExprNode{}, tfuncs: map[int]int{}, fullJoins: map[*ast.Join]bool{}, distinct: map[int]bool{}}
 	q := &Query{TVFs: map[string]*WindowTVF{}, stmt: st}
 	r := &queryRewriter{p: p, src: p.src, toks: toks, w: rewriter{clean: p.clean}, q: q, st: st,
-		last: toks[0].start, castAS: map[int]pendingCast{}}
+		last: toks[0].start, castAS: map[int]pendingCast{}, edits: map[int]edit{}, marks: map[int]func(int){},
+		inspected: map[int]bool{}}
 	r.w.write(prefix, toks[0].start)
 	if err := r.walk(); err != nil {
 		return nil, nil, err
 	}
 	r.w.copy(r.last, toks[len(toks)-1].end)
+	r.w.write(r.tail, toks[len(toks)-1].end)
 	r.w.write(suffix, end)
 	st.text = r.w.buf.String()
 	st.pm = posMap{segs: r.w.segs, n: len(st.text), end: end}
@@ -236,8 +305,28 @@ func (r *queryRewriter) walk() error {
 	}
 	for i := 0; i < len(toks); {
 		t := toks[i]
+		if f := r.marks[i]; f != nil {
+			delete(r.marks, i)
+			f(r.w.buf.Len() + t.start - r.last)
+		}
+		if e, ok := r.edits[i]; ok {
+			delete(r.edits, i)
+			r.flush(t.start)
+			r.w.write(e.text, e.anchor)
+			if e.end > i {
+				r.last = toks[e.end-1].end
+				i = e.end
+				continue
+			}
+		}
 		switch {
 		case t.is("TABLE") && at(i+1).isOp("("):
+			if r.isTableFunc(i) {
+				if err := r.tableFunc(i); err != nil {
+					return err
+				}
+				continue // the edit at i applies now
+			}
 			tvf, next, err := r.tvf(i)
 			if err != nil {
 				return err
@@ -289,10 +378,316 @@ func (r *queryRewriter) walk() error {
 				return err
 			}
 			i++
+		case t.isName() && at(i+1).isOp("(") && !r.inspected[i]:
+			r.inspected[i] = true
+			if err := r.call(i); err != nil {
+				return err
+			}
+			// The edits call scheduled at i apply now.
+		case t.is("FILTER") && at(i+1).isOp("(") && at(i+2).is("WHERE"):
+			return r.src.errorf(t.start, "FILTER (WHERE ...) must follow an aggregate function call, as in COUNT(*) FILTER (WHERE amount > 0)")
+		case t.is("FULL") && (at(i+1).is("JOIN") || (at(i+1).is("OUTER") && at(i+2).is("JOIN"))):
+			if err := r.fullJoin(i); err != nil {
+				return err
+			}
+		case t.is("IS") && (at(i+1).is("DISTINCT") || (at(i+1).is("NOT") && at(i+2).is("DISTINCT"))):
+			// l IS [NOT] DISTINCT FROM r: TiDB knows l <=> r (IS NOT
+			// DISTINCT FROM); the parser negates the distinct form.
+			k := i + 1
+			neg := at(k).is("NOT")
+			if neg {
+				k++
+			}
+			if !at(k + 1).is("FROM") {
+				return r.src.errorf(toks[k].start, "syntax error at or near 'DISTINCT': expected IS [NOT] DISTINCT FROM")
+			}
+			r.replace(i, k+2, "<=>", t.start)
+			if !neg {
+				r.marks[k+2] = func(off int) { r.st.distinct[off] = true }
+			}
+		case t.is("CROSS") && at(i+1).is("JOIN"):
+			if on := joinCondition(toks, i+2); on >= 0 && toks[on].is("ON") {
+				return r.src.errorf(toks[on].start, "CROSS JOIN takes no ON condition: write JOIN ... ON for a join with a condition")
+			}
+			i++
 		default:
 			i++
 		}
 	}
+	return nil
+}
+
+// joinStops are the words that end a join's right side and condition.
+var joinStops = map[string]bool{
+	"JOIN": true, "INNER": true, "LEFT": true, "RIGHT": true, "FULL": true, "CROSS": true, "NATURAL": true,
+	"STRAIGHT_JOIN": true, "WHERE": true, "GROUP": true, "HAVING": true, "ORDER": true, "LIMIT": true,
+	"UNION": true, "EXCEPT": true, "INTERSECT": true, "WINDOW": true,
+}
+
+// joinCondition returns the index of the ON or USING that belongs to the
+// join whose right side starts at toks[from], or -1 when the right side
+// ends (at a join or clause keyword, a ',' or the enclosing ')') first.
+func joinCondition(toks []token, from int) int {
+	depth := 0
+	for k := from; k < len(toks); k++ {
+		t := toks[k]
+		switch {
+		case t.isOp("("):
+			depth++
+		case t.isOp(")"):
+			depth--
+			if depth < 0 {
+				return -1
+			}
+		case depth > 0:
+		case t.is("ON") || t.is("USING"):
+			return k
+		case t.isOp(",") || (t.kind == tokIdent && joinStops[strings.ToUpper(t.val)]):
+			return -1
+		}
+	}
+	return -1
+}
+
+// fullJoin rewrites FULL [OUTER] JOIN at toks[i], which TiDB does not
+// parse, into LEFT [OUTER] JOIN ... ON __eddy_full(cond); the parser
+// unwraps the condition after parsing and remembers the join
+// (Query.IsFullJoin).
+func (r *queryRewriter) fullJoin(i int) error {
+	toks := r.toks
+	j := i + 1
+	if toks[j].is("OUTER") {
+		j++
+	}
+	on := joinCondition(toks, j+1)
+	if on < 0 {
+		return r.src.errorf(toks[i].start, "FULL JOIN needs an ON condition")
+	}
+	if toks[on].is("USING") {
+		return r.src.errorf(toks[on].start, "JOIN ... USING is not supported yet: write ON left.col = right.col")
+	}
+	end := conditionEnd(toks, on+1)
+	if end == on+1 {
+		return r.src.errorf(toks[on].start, "syntax error at or near 'ON': expected the condition of the FULL JOIN")
+	}
+	r.replace(i, i+1, "LEFT", toks[i].start)
+	r.insert(on+1, reservedPrefix+"full(", toks[on+1].start)
+	r.insert(end, ") ", toks[end-1].end)
+	return nil
+}
+
+// conditionEnd returns the index of the token right after the join
+// condition that starts at toks[from]: the condition runs to a join or
+// clause keyword, a ',' or the enclosing ')'.
+func conditionEnd(toks []token, from int) int {
+	depth := 0
+	for k := from; k < len(toks); k++ {
+		t := toks[k]
+		switch {
+		case t.isOp("("):
+			depth++
+		case t.isOp(")"):
+			depth--
+			if depth < 0 {
+				return k
+			}
+		case depth > 0:
+		case t.isOp(","):
+			return k
+		case t.kind == tokIdent && joinStops[strings.ToUpper(t.val)] && !(k+1 < len(toks) && toks[k+1].isOp("(")):
+			return k
+		}
+	}
+	return len(toks)
+}
+
+// notCalls are keywords that a '(' may follow without making a call.
+var notCalls = map[string]bool{
+	"OVER": true, "IN": true, "AS": true, "EXISTS": true, "VALUES": true, "USING": true, "ON": true, "SELECT": true,
+	"FROM": true, "WHERE": true, "AND": true, "OR": true, "NOT": true, "THEN": true, "ELSE": true, "WHEN": true,
+	"JOIN": true, "LATERAL": true, "BY": true, "HAVING": true, "TABLE": true,
+}
+
+// callUnits are the units of FLOOR(x TO unit) and CEIL(x TO unit).
+var callUnits = map[string]bool{
+	"SECOND": true, "MINUTE": true, "HOUR": true, "DAY": true, "WEEK": true, "MONTH": true, "QUARTER": true, "YEAR": true,
+}
+
+// call looks at the function call whose name is toks[i] and schedules the
+// rewrites of the Flink forms TiDB does not parse:
+//
+//   - agg(args) FILTER (WHERE cond) becomes __eddy_filter(agg(args), cond)
+//     (unwrapped after parsing: Query.AggFilter);
+//   - FIRST_VALUE(x) and LAST_VALUE(x) without OVER become
+//     __eddy_first_value(x) and __eddy_last_value(x) (aggregate calls after
+//     parsing);
+//   - FLOOR(x TO unit) and CEIL(x TO unit) become __eddy_floor_to(x, 'UNIT')
+//     and __eddy_ceil_to(x, 'UNIT');
+//   - REGEXP(s, p), a reserved word in TiDB, becomes __eddy_regexp(s, p)
+//     (renamed back to REGEXP after parsing).
+func (r *queryRewriter) call(i int) error {
+	toks := r.toks
+	at := func(k int) token {
+		if k < len(toks) {
+			return toks[k]
+		}
+		return eofTok
+	}
+	name := toks[i]
+	cl := closeParen(toks, i+1)
+	if cl < 0 {
+		return nil // TiDB reports the unclosed '('
+	}
+	upper := strings.ToUpper(name.val)
+	if name.kind == tokQuoted {
+		upper = "" // a quoted name is never one of the keywords below
+	}
+	var wrap, rename string
+	if at(cl+1).is("FILTER") && !notCalls[upper] && at(cl+2).isOp("(") && at(cl+3).is("WHERE") {
+		fcl := closeParen(toks, cl+2)
+		if fcl < 0 {
+			return r.src.errorf(toks[cl+2].start, "'(' of FILTER is never closed")
+		}
+		if fcl == cl+4 {
+			return r.src.errorf(toks[fcl].start, "syntax error at or near ')': expected the FILTER condition after WHERE")
+		}
+		if at(fcl + 1).is("OVER") {
+			return r.src.errorf(toks[fcl+1].start, "FILTER (WHERE ...) is not supported with OVER")
+		}
+		wrap = reservedPrefix + "filter("
+		r.replace(cl+1, cl+4, ", ", toks[cl+1].start)
+	}
+	switch upper {
+	case "FIRST_VALUE", "LAST_VALUE":
+		if !at(cl + 1).is("OVER") {
+			rename = reservedPrefix + strings.ToLower(upper)
+		}
+	case "REGEXP":
+		rename = reservedPrefix + "regexp"
+	case "FLOOR", "CEIL", "CEILING":
+		to, depth := -1, 0
+		for k := i + 2; k < cl; k++ {
+			switch {
+			case toks[k].isOp("("):
+				depth++
+			case toks[k].isOp(")"):
+				depth--
+			case depth == 0 && toks[k].is("TO"):
+				to = k
+			}
+		}
+		if to < 0 {
+			break
+		}
+		fn := "FLOOR"
+		if upper != "FLOOR" {
+			fn = "CEIL"
+		}
+		if to == i+2 {
+			return r.src.errorf(toks[to].start, "missing the value before TO in %s(x TO unit)", fn)
+		}
+		if to+1 == cl || !toks[to+1].isName() {
+			return r.src.errorf(toks[to].start, "%s(x TO unit) needs a unit after TO: SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER or YEAR", fn)
+		}
+		u := toks[to+1]
+		unit := strings.ToUpper(u.val)
+		if !callUnits[unit] || u.kind != tokIdent {
+			return r.src.errorf(u.start, "unknown time unit %s in %s(x TO unit): expected SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER or YEAR", describe(r.src, u), fn)
+		}
+		if to+2 != cl {
+			return r.src.errorf(toks[to+2].start, "syntax error at or near %s: expected ')' after the unit of %s", describe(r.src, toks[to+2]), fn)
+		}
+		rename = reservedPrefix + strings.ToLower(fn) + "_to"
+		r.replace(to, to+2, ", '"+unit+"'", u.start)
+	}
+	if wrap == "" && rename == "" {
+		return nil
+	}
+	if rename == "" {
+		rename = r.p.clean[name.start:name.end]
+	}
+	r.replace(i, i+1, wrap+rename, name.start)
+	return nil
+}
+
+// isTableFunc reports whether TABLE( at toks[i] calls a table function
+// (TABLE(f(args))) rather than a window function: the called name is not
+// TUMBLE, HOP, CUMULATE or SESSION, and no argument is TABLE t or
+// DESCRIPTOR(...), which only window functions take.
+func (r *queryRewriter) isTableFunc(i int) bool {
+	toks := r.toks
+	if i+3 >= len(toks) || !toks[i+2].isName() || !toks[i+3].isOp("(") {
+		return false
+	}
+	if _, ok := windowSigs[strings.ToUpper(toks[i+2].val)]; ok && toks[i+2].kind == tokIdent {
+		return false
+	}
+	cl := closeParen(toks, i+3)
+	if cl < 0 {
+		return false
+	}
+	depth := 0
+	for k := i + 4; k < cl; k++ {
+		switch {
+		case toks[k].isOp("("):
+			depth++
+		case toks[k].isOp(")"):
+			depth--
+		case depth == 0 && toks[k].is("TABLE") && k+1 < cl && toks[k+1].isName():
+			return false
+		case depth == 0 && toks[k].is("DESCRIPTOR") && k+1 < cl && toks[k+1].isOp("("):
+			return false
+		}
+	}
+	return true
+}
+
+// aliasStops are words that may follow a FROM item but are not its alias.
+var aliasStops = map[string]bool{
+	"ON": true, "USING": true, "FULL": true, "OUTER": true, "FILTER": true,
+}
+
+// tableFunc schedules the rewrite of [LATERAL] TABLE(f(args)) at toks[i]
+// into LATERAL (SELECT __eddy_tfn_N(args)) [AS __eddy_tfa_N], which TiDB
+// parses as a lateral derived table, and records the call
+// (Query.TableFunc).
+func (r *queryRewriter) tableFunc(i int) error {
+	toks, src := r.toks, r.src
+	outer := closeParen(toks, i+1)
+	if outer < 0 {
+		return src.errorf(toks[i+1].start, "'(' of TABLE(...) is never closed")
+	}
+	name := toks[i+2]
+	inner := closeParen(toks, i+3)
+	if inner+1 != outer {
+		return src.errorf(toks[inner+1].start, "syntax error at or near %s: expected ')' to close TABLE(", describe(src, toks[inner+1]))
+	}
+	text := "(SELECT "
+	if i == 0 || !toks[i-1].is("LATERAL") {
+		text = "LATERAL (SELECT "
+	}
+	r.tfns++
+	// The call gets a placeholder name: a function may be called anything,
+	// including words TiDB does not take as function names (SPLIT).
+	r.replace(i, i+3, text+fmt.Sprintf("%stfn_%d", reservedPrefix, r.tfns), toks[i].start)
+	tf := TableFunc{At: src.pos(toks[i].start), Name: name.val, NamePos: src.pos(name.start)}
+	next := eofTok
+	if outer+1 < len(toks) {
+		next = toks[outer+1]
+	}
+	switch {
+	case next.is("AS") || next.kind == tokQuoted:
+		tf.Alias = true
+	case next.kind == tokIdent:
+		w := strings.ToUpper(next.val)
+		tf.Alias = !aliasStops[w] && !joinStops[w] && !reservedWords[w]
+	}
+	if !tf.Alias {
+		r.insert(outer+1, fmt.Sprintf(" AS %stfa_%d ", reservedPrefix, r.tfns), toks[outer].start)
+	}
+	idx := len(r.st.tfList)
+	r.st.tfList = append(r.st.tfList, tf)
+	r.marks[i] = func(off int) { r.st.tfuncs[off+len(text)] = idx }
 	return nil
 }
 

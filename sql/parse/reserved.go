@@ -29,6 +29,18 @@ var hintWords = func() map[string]bool {
 	return m
 }()
 
+// reservedWords are all the words TiDB's grammar reserves: none of them
+// can be an alias without quotes.
+var reservedWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range parser.Keywords {
+		if k.Reserved {
+			m[k.Word] = true
+		}
+	}
+	return m
+}()
+
 // reservedHint returns the index of the token, k or the one before it, that
 // is a reserved word written where a name was probably meant, or -1.
 func reservedHint(toks []token, k int) int {

@@ -92,7 +92,13 @@ func (p *scriptParser) statement(st rawStmt) (Stmt, error) {
 		if second.is("TABLE") || (second.is("TEMPORARY") && third.is("TABLE")) {
 			return p.createTable(c, at, text)
 		}
+		if second.is("VIEW") || (second.is("TEMPORARY") && third.is("VIEW")) {
+			return p.createView(c, at, text)
+		}
 		if second.is("OR") && third.is("REPLACE") {
+			if c.peekAt(3).is("VIEW") || c.peekAt(3).is("TEMPORARY") {
+				return nil, c.errAt(second, "CREATE OR REPLACE VIEW is not supported: each view is created once; use another name")
+			}
 			second = c.peekAt(3)
 		}
 		if second.is("TEMPORARY") || second.is("SYSTEM") {
@@ -100,11 +106,17 @@ func (p *scriptParser) statement(st rawStmt) (Stmt, error) {
 			if second.is("TEMPORARY") {
 				second = c.peekAt(3)
 			}
+			if second.is("SYSTEM") {
+				second = c.peekAt(3)
+			}
+			if second.is("VIEW") {
+				return nil, c.errAt(first, "CREATE TEMPORARY SYSTEM VIEW is not supported: use CREATE [TEMPORARY] VIEW")
+			}
 		}
 		if second.kind == tokIdent {
 			return nil, c.errAt(first, "CREATE %s is not supported yet", strings.ToUpper(second.val))
 		}
-		return nil, c.errAt(first, "CREATE must be followed by TABLE")
+		return nil, c.errAt(first, "CREATE must be followed by TABLE or VIEW")
 	case first.is("INSERT"):
 		return p.insert(c, at, text)
 	case first.is("SELECT") || first.isOp("("):
@@ -114,7 +126,16 @@ func (p *scriptParser) statement(st rawStmt) (Stmt, error) {
 		}
 		return &Select{At: at, Text: text, Query: q}, nil
 	case first.is("WITH"):
-		return nil, c.errAt(first, "WITH (common table expressions) is not supported yet")
+		if k := topLevel(c.toks, "INSERT"); k >= 0 {
+			return nil, c.errAt(c.toks[k], "INSERT must come first: write INSERT INTO t WITH ... SELECT ...")
+		}
+		q, err := p.query(c.toks, c.end)
+		if err != nil {
+			return nil, err
+		}
+		return &Select{At: at, Text: text, Query: q}, nil
+	case first.is("EXPLAIN"):
+		return p.explain(c, at, text, st)
 	case first.is("VALUES"):
 		return nil, c.errAt(first, "VALUES is not supported yet")
 	case first.is("SET"):
@@ -129,18 +150,95 @@ func (p *scriptParser) statement(st rawStmt) (Stmt, error) {
 		return nil, c.errAt(first, "%s is not supported yet", strings.ToUpper(first.val))
 	case first.kind == tokIdent && unsupportedStmts[strings.ToUpper(first.val)]:
 		kind := strings.ToUpper(first.val)
-		if second := c.peekAt(1); second.kind == tokIdent && !strings.EqualFold(first.val, "EXPLAIN") {
+		if second := c.peekAt(1); second.kind == tokIdent {
 			kind += " " + strings.ToUpper(second.val)
 		}
 		return nil, c.errAt(first, "%s is not supported yet", kind)
 	}
-	return nil, c.errAt(first, "unknown statement starting with %s: expected CREATE TABLE, INSERT INTO, SELECT or SET", describe(p.src, first))
+	return nil, c.errAt(first, "unknown statement starting with %s: expected CREATE TABLE, CREATE VIEW, INSERT INTO, SELECT, SET or EXPLAIN", describe(p.src, first))
+}
+
+// topLevel returns the index of the first bare word w outside parentheses,
+// or -1.
+func topLevel(toks []token, w string) int {
+	depth := 0
+	for k, t := range toks {
+		switch {
+		case t.isOp("("):
+			depth++
+		case t.isOp(")"):
+			depth--
+		case depth == 0 && t.is(w):
+			return k
+		}
+	}
+	return -1
+}
+
+// explainDetails are Flink's EXPLAIN details.
+var explainDetails = map[string]bool{
+	"ESTIMATED_COST": true, "CHANGELOG_MODE": true, "PLAN_ADVICE": true, "JSON_EXECUTION_PLAN": true,
+}
+
+// explain parses EXPLAIN [PLAN FOR | detail, ...] statement.
+func (p *scriptParser) explain(c *cursor, at Pos, text string, st rawStmt) (*Explain, error) {
+	kw := c.next() // EXPLAIN
+	ex := &Explain{At: at, Text: text}
+	switch {
+	case c.peek().is("PLAN") && c.peekAt(1).is("FOR"):
+		c.next()
+		c.next()
+	case c.peek().kind == tokIdent && explainDetails[strings.ToUpper(c.peek().val)]:
+		for {
+			d := c.next()
+			ex.Details = append(ex.Details, Ident{Name: strings.ToUpper(d.val), At: c.src.pos(d.start)})
+			if !c.peek().isOp(",") {
+				break
+			}
+			c.next()
+			d2 := c.peek()
+			if d2.kind != tokIdent || !explainDetails[strings.ToUpper(d2.val)] {
+				return nil, c.unexpected("an EXPLAIN detail: ESTIMATED_COST, CHANGELOG_MODE, PLAN_ADVICE or JSON_EXECUTION_PLAN")
+			}
+		}
+	case c.peek().kind == tokIdent && c.peekAt(1).isOp(","):
+		return nil, c.errAt(c.peek(), "unknown EXPLAIN detail %s: expected ESTIMATED_COST, CHANGELOG_MODE, PLAN_ADVICE or JSON_EXECUTION_PLAN", describe(c.src, c.peek()))
+	}
+	if c.atEnd() {
+		return nil, c.errAt(kw, "EXPLAIN needs a statement: a query or an INSERT INTO")
+	}
+	t := c.peek()
+	switch {
+	case t.is("SELECT") || t.isOp("(") || t.is("WITH") || t.is("INSERT"):
+	case t.is("CREATE") || t.is("SET") || t.is("EXPLAIN"):
+		kind := strings.ToUpper(t.val)
+		if n := c.peekAt(1); t.is("CREATE") && n.kind == tokIdent {
+			kind += " " + strings.ToUpper(n.val)
+			if n.is("TEMPORARY") && c.peekAt(2).kind == tokIdent {
+				kind += " " + strings.ToUpper(c.peekAt(2).val)
+			}
+		}
+		return nil, c.errAt(t, "EXPLAIN %s is not supported: EXPLAIN takes a query or an INSERT INTO statement", kind)
+	case t.is("EXECUTE") || t.is("STATEMENT") || t.is("BEGIN"):
+		return nil, c.errAt(t, "EXPLAIN of a STATEMENT SET is not supported yet: explain each INSERT INTO")
+	default:
+		if t.kind == tokIdent && explainDetails[strings.ToUpper(t.val)] {
+			return nil, c.unexpected("a query or an INSERT INTO statement")
+		}
+		return nil, c.unexpected("a query or an INSERT INTO statement to explain")
+	}
+	inner, err := p.statement(rawStmt{toks: c.toks[c.i:], end: st.end, closed: st.closed})
+	if err != nil {
+		return nil, err
+	}
+	ex.Stmt = inner
+	return ex, nil
 }
 
 // unsupportedStmts are statement keywords of Flink SQL (and SQL at large)
 // that Eddy does not run yet.
 var unsupportedStmts = map[string]bool{
-	"DROP": true, "ALTER": true, "SHOW": true, "DESCRIBE": true, "DESC": true, "EXPLAIN": true,
+	"DROP": true, "ALTER": true, "SHOW": true, "DESCRIBE": true, "DESC": true,
 	"USE": true, "RESET": true, "LOAD": true, "UNLOAD": true, "ADD": true, "REMOVE": true,
 	"DELETE": true, "UPDATE": true, "TRUNCATE": true, "ANALYZE": true, "CALL": true, "COMPILE": true,
 	"REPLACE": true, "MERGE": true, "GRANT": true, "REVOKE": true, "COMMIT": true, "ROLLBACK": true,

@@ -25,7 +25,7 @@ func (p *scriptParser) insert(c *cursor, at Pos, text string) (*Insert, error) {
 	if c.peek().is("PARTITION") {
 		return nil, c.errAt(c.peek(), "INSERT ... PARTITION is not supported yet")
 	}
-	if c.peek().isOp("(") && !c.peekAt(1).is("SELECT") && !c.peekAt(1).isOp("(") {
+	if c.peek().isOp("(") && !c.peekAt(1).is("SELECT") && !c.peekAt(1).isOp("(") && !c.peekAt(1).is("WITH") {
 		c.next()
 		for {
 			id, err := c.name("a column name")
@@ -45,11 +45,9 @@ func (p *scriptParser) insert(c *cursor, at Pos, text string) (*Insert, error) {
 	}
 	t := c.peek()
 	switch {
-	case t.is("SELECT") || t.isOp("("):
+	case t.is("SELECT") || t.isOp("(") || t.is("WITH"):
 	case t.is("VALUES"):
 		return nil, c.errAt(t, "INSERT ... VALUES is not supported yet")
-	case t.is("WITH"):
-		return nil, c.errAt(t, "WITH (common table expressions) is not supported yet")
 	default:
 		return nil, c.unexpected("a SELECT query")
 	}

@@ -87,6 +87,26 @@ func (r *queryRewriter) tvf(i int) (*WindowTVF, int, error) {
 		args = append(args, a)
 		from = k + 1
 	}
+	// Positional arguments of the right kinds in the wrong order.
+	if len(args) >= 2 && !args[0].named {
+		want := []string{"table", "descriptor"}
+		has := map[string]int{}
+		for _, a := range args {
+			has[a.kind]++
+		}
+		if has["table"] == 1 && has["descriptor"] == 1 && (args[0].kind != "table" || args[1].kind == "interval") {
+			for k, w := range want {
+				if args[k].kind != w {
+					return nil, 0, src.errorf(args[k].first.start, "the arguments of %s are out of order: write %s", kind, sig.form)
+				}
+			}
+			for k := 2; k < len(args); k++ {
+				if args[k].kind != "interval" && args[k].kind != "other" {
+					return nil, 0, src.errorf(args[k].first.start, "the arguments of %s are out of order: write %s", kind, sig.form)
+				}
+			}
+		}
+	}
 	// Place the arguments into the parameters.
 	slots := make([]*tvfArg, len(sig.params))
 	for n := range args {

@@ -83,6 +83,9 @@ func Substitute(e *expr.Expr, cols []*expr.Expr) *expr.Expr {
 		}
 		return e
 	case expr.KindCall:
+		if len(e.Args) == 0 {
+			return e
+		}
 		args := make([]*expr.Expr, len(e.Args))
 		for i, a := range e.Args {
 			args[i] = Substitute(a, cols)
@@ -107,6 +110,9 @@ func Remap(e *expr.Expr, m []int) *expr.Expr {
 		}
 		return e
 	case expr.KindCall:
+		if len(e.Args) == 0 {
+			return e
+		}
 		args := make([]*expr.Expr, len(e.Args))
 		for i, a := range e.Args {
 			args[i] = Remap(a, m)
@@ -135,7 +141,7 @@ func Equal(a, b *expr.Expr) bool {
 		}
 		return *a.Literal == *b.Literal
 	case expr.KindCall:
-		if a.Func != b.Func || len(a.Args) != len(b.Args) {
+		if a.Func != b.Func || a.UDF != b.UDF || len(a.Args) != len(b.Args) {
 			return false
 		}
 		for i := range a.Args {
@@ -182,7 +188,8 @@ func IsIdentity(exprs []*expr.Expr, n int) bool {
 }
 
 // MayFail reports whether evaluating e can raise an error on some row
-// (division or MOD by zero, a CAST of a value that does not convert), so
+// (division or MOD by zero, a CAST of a value that does not convert, a
+// user-defined function), so
 // that it must not be evaluated on rows an earlier filter would have removed.
 func MayFail(e *expr.Expr) bool {
 	return Any(e, func(n *expr.Expr) bool {
@@ -190,7 +197,8 @@ func MayFail(e *expr.Expr) bool {
 			return false
 		}
 		switch n.Func {
-		case expr.FuncDiv, expr.FuncMod:
+		case expr.FuncDiv, expr.FuncMod, expr.FuncUDF:
+			// A user-defined function may fail on any input.
 			return true
 		case expr.FuncCast:
 			return len(n.Args) != 1 || n.Args[0].Kind != expr.KindLiteral

@@ -89,18 +89,7 @@ func check(n logical.Node, depth int) error {
 		}
 		return indices(n, "partition", in, n.PartitionBy)
 	case *logical.Aggregate:
-		in := n.Input.Schema().Len()
-		if err := indices(n, "group key", in, n.GroupKeys); err != nil {
-			return err
-		}
-		for _, a := range n.Aggs {
-			if a.Func == jobgraph.CountStar {
-				continue
-			}
-			if a.Arg < 0 || a.Arg >= in {
-				return bad(n, "aggregate %s reads column %d of %d", a.Name, a.Arg, in)
-			}
-		}
+		return aggregate(n)
 	case *logical.Over:
 		in := n.Input.Schema().Len()
 		if err := indices(n, "partition", in, n.PartitionBy); err != nil {
@@ -114,6 +103,26 @@ func check(n logical.Node, depth int) error {
 	case *logical.Sink:
 		if n.Table.Table == "" {
 			return bad(n, "sink has no table name")
+		}
+	case *logical.Union:
+		return union(n)
+	case *logical.Join:
+		return join(n)
+	case *logical.Correlate:
+		if n.Function == "" {
+			return bad(n, "correlate has no function")
+		}
+		return exprs(n, n.Input.Schema().Len(), n.Args...)
+	case *logical.WatermarkAssigner:
+		in := n.Input.Schema()
+		if n.Column < 0 || n.Column >= in.Len() {
+			return bad(n, "watermark column %d is outside the input's %d columns", n.Column, in.Len())
+		}
+		if in.Fields[n.Column].Type.Kind != types.Timestamp {
+			return bad(n, "watermark column %s is %s, not a TIMESTAMP", in.Fields[n.Column].Name, in.Fields[n.Column].Type)
+		}
+		if n.DelayMs < 0 {
+			return bad(n, "negative watermark delay %d ms", n.DelayMs)
 		}
 	default:
 		return bad(n, "unknown logical node")
@@ -137,8 +146,90 @@ func isNilNode(n logical.Node) bool {
 		return n == nil
 	case *logical.Sink:
 		return n == nil
+	case *logical.Union:
+		return n == nil
+	case *logical.Join:
+		return n == nil
+	case *logical.Correlate:
+		return n == nil
+	case *logical.WatermarkAssigner:
+		return n == nil
 	}
 	return false
+}
+
+func aggregate(n *logical.Aggregate) error {
+	in := n.Input.Schema()
+	width := in.Len()
+	if err := indices(n, "group key", width, n.GroupKeys); err != nil {
+		return err
+	}
+	for _, a := range n.Aggs {
+		if a.Filter != nil {
+			f := *a.Filter
+			if f < 0 || f >= width {
+				return bad(n, "aggregate %s filters on column %d of %d", a.Name, f, width)
+			}
+			if t := in.Fields[f].Type.Kind; t != types.Boolean {
+				return bad(n, "aggregate %s filters on column %s of type %s, not BOOLEAN", a.Name, in.Fields[f].Name, in.Fields[f].Type)
+			}
+		}
+		if err := indices(n, "aggregate argument", width, a.Args); err != nil {
+			return err
+		}
+		switch a.Func {
+		case jobgraph.CountStar:
+			continue
+		case jobgraph.UDAF:
+			if a.UDF == "" {
+				return bad(n, "user-defined aggregate %s names no function", a.Name)
+			}
+			if len(a.Args) == 0 && a.Arg < 0 {
+				continue // a UDAF without arguments
+			}
+		}
+		if a.Arg < 0 || a.Arg >= width {
+			return bad(n, "aggregate %s reads column %d of %d", a.Name, a.Arg, width)
+		}
+		if len(a.Args) > 0 && a.Args[0] != a.Arg {
+			return bad(n, "aggregate %s: Arg %d is not Args[0] %d", a.Name, a.Arg, a.Args[0])
+		}
+	}
+	return nil
+}
+
+func union(n *logical.Union) error {
+	if len(n.InputsNodes) == 0 {
+		return bad(n, "union has no inputs")
+	}
+	first := n.InputsNodes[0].Schema()
+	for i, in := range n.InputsNodes[1:] {
+		s := in.Schema()
+		if s.Len() != first.Len() {
+			return bad(n, "union input %d has %d columns, input 0 has %d", i+1, s.Len(), first.Len())
+		}
+		for j, f := range s.Fields {
+			if !f.Type.SameValues(first.Fields[j].Type) {
+				return bad(n, "union input %d column %d (%s) is %s, input 0's is %s", i+1, j, f.Name, f.Type, first.Fields[j].Type)
+			}
+		}
+	}
+	return nil
+}
+
+func join(n *logical.Join) error {
+	switch n.Type {
+	case jobgraph.InnerJoin, jobgraph.LeftJoin, jobgraph.RightJoin, jobgraph.FullJoin, jobgraph.SemiJoin, jobgraph.AntiJoin:
+	default:
+		return bad(n, "unknown join type %q", n.Type)
+	}
+	if n.Cond == nil {
+		return nil
+	}
+	if n.Cond.Type.Kind != types.Boolean && n.Cond.Type.Kind != types.Null {
+		return bad(n, "join condition is %s, not BOOLEAN", n.Cond.Type)
+	}
+	return exprs(n, n.Left.Schema().Len()+n.Right.Schema().Len(), n.Cond)
 }
 
 func indices(n logical.Node, what string, width int, idx []int) error {

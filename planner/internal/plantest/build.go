@@ -179,12 +179,85 @@ func (b *B) Tumble(in logical.Node, timeCol string, size time.Duration) *logical
 	return b.Window(in, jobgraph.Tumble, timeCol, size, 0, 0)
 }
 
+// Hop is HOP(TABLE in, DESCRIPTOR(timeCol), slide, size).
+func (b *B) Hop(in logical.Node, timeCol string, slide, size time.Duration) *logical.WindowTVF {
+	return b.Window(in, jobgraph.Hop, timeCol, size, slide, 0)
+}
+
+// Cumulate is CUMULATE(TABLE in, DESCRIPTOR(timeCol), step, maxSize).
+func (b *B) Cumulate(in logical.Node, timeCol string, step, maxSize time.Duration) *logical.WindowTVF {
+	return b.Window(in, jobgraph.Cumulate, timeCol, maxSize, step, 0)
+}
+
+// Session is SESSION(TABLE in PARTITION BY partition, DESCRIPTOR(timeCol), gap).
+func (b *B) Session(in logical.Node, timeCol string, gap time.Duration, partition ...string) *logical.WindowTVF {
+	w := b.Window(in, jobgraph.Session, timeCol, gap, 0, 0)
+	for _, p := range partition {
+		w.PartitionBy = append(w.PartitionBy, Idx(in, p))
+	}
+	return w
+}
+
+// Union is UNION ALL of ins.
+func (b *B) Union(ins ...logical.Node) *logical.Union {
+	return &logical.Union{At: b.pos(), InputsNodes: ins}
+}
+
+// Join joins l and r on cond, over l's columns then r's (see JCol).
+func (b *B) Join(l, r logical.Node, t jobgraph.JoinType, cond *expr.Expr) *logical.Join {
+	return &logical.Join{At: b.pos(), Left: l, Right: r, Type: t, Cond: cond}
+}
+
+// JCol references column name of a join's left input (side "L") or right
+// input (side "R"), in the join condition's numbering.
+func JCol(l, r logical.Node, side, name string) *expr.Expr {
+	if side == "L" {
+		return Col(l, name)
+	}
+	c := Col(r, name)
+	return expr.Col(l.Schema().Len()+c.Column, c.Type)
+}
+
+// WindowJoinCond is L.window_start = R.window_start AND L.window_end =
+// R.window_end AND the given terms.
+func WindowJoinCond(l, r logical.Node, terms ...*expr.Expr) *expr.Expr {
+	c := Bool(expr.FuncAnd,
+		Bool(expr.FuncEq, JCol(l, r, "L", "window_start"), JCol(l, r, "R", "window_start")),
+		Bool(expr.FuncEq, JCol(l, r, "L", "window_end"), JCol(l, r, "R", "window_end")))
+	for _, t := range terms {
+		c = Bool(expr.FuncAnd, c, t)
+	}
+	return c
+}
+
+// Correlate is in, LATERAL TABLE(fn(args)) with the function's columns.
+func (b *B) Correlate(in logical.Node, fn string, args []*expr.Expr, cols []types.Field, left bool) *logical.Correlate {
+	return &logical.Correlate{At: b.pos(), Input: in, Function: fn, Args: args, Columns: cols, Left: left}
+}
+
+// WatermarkAssigner declares column col of in the rowtime attribute, with
+// watermarks delay behind the largest time seen.
+func (b *B) WatermarkAssigner(in logical.Node, col string, delay time.Duration) *logical.WatermarkAssigner {
+	return &logical.WatermarkAssigner{At: b.pos(), Input: in, Column: Idx(in, col), DelayMs: delay.Milliseconds()}
+}
+
+// ProcTime is PROCTIME(): TIMESTAMP_LTZ(3) NOT NULL, a processing-time
+// attribute.
+func ProcTime() *expr.Expr {
+	t := types.TimestampType
+	t.NotNull, t.LocalZone, t.ProcTime = true, true, true
+	return expr.Call(expr.FuncProcTime, t)
+}
+
 // A describes one aggregate call: Func over the column Arg ("" for
-// COUNT(*)), named Name.
+// COUNT(*)), named Name; Distinct and Filter (a BOOLEAN column's name, or
+// "") as in COUNT(DISTINCT x) FILTER (WHERE f).
 type A struct {
-	Func jobgraph.AggFunc
-	Arg  string
-	Name string
+	Func     jobgraph.AggFunc
+	Arg      string
+	Name     string
+	Distinct bool
+	Filter   string
 }
 
 // Aggregate groups in by keys and computes aggs, with Flink's result types.
@@ -194,13 +267,17 @@ func (b *B) Aggregate(in logical.Node, keys []string, aggs ...A) *logical.Aggreg
 		a.GroupKeys = append(a.GroupKeys, Idx(in, k))
 	}
 	for _, c := range aggs {
-		call := jobgraph.AggCall{Func: c.Func, Arg: -1, Name: c.Name}
-		if c.Func == jobgraph.CountStar || c.Func == jobgraph.Count {
+		call := jobgraph.AggCall{Func: c.Func, Arg: -1, Name: c.Name, Distinct: c.Distinct}
+		if c.Filter != "" {
+			f := Idx(in, c.Filter)
+			call.Filter = &f
+		}
+		if c.Func == jobgraph.CountStar || c.Func == jobgraph.Count || c.Func == jobgraph.ApproxCountDistinct {
 			call.Type = notNull(types.BigIntType)
 		}
 		if c.Func != jobgraph.CountStar {
 			call.Arg = Idx(in, c.Arg)
-			if c.Func != jobgraph.Count {
+			if c.Func != jobgraph.Count && c.Func != jobgraph.ApproxCountDistinct {
 				t := in.Schema().Fields[call.Arg].Type.Plain().Nullable()
 				if t.Kind == types.Decimal && (c.Func == jobgraph.Sum || c.Func == jobgraph.Avg) {
 					t = types.DecimalType(38, max(t.Scale, map[bool]int{true: 6, false: 0}[c.Func == jobgraph.Avg]))

@@ -26,7 +26,6 @@ var Cases = map[string]Case{
 	"topn_filters":     TopNFilters,
 	"offset":           Offset,
 	"cascade":          Cascade,
-	"err_hop":          ErrHop,
 	"err_nonwindowed":  ErrNonWindowed,
 	"err_rank":         ErrRank,
 	"err_rownumber":    ErrRowNumber,
@@ -58,7 +57,7 @@ func script(sinks ...*logical.Sink) *logical.Script { return &logical.Script{Sin
 // Project(Filter(Over(Project(Aggregate(TUMBLE))))), rn <= n.
 func topGifts(b *B, scan logical.Node, n int) *logical.Project {
 	w := b.Tumble(scan, "ts", time.Minute)
-	agg := b.Aggregate(w, []string{"window_start", "window_end", "room_id", "gift_id"}, A{jobgraph.Sum, "amount", "total_amount"})
+	agg := b.Aggregate(w, []string{"window_start", "window_end", "room_id", "gift_id"}, A{Func: jobgraph.Sum, Arg: "amount", Name: "total_amount"})
 	inner := b.Project(agg, "window_start", "window_end", "room_id", "gift_id", "total_amount")
 	over := b.Over(inner, logical.RowNumber, []string{"window_start", "window_end", "room_id"},
 		[]S{{"total_amount", true}, {"gift_id", false}}, "rn")
@@ -82,9 +81,9 @@ func roomStats(b *B, scan logical.Node) *logical.Project {
 	big := CaseWhen(Bool(expr.FuncGe, Col(f, "amount"), BigInt(100)), Int(1), Int(0))
 	p := b.Project(f, "window_start", "window_end", "room_id", "quantity", "amount", "$f5", big)
 	agg := b.Aggregate(p, []string{"window_start", "window_end", "room_id"},
-		A{jobgraph.CountStar, "", "n"}, A{jobgraph.Count, "quantity", "nq"}, A{jobgraph.Sum, "amount", "total"},
-		A{jobgraph.Min, "amount", "lo"}, A{jobgraph.Max, "amount", "hi"}, A{jobgraph.Avg, "quantity", "avg_qty"},
-		A{jobgraph.Sum, "$f5", "big"})
+		A{Func: jobgraph.CountStar, Arg: "", Name: "n"}, A{Func: jobgraph.Count, Arg: "quantity", Name: "nq"}, A{Func: jobgraph.Sum, Arg: "amount", Name: "total"},
+		A{Func: jobgraph.Min, Arg: "amount", Name: "lo"}, A{Func: jobgraph.Max, Arg: "amount", Name: "hi"}, A{Func: jobgraph.Avg, Arg: "quantity", Name: "avg_qty"},
+		A{Func: jobgraph.Sum, Arg: "$f5", Name: "big"})
 	return b.Project(agg, "window_start", "window_end", "room_id", "n", "nq", "total", "lo", "hi", "avg_qty", "big")
 }
 
@@ -108,7 +107,7 @@ func TwoInserts(b *B) *logical.Script {
 func TopNSameKeys(b *B) *logical.Script {
 	scan := b.Scan(Gifts, GiftsWatermark())
 	w := b.Tumble(scan, "ts", time.Minute)
-	agg := b.Aggregate(w, []string{"room_id", "window_start", "window_end"}, A{jobgraph.Sum, "amount", "total"}, A{jobgraph.CountStar, "", "n"})
+	agg := b.Aggregate(w, []string{"room_id", "window_start", "window_end"}, A{Func: jobgraph.Sum, Arg: "amount", Name: "total"}, A{Func: jobgraph.CountStar, Arg: "", Name: "n"})
 	over := b.Over(agg, logical.RowNumber, []string{"window_start", "window_end", "room_id"}, []S{{"total", true}}, "rn")
 	f := b.Filter(over, Bool(expr.FuncLe, Col(over, "rn"), BigInt(1)))
 	out := b.Project(f, "room_id", "window_start", "total", "n")
@@ -119,7 +118,7 @@ func TopNSameKeys(b *B) *logical.Script {
 func WindowOnlyKeys(b *B) *logical.Script {
 	scan := b.Scan(Gifts, GiftsWatermark())
 	w := b.Tumble(scan, "ts", time.Minute)
-	agg := b.Aggregate(w, []string{"window_start", "window_end"}, A{jobgraph.CountStar, "", "n"}, A{jobgraph.Max, "amount", "hi"})
+	agg := b.Aggregate(w, []string{"window_start", "window_end"}, A{Func: jobgraph.CountStar, Arg: "", Name: "n"}, A{Func: jobgraph.Max, Arg: "amount", Name: "hi"})
 	return script(b.Sink(agg, SinkTable("per_minute", "print", agg)))
 }
 
@@ -127,7 +126,7 @@ func WindowOnlyKeys(b *B) *logical.Script {
 func TopNWindowOnly(b *B) *logical.Script {
 	scan := b.Scan(Gifts, GiftsWatermark())
 	w := b.Tumble(scan, "ts", time.Minute)
-	agg := b.Aggregate(w, []string{"window_start", "window_end", "room_id"}, A{jobgraph.Sum, "amount", "total"})
+	agg := b.Aggregate(w, []string{"window_start", "window_end", "room_id"}, A{Func: jobgraph.Sum, Arg: "amount", Name: "total"})
 	over := b.Over(agg, logical.RowNumber, []string{"window_start", "window_end"}, []S{{"total", true}}, "rn")
 	f := b.Filter(over, Bool(expr.FuncLt, Col(over, "rn"), BigInt(6)))
 	out := b.Project(f, "window_end", "room_id", "total")
@@ -138,7 +137,7 @@ func TopNWindowOnly(b *B) *logical.Script {
 func WindowTime(b *B) *logical.Script {
 	scan := b.Scan(Gifts, GiftsWatermark())
 	w := b.Tumble(scan, "ts", time.Minute)
-	agg := b.Aggregate(w, []string{"window_start", "window_end", "window_time", "gift_id"}, A{jobgraph.Sum, "quantity", "q"})
+	agg := b.Aggregate(w, []string{"window_start", "window_end", "window_time", "gift_id"}, A{Func: jobgraph.Sum, Arg: "quantity", Name: "q"})
 	out := b.Project(agg, "gift_id", "window_time", "q")
 	return script(b.Sink(out, SinkTable("per_gift", "print", out)))
 }
@@ -147,7 +146,7 @@ func WindowTime(b *B) *logical.Script {
 func Having(b *B) *logical.Script {
 	scan := b.Scan(Gifts, GiftsWatermark())
 	w := b.Tumble(scan, "ts", time.Minute)
-	agg := b.Aggregate(w, []string{"window_start", "window_end", "room_id"}, A{jobgraph.Sum, "amount", "total"})
+	agg := b.Aggregate(w, []string{"window_start", "window_end", "room_id"}, A{Func: jobgraph.Sum, Arg: "amount", Name: "total"})
 	f := b.Filter(agg, Bool(expr.FuncAnd,
 		Bool(expr.FuncGt, Col(agg, "total"), BigInt(1000)),
 		Bool(expr.FuncNe, Col(agg, "room_id"), BigInt(7))))
@@ -160,7 +159,7 @@ func Having(b *B) *logical.Script {
 func TopNFilters(b *B) *logical.Script {
 	scan := b.Scan(Gifts, GiftsWatermark())
 	w := b.Tumble(scan, "ts", time.Minute)
-	agg := b.Aggregate(w, []string{"window_start", "window_end", "room_id", "user_id"}, A{jobgraph.Sum, "amount", "total"})
+	agg := b.Aggregate(w, []string{"window_start", "window_end", "room_id", "user_id"}, A{Func: jobgraph.Sum, Arg: "amount", Name: "total"})
 	over := b.Over(agg, logical.RowNumber, []string{"window_start", "window_end", "room_id"}, []S{{"total", true}, {"user_id", false}}, "rn")
 	f := b.Filter(over, Bool(expr.FuncAnd,
 		Bool(expr.FuncAnd,
@@ -176,29 +175,21 @@ func Offset(b *B) *logical.Script {
 	scan := b.Scan(Gifts, GiftsWatermark())
 	w := b.Window(scan, jobgraph.Tumble, "ts", time.Hour, 0, 15*time.Minute)
 	p := b.Project(w, "window_start", "window_end", "room_id", "value", Arith(expr.FuncMul, Cast(Col(w, "quantity"), types.BigIntType), Col(w, "amount")))
-	agg := b.Aggregate(p, []string{"window_start", "window_end", "room_id"}, A{jobgraph.Sum, "value", "value"})
+	agg := b.Aggregate(p, []string{"window_start", "window_end", "room_id"}, A{Func: jobgraph.Sum, Arg: "value", Name: "value"})
 	return script(b.Sink(agg, SinkTable("hourly", "print", agg)))
-}
-
-// ErrHop uses a HOP window.
-func ErrHop(b *B) *logical.Script {
-	scan := b.Scan(Gifts, GiftsWatermark())
-	w := b.Window(scan, jobgraph.Hop, "ts", time.Minute, 10*time.Second, 0)
-	agg := b.Aggregate(w, []string{"window_start", "window_end"}, A{jobgraph.CountStar, "", "n"})
-	return script(b.Sink(agg, SinkTable("t", "print", agg)))
 }
 
 // ErrNonWindowed groups without a window.
 func ErrNonWindowed(b *B) *logical.Script {
 	scan := b.Scan(Gifts, GiftsWatermark())
-	agg := b.Aggregate(scan, []string{"room_id"}, A{jobgraph.CountStar, "", "n"})
+	agg := b.Aggregate(scan, []string{"room_id"}, A{Func: jobgraph.CountStar, Arg: "", Name: "n"})
 	return script(b.Sink(agg, SinkTable("t", "print", agg)))
 }
 
 func rankOver(b *B, fn logical.RankFunc, filter bool) *logical.Script {
 	scan := b.Scan(Gifts, GiftsWatermark())
 	w := b.Tumble(scan, "ts", time.Minute)
-	agg := b.Aggregate(w, []string{"window_start", "window_end", "room_id", "gift_id"}, A{jobgraph.Sum, "amount", "total"})
+	agg := b.Aggregate(w, []string{"window_start", "window_end", "room_id", "gift_id"}, A{Func: jobgraph.Sum, Arg: "amount", Name: "total"})
 	over := b.Over(agg, fn, []string{"window_start", "window_end", "room_id"}, []S{{"total", true}}, "rk")
 	var top logical.Node = over
 	if filter {
@@ -237,7 +228,7 @@ func TopNOverTVF(b *B) *logical.Script {
 func TopNOverTVFThenAggregate(b *B) *logical.Script {
 	top := topSingleGifts(b, b.Scan(Gifts, GiftsWatermark()), 3)
 	p := b.Project(top, "room_id", "amount", "window_start", "window_end")
-	agg := b.Aggregate(p, []string{"window_start", "window_end", "room_id"}, A{jobgraph.Sum, "amount", "top3"}, A{jobgraph.CountStar, "", "n"})
+	agg := b.Aggregate(p, []string{"window_start", "window_end", "room_id"}, A{Func: jobgraph.Sum, Arg: "amount", Name: "top3"}, A{Func: jobgraph.CountStar, Arg: "", Name: "n"})
 	return script(b.Sink(agg, SinkTable("top3_sum", "print", agg)))
 }
 
@@ -248,7 +239,7 @@ func WhereWindow(b *B) *logical.Script {
 	f := b.Filter(w, Bool(expr.FuncAnd,
 		Bool(expr.FuncGt, Col(w, "amount"), BigInt(5)),
 		Bool(expr.FuncGt, Col(w, "window_start"), expr.Lit("1700000100000", types.TimestampType))))
-	agg := b.Aggregate(f, []string{"window_start", "window_end"}, A{jobgraph.CountStar, "", "n"})
+	agg := b.Aggregate(f, []string{"window_start", "window_end"}, A{Func: jobgraph.CountStar, Arg: "", Name: "n"})
 	return script(b.Sink(agg, SinkTable("t", "print", agg)))
 }
 
@@ -262,7 +253,7 @@ func WindowExprs(b *B) *logical.Script {
 		"late_by", Arith(expr.FuncSub, Col(w, "window_end"), Interval(2*time.Second)),
 		"bucket", Bool(expr.FuncGt, Col(w, "window_time"), expr.Lit("1700000150000", types.TimestampType)))
 	agg := b.Aggregate(p, []string{"window_start", "window_end", "bucket", "room_id"},
-		A{jobgraph.Max, "late_by", "last"}, A{jobgraph.CountStar, "", "n"})
+		A{Func: jobgraph.Max, Arg: "late_by", Name: "last"}, A{Func: jobgraph.CountStar, Arg: "", Name: "n"})
 	return script(b.Sink(agg, SinkTable("t", "print", agg)))
 }
 
@@ -293,7 +284,7 @@ func TVFSelect(b *B) *logical.Script {
 func ErrRankZero(b *B) *logical.Script {
 	scan := b.Scan(Gifts, GiftsWatermark())
 	w := b.Tumble(scan, "ts", time.Minute)
-	agg := b.Aggregate(w, []string{"window_start", "window_end", "room_id"}, A{jobgraph.Sum, "amount", "total"})
+	agg := b.Aggregate(w, []string{"window_start", "window_end", "room_id"}, A{Func: jobgraph.Sum, Arg: "amount", Name: "total"})
 	over := b.Over(agg, logical.RowNumber, []string{"window_start", "window_end"}, []S{{"total", true}}, "rn")
 	f := b.Filter(over, Bool(expr.FuncLt, Col(over, "rn"), BigInt(1)))
 	return script(b.Sink(f, SinkTable("t", "print", f)))
@@ -303,7 +294,7 @@ func ErrRankZero(b *B) *logical.Script {
 func ErrHalfWindow(b *B) *logical.Script {
 	scan := b.Scan(Gifts, GiftsWatermark())
 	w := b.Tumble(scan, "ts", time.Minute)
-	agg := b.Aggregate(w, []string{"window_start", "room_id"}, A{jobgraph.CountStar, "", "n"})
+	agg := b.Aggregate(w, []string{"window_start", "room_id"}, A{Func: jobgraph.CountStar, Arg: "", Name: "n"})
 	return script(b.Sink(agg, SinkTable("t", "print", agg)))
 }
 
@@ -311,7 +302,7 @@ func ErrHalfWindow(b *B) *logical.Script {
 func ErrNotRowtime(b *B) *logical.Script {
 	scan := b.Scan(Gifts, nil)
 	w := b.Tumble(scan, "ts", time.Minute)
-	agg := b.Aggregate(w, []string{"window_start", "window_end"}, A{jobgraph.CountStar, "", "n"})
+	agg := b.Aggregate(w, []string{"window_start", "window_end"}, A{Func: jobgraph.CountStar, Arg: "", Name: "n"})
 	return script(b.Sink(agg, SinkTable("t", "print", agg)))
 }
 
@@ -328,7 +319,7 @@ func ErrTopNPlain(b *B) *logical.Script {
 func Cascade(b *B) *logical.Script {
 	scan := b.Scan(Gifts, GiftsWatermark())
 	w := b.Tumble(scan, "ts", time.Minute)
-	perRoom := b.Aggregate(w, []string{"window_start", "window_end", "room_id"}, A{jobgraph.Sum, "amount", "total"})
-	perWindow := b.Aggregate(perRoom, []string{"window_end", "window_start"}, A{jobgraph.Max, "total", "best"}, A{jobgraph.CountStar, "", "rooms"})
+	perRoom := b.Aggregate(w, []string{"window_start", "window_end", "room_id"}, A{Func: jobgraph.Sum, Arg: "amount", Name: "total"})
+	perWindow := b.Aggregate(perRoom, []string{"window_end", "window_start"}, A{Func: jobgraph.Max, Arg: "total", Name: "best"}, A{Func: jobgraph.CountStar, Arg: "", Name: "rooms"})
 	return script(b.Sink(perWindow, SinkTable("per_window", "print", perWindow)))
 }

@@ -41,13 +41,18 @@ func GiftRows(r *rand.Rand, n int) [][]any {
 }
 
 // Random builds a random windowed query over Gifts in the analyzer's
-// shapes: filters and projections (with computed columns) before and after
-// a TUMBLE window, on window columns too, then either a window aggregate on
+// shapes: over the table or a UNION ALL of two filtered scans of it,
+// filters and projections (with computed columns) before and after a window
+// TVF of any kind (TUMBLE, HOP, CUMULATE with or without an offset, SESSION
+// with or without partition keys), on window columns too, then either a
+// window aggregate on
 // window_start, window_end and a random subset of keys, optionally a HAVING
 // filter and a window Top-N with any form of row-number bound; or no
 // aggregate: the TVF's rows themselves, or a window Top-N directly over
-// them, optionally regrouped by a window aggregate. A final projection
-// writes into a sink. Row numbers are ordered by every non-window column,
+// them, optionally regrouped by a window aggregate; one query in five is
+// then window-joined (any join type, with or without keys and a residual)
+// with a window aggregate over the same windows. A final projection writes
+// into a sink. Row numbers are ordered by every non-window column,
 // so results do not depend on how ties are broken.
 //
 // One script in four has a second INSERT of another random query, which
@@ -64,16 +69,16 @@ func Random(r *rand.Rand, b *B) *logical.Script {
 func randomQuery(r *rand.Rand, b *B) logical.Node {
 	g := &gen{r: r, b: b}
 	var cur logical.Node = b.Scan(Gifts, GiftsWatermark())
+	if r.IntN(5) == 0 {
+		// A union of two filtered scans (a view over UNION ALL).
+		other := b.Scan(Gifts, GiftsWatermark())
+		cur = b.Union(b.Filter(cur, g.pred(cur)), b.Filter(other, g.pred(other)))
+	}
 	for i := r.IntN(3); i > 0; i-- {
 		cur = g.filterOrProject(cur, "ts")
 	}
-	sizes := []time.Duration{10 * time.Second, time.Minute}
-	size := sizes[r.IntN(len(sizes))]
-	var offset time.Duration
-	if r.IntN(3) == 0 {
-		offset = 5 * time.Second
-	}
-	cur = b.Window(cur, jobgraph.Tumble, "ts", size, 0, offset)
+	tvf := g.window(cur)
+	cur = tvf
 	if r.IntN(2) == 0 {
 		cur = b.Filter(cur, g.tvfPred(cur))
 	}
@@ -90,6 +95,9 @@ func randomQuery(r *rand.Rand, b *B) logical.Node {
 		} else if r.IntN(2) == 0 {
 			cur = g.project(cur)
 		}
+		if r.IntN(5) == 0 {
+			cur = g.join(cur, tvf)
+		}
 		return g.final(cur)
 	}
 	if r.IntN(2) == 0 {
@@ -105,7 +113,75 @@ func randomQuery(r *rand.Rand, b *B) logical.Node {
 	if r.IntN(2) == 0 {
 		cur = g.topN(cur)
 	}
+	if r.IntN(5) == 0 {
+		cur = g.join(cur, tvf)
+	}
 	return g.final(cur)
+}
+
+// window applies a window TVF of a random kind to n.
+func (g *gen) window(n logical.Node) *logical.WindowTVF {
+	r := g.r
+	var offset time.Duration
+	if r.IntN(3) == 0 {
+		offset = 5 * time.Second
+	}
+	switch r.IntN(5) {
+	case 0:
+		sizes := []time.Duration{20 * time.Second, 30 * time.Second, time.Minute}
+		return g.b.Window(n, jobgraph.Hop, "ts", sizes[r.IntN(len(sizes))], 10*time.Second, offset)
+	case 1:
+		sizes := []time.Duration{30 * time.Second, time.Minute}
+		return g.b.Window(n, jobgraph.Cumulate, "ts", sizes[r.IntN(len(sizes))], 10*time.Second, offset)
+	case 2:
+		var part []string
+		for _, c := range []string{"room_id", "user_id", "gift_id"} {
+			if n.Schema().Index(c) >= 0 && r.IntN(2) == 0 {
+				part = append(part, c)
+			}
+		}
+		gaps := []time.Duration{5 * time.Second, 20 * time.Second}
+		return g.b.Session(n, "ts", gaps[r.IntN(len(gaps))], part...)
+	}
+	sizes := []time.Duration{10 * time.Second, time.Minute}
+	return g.b.Window(n, jobgraph.Tumble, "ts", sizes[r.IntN(len(sizes))], 0, offset)
+}
+
+// join window-joins n, whose rows carry the windows of tvf, with a window
+// aggregate over the same windows of another scan of Gifts, when n has its
+// window_start and window_end.
+func (g *gen) join(n logical.Node, tvf *logical.WindowTVF) logical.Node {
+	s := n.Schema()
+	if s.Index("window_start") < 0 || s.Index("window_end") < 0 {
+		return n
+	}
+	r := g.r
+	scan := g.b.Scan(Gifts, GiftsWatermark())
+	w := &logical.WindowTVF{At: g.b.pos(), Input: scan, Window: tvf.Window}
+	w.Window.TimeColumn = Idx(scan, "ts")
+	for _, p := range tvf.PartitionBy {
+		w.PartitionBy = append(w.PartitionBy, Idx(scan, tvf.Input.Schema().Fields[p].Name))
+	}
+	keys := []string{"window_start", "window_end"}
+	keyed := s.Index("room_id") >= 0 && r.IntN(2) == 0
+	if keyed {
+		keys = append(keys, "room_id")
+	}
+	right := g.b.Aggregate(w, keys, A{Func: jobgraph.CountStar, Name: "rcnt"}, A{Func: jobgraph.Max, Arg: "amount", Name: "rmax"})
+	var terms []*expr.Expr
+	if keyed {
+		terms = append(terms, Bool(expr.FuncEq, JCol(n, right, "L", "room_id"), JCol(n, right, "R", "room_id")))
+	}
+	if cols := numeric(n); len(cols) > 0 && r.IntN(3) == 0 {
+		c := s.Fields[cols[r.IntN(len(cols))]]
+		l := JCol(n, right, "L", c.Name)
+		if c.Type.Kind == types.Int {
+			l = Cast(l, types.BigIntType)
+		}
+		terms = append(terms, Bool(expr.FuncGt, Arith(expr.FuncMul, l, BigInt(3)), JCol(n, right, "R", "rcnt")))
+	}
+	kinds := []jobgraph.JoinType{jobgraph.InnerJoin, jobgraph.LeftJoin, jobgraph.RightJoin, jobgraph.FullJoin, jobgraph.SemiJoin, jobgraph.AntiJoin}
+	return g.b.Join(n, right, kinds[r.IntN(len(kinds))], WindowJoinCond(n, right, terms...))
 }
 
 type gen struct {
@@ -391,4 +467,22 @@ func (g *gen) cascade(n logical.Node) logical.Node {
 		aggs = append(aggs, A{Func: fs[g.r.IntN(len(fs))], Arg: c, Name: fmt.Sprintf("agg%d", i+1)})
 	}
 	return g.b.Aggregate(n, keys, aggs...)
+}
+
+// EventRows returns n random rows of Events as refeval values.
+func EventRows(r *rand.Rand, n int) [][]any {
+	const base = int64(1_700_000_000_000)
+	rows := make([][]any, n)
+	for i := range rows {
+		rows[i] = []any{
+			int64(1 + r.IntN(10)),
+			int64(1 + r.IntN(30)),
+			int64(1 + r.IntN(1000)),
+			fmt.Sprintf("channel-%d", r.IntN(4)),
+			fmt.Sprintf("https://example.com/%d", r.IntN(100)),
+			base + r.Int64N(120_000),
+			"",
+		}
+	}
+	return rows
 }

@@ -13,6 +13,9 @@ import (
 // operator specs' documented meaning, over all rows at once: parallelism
 // and exchanges move rows but do not change results.
 func Graph(g *jobgraph.Graph, tables map[string][]Row) (map[string][]string, error) {
+	if g == nil {
+		return nil, fmt.Errorf("refeval: no job graph")
+	}
 	out := map[string][]string{}
 	done := map[string][]Row{}
 	var run func(id string, depth int) ([]Row, error)
@@ -27,25 +30,32 @@ func Graph(g *jobgraph.Graph, tables map[string][]Row) (map[string][]string, err
 		if v == nil {
 			return nil, fmt.Errorf("refeval: no vertex %s", id)
 		}
-		var rows []Row
+		var inputs [][]Row
 		var schema types.Schema
-		if ins := g.Inputs(id); len(ins) > 0 {
-			if len(ins) != 1 {
-				return nil, fmt.Errorf("refeval: vertex %s has %d inputs", id, len(ins))
+		for i, e := range g.Inputs(id) {
+			if e.Input != i {
+				return nil, fmt.Errorf("refeval: vertex %s: edge from %s is input %d, want %d", id, e.From, e.Input, i)
 			}
-			var err error
-			if rows, err = run(ins[0].From, depth+1); err != nil {
+			rows, err := run(e.From, depth+1)
+			if err != nil {
 				return nil, err
 			}
-			from := g.Vertex(ins[0].From)
-			schema = from.Ops[len(from.Ops)-1].Output
+			inputs = append(inputs, rows)
+			from := g.Vertex(e.From)
+			if i == 0 {
+				schema = from.Ops[len(from.Ops)-1].Output
+			}
 		}
-		for _, op := range v.Ops {
+		var rows []Row
+		for k, op := range v.Ops {
 			if err := checkTypes(op, schema); err != nil {
 				return nil, fmt.Errorf("%s: %w", op.ID, err)
 			}
+			if k > 0 {
+				inputs = [][]Row{rows}
+			}
 			var err error
-			rows, err = runOp(op, rows, tables, out)
+			rows, err = runOp(op, inputs, tables, out)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", op.ID, err)
 			}
@@ -92,14 +102,58 @@ func checkTypes(op *jobgraph.OperatorSpec, in types.Schema) error {
 	return nil
 }
 
-func runOp(op *jobgraph.OperatorSpec, in []Row, tables map[string][]Row, sinks map[string][]string) ([]Row, error) {
+func runOp(op *jobgraph.OperatorSpec, inputs [][]Row, tables map[string][]Row, sinks map[string][]string) ([]Row, error) {
+	want := 1
+	switch {
+	case op.Source != nil:
+		want = 0
+	case op.WindowJoin != nil:
+		want = 2
+	case op.Union != nil:
+		want = op.Union.Inputs
+	}
+	if len(inputs) != want {
+		return nil, fmt.Errorf("refeval: %s has %d inputs, want %d", op.Kind(), len(inputs), want)
+	}
+	var in []Row
+	if len(inputs) > 0 {
+		in = inputs[0]
+	}
 	switch {
 	case op.Source != nil:
 		rows, ok := tables[op.Source.Table]
 		if !ok {
 			return nil, fmt.Errorf("refeval: no rows for table %s", op.Source.Table)
 		}
+		if p := op.Source.Projection; p != nil {
+			out := make([]Row, len(rows))
+			for i, r := range rows {
+				out[i] = make(Row, len(p))
+				for j, c := range p {
+					out[i][j] = r[c]
+				}
+			}
+			return out, nil
+		}
 		return rows, nil
+	case op.Union != nil:
+		var out []Row
+		for _, rows := range inputs {
+			out = append(out, rows...)
+		}
+		return out, nil
+	case op.WatermarkAssigner != nil:
+		return in, nil
+	case op.WindowAssign != nil:
+		w := op.WindowAssign.Window
+		if w.ProcTime {
+			return nil, fmt.Errorf("refeval: processing-time windows")
+		}
+		return windowed(in, w, w.PartitionBy)
+	case op.WindowJoin != nil:
+		return windowJoin(op.WindowJoin, inputs[0], inputs[1], op)
+	case op.Correlate != nil:
+		return nil, fmt.Errorf("refeval: table function %s", op.Correlate.Function)
 	case op.Calc != nil:
 		rows, err := filter(in, op.Calc.Filter)
 		if err != nil {
@@ -120,33 +174,34 @@ func runOp(op *jobgraph.OperatorSpec, in []Row, tables map[string][]Row, sinks m
 }
 
 func windowAgg(s *jobgraph.WindowAggSpec, in []Row) ([]Row, error) {
-	if s.Window.Kind != jobgraph.Tumble {
-		return nil, fmt.Errorf("refeval: %s windows", s.Window.Kind)
+	if s.Window.ProcTime {
+		return nil, fmt.Errorf("refeval: processing-time windows")
 	}
 	type acc struct {
-		ws   int64
+		win  span
 		rows []Row
+	}
+	wins, err := assignWindows(in, s.Window, s.Window.PartitionBy)
+	if err != nil {
+		return nil, err
 	}
 	var order []string
 	groups := map[string]*acc{}
-	for _, r := range in {
-		ts, ok := r[s.Window.TimeColumn].(int64)
-		if !ok {
-			continue
+	for i, r := range in {
+		for _, w := range wins[i] {
+			vals := []any{w.start, w.end}
+			for _, k := range s.GroupKeys {
+				vals = append(vals, r[k])
+			}
+			key := Key(vals...)
+			a := groups[key]
+			if a == nil {
+				a = &acc{win: w}
+				groups[key] = a
+				order = append(order, key)
+			}
+			a.rows = append(a.rows, r)
 		}
-		ws := windowStart(ts, s.Window)
-		vals := []any{ws}
-		for _, k := range s.GroupKeys {
-			vals = append(vals, r[k])
-		}
-		key := Key(vals...)
-		a := groups[key]
-		if a == nil {
-			a = &acc{ws: ws}
-			groups[key] = a
-			order = append(order, key)
-		}
-		a.rows = append(a.rows, r)
 	}
 	var out []Row
 	for _, key := range order {
@@ -155,7 +210,7 @@ func windowAgg(s *jobgraph.WindowAggSpec, in []Row) ([]Row, error) {
 		for _, k := range s.GroupKeys {
 			row = append(row, a.rows[0][k])
 		}
-		row = append(row, a.ws, a.ws+s.Window.SizeMs)
+		row = append(row, a.win.start, a.win.end)
 		for _, c := range s.Aggs {
 			v, err := aggregate(c, a.rows)
 			if err != nil {
@@ -195,4 +250,56 @@ func windowTopN(s *jobgraph.WindowTopNSpec, in []Row) ([]Row, error) {
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+func windowJoin(s *jobgraph.WindowJoinSpec, left, right []Row, op *jobgraph.OperatorSpec) ([]Row, error) {
+	if len(s.LeftKeys) != len(s.RightKeys) {
+		return nil, fmt.Errorf("refeval: %d left keys, %d right keys", len(s.LeftKeys), len(s.RightKeys))
+	}
+	nl, nr := 0, 0
+	if len(left) > 0 {
+		nl = len(left[0])
+	}
+	if len(right) > 0 {
+		nr = len(right[0])
+	}
+	// Widths come from the output schema when a side is empty.
+	switch {
+	case s.Type == jobgraph.SemiJoin || s.Type == jobgraph.AntiJoin:
+		nl = op.Output.Len()
+		if nr == 0 {
+			nr = 1
+		}
+	case nl == 0:
+		nl = op.Output.Len() - nr
+	case nr == 0:
+		nr = op.Output.Len() - nl
+	}
+	eq := func(a, b any) (bool, error) {
+		if a == nil || b == nil {
+			return false, nil // SQL equality: NULL never matches
+		}
+		c, err := Compare(a, b)
+		return c == 0, err
+	}
+	match := func(row Row) (bool, error) {
+		pairs := [][2]int{{s.LeftWindowStart, nl + s.RightWindowStart}, {s.LeftWindowEnd, nl + s.RightWindowEnd}}
+		for i := range s.LeftKeys {
+			pairs = append(pairs, [2]int{s.LeftKeys[i], nl + s.RightKeys[i]})
+		}
+		for _, p := range pairs {
+			ok, err := eq(row[p[0]], row[p[1]])
+			if err != nil || !ok {
+				return false, err
+			}
+		}
+		if s.Residual == nil {
+			return true, nil
+		}
+		v, err := Eval(s.Residual, row)
+		return v == true, err
+	}
+	// Rows without a window are in no window: they never match, and an
+	// outer join keeps them.
+	return joinRows(left, right, nl, nr, s.Type, match)
 }

@@ -3,7 +3,6 @@ package refeval
 import (
 	"fmt"
 
-	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/planner/logical"
 )
 
@@ -32,29 +31,57 @@ func evalNode(n logical.Node, tables map[string][]Row) ([]Row, error) {
 		}
 		return rows, nil
 	}
+	switch n := n.(type) {
+	case *logical.Union:
+		var out []Row
+		for _, in := range n.InputsNodes {
+			rows, err := evalNode(in, tables)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, rows...)
+		}
+		return out, nil
+	case *logical.Join:
+		left, err := evalNode(n.Left, tables)
+		if err != nil {
+			return nil, err
+		}
+		right, err := evalNode(n.Right, tables)
+		if err != nil {
+			return nil, err
+		}
+		match := func(row Row) (bool, error) {
+			if n.Cond == nil {
+				return true, nil
+			}
+			v, err := Eval(n.Cond, row)
+			return v == true, err
+		}
+		return joinRows(left, right, n.Left.Schema().Len(), n.Right.Schema().Len(), n.Type, match)
+	case *logical.Correlate:
+		return nil, fmt.Errorf("refeval: table function %s", n.Function)
+	}
 	in, err := evalNode(n.Inputs()[0], tables)
 	if err != nil {
 		return nil, err
 	}
 	switch n := n.(type) {
+	case *logical.WatermarkAssigner:
+		return in, nil
 	case *logical.Filter:
 		return filter(in, n.Cond)
 	case *logical.Project:
 		return project(in, n.Exprs)
 	case *logical.WindowTVF:
-		if n.Window.Kind != jobgraph.Tumble {
-			return nil, fmt.Errorf("refeval: %s windows", n.Window.Kind)
+		if t := n.Input.Schema().Fields[n.Window.TimeColumn].Type; t.ProcTime || n.Window.ProcTime {
+			return nil, fmt.Errorf("refeval: processing-time windows")
 		}
-		var out []Row
-		for _, r := range in {
-			ts, ok := r[n.Window.TimeColumn].(int64)
-			if !ok {
-				continue // no event time, no window
-			}
-			ws := windowStart(ts, n.Window)
-			out = append(out, append(append(Row(nil), r...), ws, ws+n.Window.SizeMs, ws+n.Window.SizeMs-1))
+		part := n.PartitionBy
+		if len(part) == 0 {
+			part = n.Window.PartitionBy
 		}
-		return out, nil
+		return windowed(in, n.Window, part)
 	case *logical.Aggregate:
 		keys, groups := group(in, func(r Row) string {
 			vals := make([]any, len(n.GroupKeys))

@@ -48,25 +48,55 @@ func windowStart(ts int64, w jobgraph.WindowSpec) int64 {
 	return ts - m
 }
 
-// aggregate computes one aggregate over the rows of a group.
+// aggregate computes one aggregate over the rows of a group, in their
+// order: only the rows whose FILTER column is TRUE, and with DISTINCT each
+// distinct non-NULL value once.
 func aggregate(a jobgraph.AggCall, rows []Row) (any, error) {
+	if a.Filter != nil {
+		var kept []Row
+		for _, r := range rows {
+			if r[*a.Filter] == true {
+				kept = append(kept, r)
+			}
+		}
+		rows = kept
+	}
+	if a.Func == jobgraph.UDAF {
+		return nil, fmt.Errorf("refeval: user-defined aggregate %s", a.UDF)
+	}
 	if a.Func == jobgraph.CountStar {
 		return int64(len(rows)), nil
 	}
 	var vals []any
+	seen := map[string]bool{}
 	for _, r := range rows {
-		if v := r[a.Arg]; v != nil {
-			vals = append(vals, v)
+		v := r[a.Arg]
+		if v == nil {
+			continue
 		}
+		if a.Distinct || a.Func == jobgraph.ApproxCountDistinct {
+			k := Key(v)
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
+		vals = append(vals, v)
 	}
 	switch a.Func {
-	case jobgraph.Count:
+	case jobgraph.Count, jobgraph.ApproxCountDistinct:
+		// APPROX_COUNT_DISTINCT is estimated by the engine; a plan is
+		// checked against the exact count, which both sides compute.
 		return int64(len(vals)), nil
 	}
 	if len(vals) == 0 {
 		return nil, nil
 	}
 	switch a.Func {
+	case jobgraph.FirstValue:
+		return vals[0], nil
+	case jobgraph.LastValue:
+		return vals[len(vals)-1], nil
 	case jobgraph.Min, jobgraph.Max:
 		best := vals[0]
 		for _, v := range vals[1:] {
