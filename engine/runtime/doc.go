@@ -9,9 +9,15 @@
 // back-pressures its producers).
 //
 // Sources are connectors (connectors.SourceFactory): one Reader per
-// subtask. A source with a WatermarkSpec emits bounded-out-of-orderness
-// watermarks after each batch (watermark.Generator); at end of input every
-// source emits stream.MaxWatermark and then End. A reader with nothing to
+// subtask. A source with a Projection reads only those columns of its table
+// (the connector must be a connectors.ProjectableSource). A source with a
+// WatermarkSpec emits bounded-out-of-orderness watermarks after each batch
+// (watermark.Generator); at end of input every source emits
+// stream.MaxWatermark and then End. A "watermark_assigner" operator does the
+// same in the middle of a chain, for a time attribute computed from other
+// columns: it passes rows through, generates watermarks from its column,
+// and stops the watermarks arriving from upstream, except the final one
+// (see hooks.go). A reader with nothing to
 // read is polled with a growing back-off and, after the job option
 // 'table.exec.source.idle-timeout', marks its channels idle. Sinks
 // (connectors.SinkFactory) run as the last operator of their chain, one
@@ -24,6 +30,11 @@
 // When it rises the subtask calls ProcessWatermark on each operator in
 // chain order and then forwards it downstream; once every channel has ended
 // it finishes with MaxWatermark, End downstream, and Close.
+//
+// Operators that implement operator.ProcessingTimeHandler are called from
+// their subtask's goroutine, between input messages, at least every
+// operator.ProcessingTimeInterval while the job runs, with Options.Now();
+// a subtask waiting for input wakes up on a deadline to do so.
 //
 // The first error in any subtask, or a recovered panic, cancels the whole
 // job: every goroutine ends, readers are closed, writers aborted, operator

@@ -532,6 +532,7 @@ func sinkOpSpec(id, table string, schema types.Schema) *jobgraph.OperatorSpec {
 
 // fakes bundles the fake connectors and operators of one test.
 type fakes struct {
+	mu      sync.Mutex
 	src     *fakeSource
 	sink    *fakeSink
 	reg     *connectors.Registry
@@ -539,6 +540,18 @@ type fakes struct {
 	wms     *wmLog
 	pass    passOp // template for "pass" operators
 	life    opLifecycle
+	traces  map[string]*traceLog
+	proc    *procLog
+}
+
+// trace returns the trace log called name.
+func (f *fakes) trace(name string) *traceLog {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.traces[name] == nil {
+		f.traces[name] = &traceLog{events: map[int][]string{}}
+	}
+	return f.traces[name]
 }
 
 func newFakes(t *testing.T) *fakes {
@@ -548,6 +561,8 @@ func newFakes(t *testing.T) *fakes {
 		reg:     connectors.NewRegistry(),
 		routing: &routing{seen: map[int64][]int{}},
 		wms:     &wmLog{wms: map[int][]int64{}},
+		traces:  map[string]*traceLog{},
+		proc:    &procLog{},
 	}
 	if err := f.reg.Register(f.src); err != nil {
 		t.Fatal(err)
@@ -579,6 +594,11 @@ func (f *fakes) factories() map[string]operator.Factory {
 				return &wmOp{log: f.wms}, nil
 			case "inputs":
 				return &inputsOp{seen: f.routing}, nil
+			case "proc":
+				return &procOp{log: f.proc}, nil
+			}
+			if name, ok := strings.CutPrefix(spec.Name, "trace:"); ok {
+				return &traceOp{log: f.trace(name)}, nil
 			}
 			return nil, fmt.Errorf("no fake operator %q", spec.Name)
 		},

@@ -20,8 +20,11 @@ type vertexPlan struct {
 	inputs  []edgeRef // ordered by Input
 	outputs []edgeRef
 	// source is set when Ops[0] is a source.
-	source     connectors.Source
-	sourceCols []arrow.DataType // the source table's Arrow column types
+	source connectors.Source
+	// sourceSchema is what the source's readers return: the table's
+	// columns, or the projected ones; sourceCols their Arrow types.
+	sourceSchema types.Schema
+	sourceCols   []arrow.DataType
 	// sink is set when the last op is a sink.
 	sink connectors.Sink
 }
@@ -119,6 +122,10 @@ func (p *vertexPlan) resolve(opts Options, byID map[string]*vertexPlan) error {
 			if err := p.resolveSink(opts, op); err != nil {
 				return fmt.Errorf("vertex %s, sink %s (table %s): %w", v.ID, op.ID, op.Sink.Table, err)
 			}
+		case op.WatermarkAssigner != nil:
+			if err := checkAssigner(op); err != nil {
+				return fmt.Errorf("vertex %s, watermark assigner %s: %w", v.ID, op.ID, err)
+			}
 		default:
 			if opts.Operators[kind] == nil {
 				return fmt.Errorf("vertex %s, operator %s: no operator factory for kind %q", v.ID, op.ID, kind)
@@ -143,6 +150,22 @@ func (p *vertexPlan) resolve(opts Options, byID map[string]*vertexPlan) error {
 				return fmt.Errorf("edge %s -> %s: cannot hash key column %d (%s %s)", out.e.From, out.e.To, k, last.Output.Fields[k].Name, t)
 			}
 		}
+	}
+	return nil
+}
+
+// checkAssigner checks a watermark assigner's spec against its output,
+// which is its input passed through.
+func checkAssigner(op *jobgraph.OperatorSpec) error {
+	w := op.WatermarkAssigner
+	if w.Column < 0 || w.Column >= op.Output.Len() {
+		return fmt.Errorf("watermark column %d is outside its %d columns", w.Column, op.Output.Len())
+	}
+	if t := op.Output.Fields[w.Column].Type; t.Kind != types.Timestamp {
+		return fmt.Errorf("watermark column %s is %s, not TIMESTAMP(3) or TIMESTAMP_LTZ(3)", op.Output.Fields[w.Column].Name, t)
+	}
+	if w.DelayMs < 0 {
+		return fmt.Errorf("watermark delay %d ms is negative", w.DelayMs)
 	}
 	return nil
 }
@@ -185,32 +208,64 @@ func (p *vertexPlan) resolveSource(opts Options, op *jobgraph.OperatorSpec) erro
 	if !ok {
 		return fmt.Errorf("connector %q cannot be read (it is not a source)", spec.Connector)
 	}
-	cols := make([]arrow.DataType, spec.Schema.Len())
-	for i, fld := range spec.Schema.Fields {
+	info := tableInfo(spec.TableRef)
+	schema := spec.Schema
+	if spec.Projection != nil {
+		if _, ok := f.(connectors.ProjectableSource); !ok {
+			return fmt.Errorf("connector %q cannot read a subset of the table's columns (it is not a ProjectableSource)", spec.Connector)
+		}
+		if schema, err = project(spec.Schema, spec.Projection); err != nil {
+			return err
+		}
+		info.Schema = schema
+	}
+	if got := op.Output.Len(); got != schema.Len() {
+		return fmt.Errorf("output has %d columns but the source reads %d", got, schema.Len())
+	}
+	cols := make([]arrow.DataType, schema.Len())
+	for i, fld := range schema.Fields {
 		if cols[i], err = arrowType(fld.Type); err != nil {
 			return fmt.Errorf("column %s: %w", fld.Name, err)
 		}
 	}
 	if w := spec.Watermark; w != nil {
-		if w.Column < 0 || w.Column >= spec.Schema.Len() {
-			return fmt.Errorf("watermark column %d is outside the table's %d columns", w.Column, spec.Schema.Len())
+		if w.Column < 0 || w.Column >= schema.Len() {
+			return fmt.Errorf("watermark column %d is outside the %d columns read", w.Column, schema.Len())
 		}
-		if t := spec.Schema.Fields[w.Column].Type; t.Kind != types.Timestamp {
-			return fmt.Errorf("watermark column %s is %s, not TIMESTAMP(3)", spec.Schema.Fields[w.Column].Name, t)
+		if t := schema.Fields[w.Column].Type; t.Kind != types.Timestamp {
+			return fmt.Errorf("watermark column %s is %s, not TIMESTAMP(3)", schema.Fields[w.Column].Name, t)
 		}
 		if w.DelayMs < 0 {
 			return fmt.Errorf("watermark delay %d ms is negative", w.DelayMs)
 		}
 	}
-	src, err := sf.NewSource(tableInfo(spec.TableRef))
+	src, err := sf.NewSource(info)
 	if err != nil {
 		return fmt.Errorf("connector %q: %w", spec.Connector, err)
 	}
 	if src == nil {
 		return fmt.Errorf("connector %q returned no source", spec.Connector)
 	}
-	p.source, p.sourceCols = src, cols
+	p.source, p.sourceSchema, p.sourceCols = src, schema, cols
 	return nil
+}
+
+// project returns the columns proj of s: indexes in range, ascending.
+func project(s types.Schema, proj []int) (types.Schema, error) {
+	if len(proj) == 0 {
+		return types.Schema{}, fmt.Errorf("projection reads no column")
+	}
+	out := types.Schema{Fields: make([]types.Field, len(proj))}
+	for i, c := range proj {
+		if c < 0 || c >= s.Len() {
+			return types.Schema{}, fmt.Errorf("projection column %d is outside the table's %d columns", c, s.Len())
+		}
+		if i > 0 && c <= proj[i-1] {
+			return types.Schema{}, fmt.Errorf("projection %v is not in table order", proj)
+		}
+		out.Fields[i] = s.Fields[c]
+	}
+	return out, nil
 }
 
 func (p *vertexPlan) resolveSink(opts Options, op *jobgraph.OperatorSpec) error {

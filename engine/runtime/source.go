@@ -81,6 +81,9 @@ func (s *subtask) runSource(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return s.wrap(-1, err)
 		}
+		if err := s.procDue(ctx); err != nil {
+			return err
+		}
 		rec, err := src.reader.Next(ctx)
 		if err != nil {
 			if rec != nil {
@@ -103,7 +106,7 @@ func (s *subtask) runSource(ctx context.Context) error {
 					return err
 				}
 			}
-			timer.Reset(backoff)
+			timer.Reset(s.untilDue(backoff))
 			select {
 			case <-ctx.Done():
 				return s.wrap(-1, ctx.Err())
@@ -151,12 +154,12 @@ func (s *subtask) runSource(ctx context.Context) error {
 func (s *subtask) checkBatch(rec arrow.RecordBatch) error {
 	want := s.plan.sourceCols
 	if int(rec.NumCols()) != len(want) {
-		return fmt.Errorf("reader returned a batch of %d columns, the table has %d", rec.NumCols(), len(want))
+		return fmt.Errorf("reader returned a batch of %d columns, want the %d it reads", rec.NumCols(), len(want))
 	}
 	for i, dt := range want {
 		if got := rec.Column(i).DataType(); !arrow.TypeEqual(got, dt) {
 			return fmt.Errorf("reader returned column %d (%s) as %s, the table declares %s",
-				i, s.src.spec.Source.Schema.Fields[i].Name, got, dt)
+				i, s.plan.sourceSchema.Fields[i].Name, got, dt)
 		}
 	}
 	return nil

@@ -72,15 +72,21 @@ type subtask struct {
 	tracker   *watermark.Tracker
 
 	routers []route
-	// lastWM is the last watermark handed to the operators.
+	// lastWM is the last watermark handed to the operators from upstream
+	// (the input's, or the source's own).
 	lastWM int64
+	// outWM is the last watermark sent downstream: lastWM, unless a
+	// watermark assigner in the chain makes its own.
+	outWM int64
+	// proc schedules the chain's processing-time handlers.
+	proc procTime
 	// ended reports that End went downstream.
 	ended bool
 }
 
 func newSubtask(j *job, p *vertexPlan, i int) (*subtask, error) {
 	s := &subtask{
-		job: j, plan: p, index: i, cur: -1, lastWM: stream.MinWatermark,
+		job: j, plan: p, index: i, cur: -1, lastWM: stream.MinWatermark, outWM: stream.MinWatermark,
 		logger: j.logger.With("vertex", p.v.ID, "subtask", i),
 	}
 	specs := p.v.Ops
@@ -91,9 +97,16 @@ func newSubtask(j *job, p *vertexPlan, i int) (*subtask, error) {
 	for k, spec := range specs {
 		o := &opRun{s: s, k: k, spec: spec, logger: s.logger.With("operator", spec.ID)}
 		o.metrics = j.metrics.forOperator(p.v.ID, spec.ID, i)
-		if spec.Sink != nil {
+		switch {
+		case spec.Sink != nil:
 			o.op = &sinkOp{sink: p.sink, batchSize: j.opts.BatchSize}
-		} else {
+		case spec.WatermarkAssigner != nil:
+			gen, err := watermark.NewGenerator(spec.WatermarkAssigner.Column, spec.WatermarkAssigner.DelayMs)
+			if err != nil {
+				return nil, fmt.Errorf("runtime: vertex %s, watermark assigner %s: %w", p.v.ID, spec.ID, err)
+			}
+			o.op = &assignerOp{s: s, k: k, gen: gen}
+		default:
 			op, err := safeFactory(j.opts.Operators[spec.Kind()], spec)
 			if err != nil {
 				return nil, fmt.Errorf("runtime: vertex %s, operator %s (%s): %w", p.v.ID, spec.ID, spec.Kind(), err)
@@ -186,7 +199,7 @@ func (s *subtask) open(ctx context.Context) error {
 			Alloc: j.opts.Alloc, Logger: o.logger, Metrics: o.metrics,
 			KeyGroups: kgs, Config: j.config, Functions: j.opts.Functions, Now: j.opts.Now,
 		}
-		if o.spec.Sink == nil {
+		if o.spec.Sink == nil && o.spec.WatermarkAssigner == nil {
 			st, err := j.opts.State.Open(ctx, state.Scope{
 				Job: j.name, OperatorID: o.spec.ID, Subtask: s.index, KeyGroups: kgs, MaxParallelism: j.maxP,
 			})
@@ -202,6 +215,7 @@ func (s *subtask) open(ctx context.Context) error {
 		}
 		s.cur = -1
 	}
+	s.initProcTime()
 	if s.src != nil {
 		return s.openSource(ctx)
 	}
@@ -259,25 +273,44 @@ func (s *subtask) broadcast(ctx context.Context, m stream.Message) error {
 	return nil
 }
 
-// advance hands watermark wm to every operator in chain order, then
-// forwards it downstream.
+// advance hands watermark wm, from upstream, to the chain.
 func (s *subtask) advance(ctx context.Context, wm int64) error {
-	for k, o := range s.ops {
+	s.lastWM = wm
+	return s.advanceFrom(ctx, 0, wm)
+}
+
+// advanceFrom hands watermark wm to the operators of the chain from k on,
+// in chain order, then forwards it downstream. A watermark assigner stops
+// every watermark but stream.MaxWatermark: it makes its own.
+func (s *subtask) advanceFrom(ctx context.Context, k int, wm int64) error {
+	prev := s.cur
+	for ; k < len(s.ops); k++ {
+		o := s.ops[k]
+		if _, ok := o.op.(*assignerOp); ok && wm != stream.MaxWatermark {
+			s.cur = prev
+			return nil
+		}
 		s.cur = k
 		if err := o.op.ProcessWatermark(ctx, wm, o); err != nil {
 			return s.wrap(k, err)
 		}
 	}
-	s.cur = -1
-	s.lastWM = wm
+	s.cur = prev
+	s.outWM = wm
 	return s.broadcast(ctx, stream.WatermarkMessage(wm))
 }
 
 // runInputs reads the gate until every input channel has ended.
 func (s *subtask) runInputs(ctx context.Context) error {
 	for !s.tracker.Done() {
-		ch, m, err := s.gate.Next(ctx)
+		if err := s.procDue(ctx); err != nil {
+			return err
+		}
+		ch, m, err := s.gate.Next(s.waitContext(ctx))
 		if err != nil {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				continue // processing time is due
+			}
 			return s.wrap(-1, fmt.Errorf("read input: %w", err))
 		}
 		var u watermark.Update
@@ -328,7 +361,7 @@ func (s *subtask) update(ctx context.Context, u watermark.Update) error {
 		}
 	} else if u.Active {
 		// Tell downstream this subtask counts again.
-		if err := s.broadcast(ctx, stream.WatermarkMessage(s.lastWM)); err != nil {
+		if err := s.broadcast(ctx, stream.WatermarkMessage(s.outWM)); err != nil {
 			return err
 		}
 	}
@@ -400,6 +433,7 @@ func (s *subtask) closeChain(ctx context.Context) error {
 // abort. Errors while cleaning up after a failure are only logged: the
 // job's error is the failure.
 func (s *subtask) cleanup(ctx context.Context) error {
+	s.stopProcTime()
 	if s.gate != nil {
 		s.gate.Close()
 	}

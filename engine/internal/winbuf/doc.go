@@ -8,13 +8,21 @@
 // encoded group key, with the key hash the hash exchange uses, and a state
 // per group that the operator encodes and merges (the Window interface).
 //
+// An operator either lets the buffer fire windows by watermark (Fire: every
+// window with End-1 <= watermark, in (End, Start) order) or decides itself
+// what is due and takes windows out one by one (Take), handing windows it
+// builds or keeps back with Put: the window aggregate does so to keep the
+// slices and partial aggregates that overlapping windows share (HOP,
+// CUMULATE) under the same limit and spill policy as everything else.
+//
 // Spilling never reads. When the buffer holds more than its limit it
 // writes out the windows that end last, the ones farthest from firing,
 // until it holds at most half the limit: the windows about to fire stay in
 // memory, and each spill makes room for half the limit, so nothing
 // thrashes. A window spilled twice has two deltas in state, possibly for
-// the same group; firing merges every delta into the window's hash table,
-// which costs what merging one would. Results are the same for any limit.
+// the same group; firing or taking it merges every delta into the window's
+// hash table, which costs what merging one would. Results are the same for
+// any limit.
 //
 // State layout, one table per operator:
 //

@@ -225,6 +225,64 @@ func (b *Buffer[W]) Lookup(k Key) (W, bool) {
 // operator calls it as its windows grow or shrink, outside MergeState.
 func (b *Buffer[W]) Add(n int) { b.buffered += n }
 
+// New returns an empty window that the buffer does not hold: the caller
+// owns it, fills it, and hands it over with Put or back with Recycle.
+func (b *Buffer[W]) New() (W, error) { return b.take() }
+
+// Take removes window k from the buffer, open or spilled, and returns it
+// with its spilled state merged in (one Scan and one DeleteRange per key
+// group it spilled into); ok is false when the buffer holds no window k.
+// The caller owns w: it hands it back with Put or Recycle. Operators that
+// decide themselves when windows are due (sliding windows built from
+// slices) use Take instead of Fire.
+func (b *Buffer[W]) Take(k Key) (w W, ok bool, err error) {
+	if w, ok, err = b.remove(k); err != nil {
+		return w, false, fmt.Errorf("%s %s: window [%d, %d): %w", b.cfg.Kind, b.oc.OperatorID, k.Start, k.End, err)
+	}
+	return w, ok, nil
+}
+
+// remove is Take without the error context.
+func (b *Buffer[W]) remove(k Key) (w W, ok bool, err error) {
+	w, open := b.open[k]
+	sp := b.spilled[k]
+	if !open && sp == nil {
+		return w, false, nil
+	}
+	if open {
+		delete(b.open, k)
+		b.buffered -= w.Size()
+	} else if w, err = b.take(); err != nil {
+		return w, false, err
+	}
+	if sp != nil {
+		delete(b.spilled, k)
+		if err := b.merge(k, w, sp); err != nil {
+			b.recycle(w)
+			var zero W
+			return zero, false, err
+		}
+	}
+	return w, true, nil
+}
+
+// Put hands window w, which the caller owns (from New or Take), to the
+// buffer as open window k. When k has spilled state, Take and Fire merge
+// the two. It fails when window k is already open. The buffer counts w's
+// entries against its limit; call SpillIfFull after.
+func (b *Buffer[W]) Put(k Key, w W) error {
+	if _, ok := b.open[k]; ok {
+		return fmt.Errorf("%s %s: window [%d, %d) is already open", b.cfg.Kind, b.oc.OperatorID, k.Start, k.End)
+	}
+	b.open[k] = w
+	b.buffered += w.Size()
+	b.next = min(b.next, k.End)
+	return nil
+}
+
+// Recycle takes back a window the caller owns, for reuse.
+func (b *Buffer[W]) Recycle(w W) { b.recycle(w) }
+
 func (b *Buffer[W]) take() (W, error) {
 	if n := len(b.pool); n > 0 {
 		w := b.pool[n-1]
@@ -491,23 +549,11 @@ func (b *Buffer[W]) Fire(wm int64, emit func(k Key, w W) error) error {
 }
 
 func (b *Buffer[W]) fire(k Key, emit func(k Key, w W) error) error {
-	w, ok := b.open[k]
-	if ok {
-		delete(b.open, k)
-		b.buffered -= w.Size()
-	} else {
-		var err error
-		if w, err = b.take(); err != nil {
-			return err
-		}
+	w, ok, err := b.remove(k)
+	if err != nil || !ok {
+		return err
 	}
 	defer b.recycle(w)
-	if sp := b.spilled[k]; sp != nil {
-		delete(b.spilled, k)
-		if err := b.merge(k, w, sp); err != nil {
-			return err
-		}
-	}
 	return emit(k, w)
 }
 

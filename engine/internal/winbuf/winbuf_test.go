@@ -507,3 +507,111 @@ func TestCountDropped(t *testing.T) {
 		t.Fatalf("log %q: want one warning naming the column", log.String())
 	}
 }
+
+// TestTakePut drives a buffer through Window, Take, Put, New and Recycle in
+// random order, at several limits, against per-window maps: whatever was
+// spilled, taking a window returns the sum of everything put or added under
+// its key, and the buffer's count of entries matches what it holds.
+func TestTakePut(t *testing.T) {
+	for _, limit := range []int{1, 3, 10, 1000} {
+		t.Run(fmt.Sprint("limit", limit), func(t *testing.T) {
+			b, tab, _ := openTest(t, map[string]string{"test.limit": fmt.Sprint(limit)}, keygroup.Range{})
+			r := rand.New(rand.NewPCG(uint64(limit), 4))
+			ref := map[Key]map[int64]int64{}
+			add := func(k Key, w *sumWindow, n int) {
+				for range n {
+					key, v := r.Int64N(20), r.Int64N(100)
+					w.add(key, v)
+					if ref[k] == nil {
+						ref[k] = map[int64]int64{}
+					}
+					ref[k][key] += v
+				}
+			}
+			check := func(k Key, w *sumWindow) {
+				t.Helper()
+				want := ref[k]
+				delete(ref, k)
+				if w.t.Len() != len(want) {
+					t.Fatalf("window %v has %d groups, want %d", k, w.t.Len(), len(want))
+				}
+				for g := range w.t.Len() {
+					key := int64(binary.BigEndian.Uint64(w.t.Key(uint32(g))))
+					if w.sums[g] != want[key] {
+						t.Fatalf("window %v group %d: sum %d, want %d", k, key, w.sums[g], want[key])
+					}
+				}
+			}
+			randKey := func() Key { e := 10 * (1 + r.Int64N(15)); return Key{Start: e - 10, End: e} }
+			for step := 0; step < 3000; step++ {
+				k := randKey()
+				switch r.IntN(4) {
+				case 0: // rows into an open window
+					w, err := b.Window(k)
+					if err != nil {
+						t.Fatal(err)
+					}
+					before := w.Size()
+					add(k, w, 1+r.IntN(5))
+					b.Add(w.Size() - before)
+				case 1: // a window made aside and handed over
+					if _, open := b.Lookup(k); open {
+						w, _ := b.New()
+						if err := b.Put(k, w); err == nil || !strings.Contains(err.Error(), "already open") {
+							t.Fatalf("Put over an open window: %v", err)
+						}
+						b.Recycle(w)
+						continue
+					}
+					w, err := b.New()
+					if err != nil {
+						t.Fatal(err)
+					}
+					if w.t.Len() != 0 {
+						t.Fatal("New returned a window with groups")
+					}
+					add(k, w, 1+r.IntN(5))
+					if err := b.Put(k, w); err != nil {
+						t.Fatal(err)
+					}
+				case 2, 3:
+					w, ok, err := b.Take(k)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !ok {
+						if ref[k] != nil {
+							t.Fatalf("Take(%v) found nothing, want %d groups", k, len(ref[k]))
+						}
+						continue
+					}
+					check(k, w)
+					b.Recycle(w)
+				}
+				if err := b.SpillIfFull(); err != nil {
+					t.Fatal(err)
+				}
+				if b.Buffered() > limit {
+					t.Fatalf("buffer holds %d entries after SpillIfFull, limit %d", b.Buffered(), limit)
+				}
+			}
+			for k := range ref {
+				w, ok, err := b.Take(k)
+				if err != nil || !ok {
+					t.Fatalf("Take(%v) = %v, %v at the end", k, ok, err)
+				}
+				check(k, w)
+				b.Recycle(w)
+			}
+			if b.Buffered() != 0 || len(b.open) != 0 || len(b.spilled) != 0 || tab.Len() != 0 {
+				t.Fatalf("after taking every window: %d buffered, %d open, %d spilled, %d state entries", b.Buffered(), len(b.open), len(b.spilled), tab.Len())
+			}
+			if tab.gets != 0 {
+				t.Fatalf("the buffer read %d keys", tab.gets)
+			}
+			if limit < 100 && tab.puts == 0 {
+				t.Fatal("the test never spilled")
+			}
+		})
+	}
+}

@@ -7,43 +7,86 @@ import (
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 )
 
-// sliceAssigner cuts event time into slices: disjoint ranges [start, end)
-// that every row falls into exactly one of, so a row updates one group of
-// one slice whatever the window kind. Windows are unions of consecutive
-// slices. TUMBLE's slices are its windows. HOP (slice = gcd(size, slide))
-// and CUMULATE (slice = step) will add assigners whose windows span several
-// slices and merge them at fire time with agg.Accumulator.Merge; the
-// buffer, state and accumulators are already organized by slice end.
-type sliceAssigner interface {
-	// assign sets ends[i] to the end of the slice holding ts[i], for each
-	// row i with valid[i] (nil means all rows). It fails on a timestamp
-	// whose slice would not fit in int64 milliseconds.
-	assign(ts []int64, valid func(int) bool, ends []int64) error
-	// lastWindowEnd is the end of the last window the slice ending at
-	// sliceEnd belongs to: the slice, and any row in it, is late once the
-	// watermark reaches lastWindowEnd - 1.
-	lastWindowEnd(sliceEnd int64) int64
-	// windowStart is the start of the window ending at windowEnd.
-	windowStart(windowEnd int64) int64
+// windows is the window arithmetic of one operator. Event time is cut into
+// slices: disjoint ranges [end - slice, end) on a grid, each row falling
+// into exactly one, so a row updates one group of one slice whatever the
+// window kind. Every window is a run of consecutive slices, and every
+// window end is a slice end:
+//
+//   - TUMBLE(size, offset): slice = size; a window is one slice.
+//   - HOP(slide, size, offset): slice = slide (Flink requires size to be a
+//     multiple of slide, so gcd(size, slide) = slide); the window ending at
+//     e holds the size/slide slices ending in (e - size, e].
+//   - CUMULATE(step, max_size, offset): slice = step; periods
+//     [p, p + max_size) start at p = offset + k*max_size, and the window
+//     ending at e is [p, e) for the period p that e - 1 falls in.
+//
+// span is the window size (TUMBLE, HOP) or the period (CUMULATE), and
+// offset is reduced modulo the slice grid's period: size for TUMBLE, slide
+// for HOP (which only shifts window starts by multiples of the slide),
+// max_size for CUMULATE.
+type windows struct {
+	kind   jobgraph.WindowKind
+	slice  int64
+	span   int64
+	offset int64 // in [0, slice) for TUMBLE and HOP, [0, span) for CUMULATE
+	// sliceOff is offset mod slice: slice ends are sliceOff + k*slice.
+	sliceOff int64
 }
 
 // maxWindowMs bounds sizes and offsets so window arithmetic cannot overflow.
-const maxWindowMs = math.MaxInt64 / 4
+const maxWindowMs = math.MaxInt64 / 8
 
-func newAssigner(w jobgraph.WindowSpec) (sliceAssigner, error) {
+func newWindows(w jobgraph.WindowSpec) (windows, error) {
+	name := upper(w.Kind)
+	positive := func(what string, v int64) error {
+		if v <= 0 || v > maxWindowMs {
+			return fmt.Errorf("window_agg: %s %s %d ms must be positive and at most %d ms", name, what, v, int64(maxWindowMs))
+		}
+		return nil
+	}
+	if w.OffsetMs <= -maxWindowMs || w.OffsetMs >= maxWindowMs {
+		return windows{}, fmt.Errorf("window_agg: %s offset %d ms is out of range", name, w.OffsetMs)
+	}
+	var ws windows
 	switch w.Kind {
 	case jobgraph.Tumble:
-		if w.SizeMs <= 0 || w.SizeMs > maxWindowMs {
-			return nil, fmt.Errorf("window_agg: TUMBLE size %d ms must be positive and below %d ms", w.SizeMs, int64(maxWindowMs))
+		if err := positive("size", w.SizeMs); err != nil {
+			return ws, err
 		}
-		if w.OffsetMs <= -maxWindowMs || w.OffsetMs >= maxWindowMs {
-			return nil, fmt.Errorf("window_agg: TUMBLE offset %d ms is out of range", w.OffsetMs)
+		ws = windows{kind: w.Kind, slice: w.SizeMs, span: w.SizeMs, offset: floorMod(w.OffsetMs, w.SizeMs)}
+	case jobgraph.Hop:
+		if err := positive("slide", w.SlideMs); err != nil {
+			return ws, err
 		}
-		return tumble{size: w.SizeMs, offset: w.OffsetMs % w.SizeMs}, nil
-	case jobgraph.Hop, jobgraph.Cumulate, jobgraph.Session:
-		return nil, fmt.Errorf("window_agg: %s windows are not supported yet (only TUMBLE)", upper(w.Kind))
+		if err := positive("size", w.SizeMs); err != nil {
+			return ws, err
+		}
+		if w.SizeMs%w.SlideMs != 0 {
+			return ws, fmt.Errorf("window_agg: HOP size %d ms must be a whole multiple of the slide %d ms", w.SizeMs, w.SlideMs)
+		}
+		ws = windows{kind: w.Kind, slice: w.SlideMs, span: w.SizeMs, offset: floorMod(w.OffsetMs, w.SlideMs)}
+	case jobgraph.Cumulate:
+		if err := positive("step", w.SlideMs); err != nil {
+			return ws, err
+		}
+		if err := positive("max size", w.SizeMs); err != nil {
+			return ws, err
+		}
+		if w.SizeMs%w.SlideMs != 0 {
+			return ws, fmt.Errorf("window_agg: CUMULATE max size %d ms must be a whole multiple of the step %d ms", w.SizeMs, w.SlideMs)
+		}
+		ws = windows{kind: w.Kind, slice: w.SlideMs, span: w.SizeMs, offset: floorMod(w.OffsetMs, w.SizeMs)}
+	case jobgraph.Session:
+		return ws, fmt.Errorf("window_agg: SESSION windows are aggregated by the session aggregate, not window_agg")
+	default:
+		return ws, fmt.Errorf("window_agg: unknown window kind %q", w.Kind)
 	}
-	return nil, fmt.Errorf("window_agg: unknown window kind %q", w.Kind)
+	if ws.span == ws.slice {
+		ws.kind = jobgraph.Tumble // one slice per window: nothing to share
+	}
+	ws.sliceOff = ws.offset % ws.slice
+	return ws, nil
 }
 
 func upper(k jobgraph.WindowKind) string {
@@ -56,23 +99,36 @@ func upper(k jobgraph.WindowKind) string {
 	return string(b)
 }
 
-// tumble is TUMBLE(size, offset): windows [offset + k*size, offset + (k+1)*size).
-type tumble struct {
-	size, offset int64 // |offset| < size
+// floorMod is a mod b rounded towards -inf (b > 0), without overflow for
+// any a.
+func floorMod(a, b int64) int64 {
+	m := a % b
+	if m < 0 {
+		m += b
+	}
+	return m
 }
 
-func (t tumble) assign(ts []int64, valid func(int) bool, ends []int64) error {
-	size, off := t.size, t.offset
-	lo, hi := int64(math.MinInt64)+2*size, int64(math.MaxInt64)-2*size
+// alignDown returns the largest x <= t with x = off (mod period), for
+// 0 <= off < period.
+func alignDown(t, period, off int64) int64 {
+	// (t%period - off) cannot overflow; its floorMod is (t - off) mod period.
+	return t - floorMod(t%period-off, period)
+}
+
+// assign sets ends[i] to the end of the slice holding ts[i], for each row
+// i with valid[i] (nil means all rows). It fails on a timestamp whose
+// windows would not fit in int64 milliseconds.
+func (w windows) assign(ts []int64, valid func(int) bool, ends []int64) error {
+	size, off := w.slice, w.sliceOff
+	lo, hi := int64(math.MinInt64)+2*w.span, int64(math.MaxInt64)-3*w.span
 	for i, v := range ts {
 		if valid != nil && !valid(i) {
 			continue
 		}
 		if v < lo || v > hi {
-			return fmt.Errorf("window_agg: event time %d ms is too close to the limits of the timestamp range for %d ms windows", v, size)
+			return fmt.Errorf("window_agg: event time %d ms is too close to the limits of the timestamp range for %d ms windows", v, w.span)
 		}
-		// start = v - ((v - off) mod size), with mod rounding towards -inf
-		// so that negative times land in the right window.
 		m := (v%size - off) % size
 		if m < 0 {
 			m += size
@@ -82,5 +138,30 @@ func (t tumble) assign(ts []int64, valid func(int) bool, ends []int64) error {
 	return nil
 }
 
-func (t tumble) lastWindowEnd(sliceEnd int64) int64 { return sliceEnd }
-func (t tumble) windowStart(windowEnd int64) int64  { return windowEnd - t.size }
+// sliceEnd is the end of the slice holding t.
+func (w windows) sliceEnd(t int64) int64 { return alignDown(t, w.slice, w.sliceOff) + w.slice }
+
+// periodStart is the start of the CUMULATE period, or the HOP block (see
+// hop), holding t.
+func (w windows) periodStart(t int64) int64 { return alignDown(t, w.span, w.offset%w.span) }
+
+// lastWindowEnd is the end of the last window the slice ending at sliceEnd
+// belongs to: the slice, and any row in it, is late once the watermark
+// reaches lastWindowEnd - 1.
+func (w windows) lastWindowEnd(sliceEnd int64) int64 {
+	switch w.kind {
+	case jobgraph.Hop:
+		return sliceEnd - w.slice + w.span
+	case jobgraph.Cumulate:
+		return w.periodStart(sliceEnd-1) + w.span
+	}
+	return sliceEnd
+}
+
+// windowStart is the start of the window ending at windowEnd.
+func (w windows) windowStart(windowEnd int64) int64 {
+	if w.kind == jobgraph.Cumulate {
+		return w.periodStart(windowEnd - 1)
+	}
+	return windowEnd - w.span
+}

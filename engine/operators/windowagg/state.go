@@ -3,7 +3,7 @@ package windowagg
 import "github.com/eddy-streaming/eddy/engine/internal/hashtable"
 
 // The winbuf.Window methods of slice: a group's state is each aggregate's
-// encoded state (agg.Accumulator.AppendState), in call order.
+// encoded state (agg.Groups.AppendState), in call order.
 
 // Groups implements winbuf.Window.
 func (s *slice) Groups() *hashtable.Table { return s.table }

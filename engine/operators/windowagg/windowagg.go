@@ -3,6 +3,9 @@ package windowagg
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -36,11 +39,13 @@ const (
 
 // bufferConfig describes the operator's buffer and state table; see
 // package winbuf for the layout. A value's state is each aggregate's
-// agg.Accumulator.AppendState, in call order.
+// agg.Accumulator.AppendState, in call order. The buffer holds slices
+// (keyed by the slice's bounds) and, for HOP, suffix aggregates (keyed by
+// the bounds of the window they start, which is longer than a slice).
 var bufferConfig = winbuf.Config{
 	Kind:         "window_agg",
-	Table:        "window_agg.v2",
-	Version:      2,
+	Table:        "window_agg.v3",
+	Version:      3,
 	LimitOption:  BufferLimitOption,
 	DefaultLimit: DefaultBufferLimit,
 	Unit:         "groups",
@@ -51,17 +56,39 @@ var bufferConfig = winbuf.Config{
 // Operator is the window aggregate. See the package comment.
 type Operator struct {
 	spec     *jobgraph.WindowAggSpec
-	assigner sliceAssigner
+	win      windows
+	procTime bool
 	out      *arrow.Schema
 	outTypes []types.Type
 
 	oc    *operator.Context
+	now   func() int64
 	buf   *winbuf.Buffer[*slice]
 	input winbuf.Input
 
 	// Bound by the first batch.
 	keys  *winbuf.Keys
 	calls *agg.Calls
+
+	// wm is the operator's progress: every window with end - 1 <= wm has
+	// fired, and every slice with end - 1 <= wm has been absorbed (merged
+	// into the shared state of HOP and CUMULATE, or fired for TUMBLE).
+	wm int64
+	// pending holds, ascending, the ends of the slices in buf that are not
+	// absorbed yet (end - 1 > wm).
+	pending []int64
+	// fired is the end of the last window considered (emitted, or found
+	// empty); live is the end of the last window that holds an absorbed
+	// row. Windows ending in (fired, live] are considered one by one; past
+	// live the next window worth considering is the first one of the next
+	// pending slice.
+	fired, live int64
+	// sh is the state HOP and CUMULATE windows share (shared.go).
+	sh shared
+
+	// rb collects the rows of the windows one watermark fires, emitted in
+	// batches of up to OutputBatchRows.
+	rb *array.RecordBuilder
 
 	// Scratch reused from batch to batch.
 	ends   []int64
@@ -70,20 +97,26 @@ type Operator struct {
 	starts []int
 }
 
-// slice is the buffered part of one slice: groups keyed by encoded group
-// key, with one accumulator per aggregate call. It is a winbuf.Window.
+// procOperator is a window aggregate over processing time: it also
+// implements operator.ProcessingTimeHandler.
+type procOperator struct{ *Operator }
+
+// slice is the buffered part of one slice (or of a HOP suffix, or a
+// running window): groups keyed by encoded group key, with one accumulator
+// per aggregate call. It is a winbuf.Window.
 type slice struct {
 	table *hashtable.Table
 	accs  *agg.Groups
 }
 
-// New builds a window aggregate from its spec.
+// New builds a window aggregate from its spec. A processing-time window
+// (WindowSpec.ProcTime) also implements operator.ProcessingTimeHandler.
 func New(spec *jobgraph.OperatorSpec) (operator.Operator, error) {
 	ws := spec.WindowAgg
 	if ws == nil {
 		return nil, fmt.Errorf("window_agg %s: spec has no window_agg part", spec.ID)
 	}
-	a, err := newAssigner(ws.Window)
+	w, err := newWindows(ws.Window)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec.ID, err)
 	}
@@ -113,7 +146,11 @@ func New(spec *jobgraph.OperatorSpec) (operator.Operator, error) {
 	for i, f := range spec.Output.Fields {
 		ts[i] = f.Type
 	}
-	return &Operator{spec: ws, assigner: a, out: spec.Output.Arrow(), outTypes: ts}, nil
+	o := &Operator{spec: ws, win: w, procTime: ws.Window.ProcTime, out: spec.Output.Arrow(), outTypes: ts}
+	if o.procTime {
+		return procOperator{o}, nil
+	}
+	return o, nil
 }
 
 // Open implements operator.Operator.
@@ -123,6 +160,12 @@ func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
 		return fmt.Errorf("window_agg %s: %w", oc.OperatorID, err)
 	}
 	o.oc, o.buf = oc, buf
+	o.now = oc.Now
+	if o.now == nil {
+		o.now = func() int64 { return time.Now().UnixMilli() }
+	}
+	o.wm, o.fired, o.live = stream.MinWatermark, stream.MinWatermark, stream.MinWatermark
+	o.sh.init(o)
 	return nil
 }
 
@@ -136,11 +179,14 @@ func (o *Operator) bind(s *arrow.Schema) error {
 		}
 		return nil
 	}
-	if err := check("time", ws.Window.TimeColumn); err != nil {
-		return err
-	}
-	if t := s.Field(ws.Window.TimeColumn).Type; t.ID() != arrow.TIMESTAMP {
-		return fmt.Errorf("time column %d (%s) is %s, want TIMESTAMP(3)", ws.Window.TimeColumn, s.Field(ws.Window.TimeColumn).Name, t)
+	if !o.procTime {
+		// A processing-time window never reads its time column.
+		if err := check("time", ws.Window.TimeColumn); err != nil {
+			return err
+		}
+		if t := s.Field(ws.Window.TimeColumn).Type; t.ID() != arrow.TIMESTAMP {
+			return fmt.Errorf("time column %d (%s) is %s, want TIMESTAMP(3)", ws.Window.TimeColumn, s.Field(ws.Window.TimeColumn).Name, t)
+		}
 	}
 	kt := make([]arrow.DataType, len(ws.GroupKeys))
 	for i, c := range ws.GroupKeys {
@@ -167,6 +213,9 @@ func (o *Operator) bind(s *arrow.Schema) error {
 
 // newSlice returns an empty slice.
 func (o *Operator) newSlice() (*slice, error) {
+	if o.calls == nil {
+		return nil, fmt.Errorf("internal error: a window was made before the first batch bound the aggregates")
+	}
 	accs, err := o.calls.NewGroups()
 	if err != nil {
 		return nil, err
@@ -186,6 +235,9 @@ func (o *Operator) processBatch(b stream.Batch) error {
 	if ok, err := o.input.Admit(b, "window aggregation", o.bind); !ok || err != nil {
 		return err
 	}
+	if o.procTime {
+		return o.processProcTime(b)
+	}
 	rec, n := b.Record, b.NumRows()
 	ws := o.spec
 	tcol, ok := rec.Column(ws.Window.TimeColumn).(*array.Timestamp)
@@ -201,19 +253,23 @@ func (o *Operator) processBatch(b stream.Batch) error {
 	if tcol.NullN() > 0 {
 		valid = tcol.IsValid
 	}
-	if err := o.assigner.assign(rowkey.TimestampValues(tcol), valid, ends); err != nil {
+	if err := o.win.assign(rowkey.TimestampValues(tcol), valid, ends); err != nil {
 		return err
 	}
-	late, wm := 0, o.buf.Watermark()
+	late, wm := 0, o.wm
 	o.split.Reset(n)
 	for i, end := range ends {
 		switch {
 		case valid != nil && !valid(i):
 			o.split.Drop(i)
-		case o.assigner.lastWindowEnd(end)-1 <= wm:
+		case end-1 > wm:
+			o.split.Add(i, end) // a pending slice
+		case o.win.lastWindowEnd(end)-1 <= wm:
 			o.split.Drop(i)
 			late++
 		default:
+			// Behind the watermark, but some windows of its slice have
+			// not fired yet: absorbed directly (see shared.go).
 			o.split.Add(i, end)
 		}
 	}
@@ -229,19 +285,58 @@ func (o *Operator) processBatch(b stream.Batch) error {
 		return err
 	}
 	for i, end := range o.split.Windows() {
-		if err := o.update(rec, end, o.split.Rows(i)); err != nil {
+		var err error
+		if end-1 > wm {
+			err = o.updatePending(rec, end, o.split.Rows(i))
+		} else {
+			err = o.sh.updateLive(rec, end, o.split.Rows(i))
+		}
+		if err != nil {
 			return err
 		}
 	}
-	return nil
+	return o.buf.SpillIfFull()
 }
 
-// update folds the rows sel (all rows when nil) of rec into slice end.
-func (o *Operator) update(rec arrow.RecordBatch, end int64, sel []int32) error {
-	s, err := o.buf.Window(winbuf.Key{Start: o.assigner.windowStart(end), End: end})
+// processProcTime puts every row of b into the slice of the current
+// processing time. The time never falls behind what has fired, so no row
+// is late.
+func (o *Operator) processProcTime(b stream.Batch) error {
+	if o.wm == stream.MaxWatermark {
+		o.buf.CountDropped(0, b.NumRows(), "")
+		return nil
+	}
+	t := max(o.now(), o.wm+1)
+	if t > math.MaxInt64-3*o.win.span {
+		return fmt.Errorf("processing time %d ms is too close to the end of the timestamp range for %d ms windows", t, o.win.span)
+	}
+	if err := o.keys.Encode(b.Record); err != nil {
+		return err
+	}
+	if err := o.updatePending(b.Record, o.win.sliceEnd(t), nil); err != nil {
+		return err
+	}
+	return o.buf.SpillIfFull()
+}
+
+// updatePending folds the rows sel (all rows when nil) of rec into the
+// pending slice ending at end.
+func (o *Operator) updatePending(rec arrow.RecordBatch, end int64, sel []int32) error {
+	s, err := o.buf.Window(o.sliceKey(end))
 	if err != nil {
 		return err
 	}
+	if i, found := slices.BinarySearch(o.pending, end); !found {
+		o.pending = slices.Insert(o.pending, i, end)
+	}
+	added, err := o.fold(s, rec, sel)
+	o.buf.Add(added)
+	return err
+}
+
+// fold folds the rows sel (all rows when nil) of rec, whose keys o.keys
+// holds, into s and returns the number of groups it added.
+func (o *Operator) fold(s *slice, rec arrow.RecordBatch, sel []int32) (int, error) {
 	n := int(rec.NumRows())
 	if sel != nil {
 		n = len(sel)
@@ -250,31 +345,139 @@ func (o *Operator) update(rec arrow.RecordBatch, end int64, sel []int32) error {
 	groups := o.groups[:n]
 	added, err := s.table.FindOrInsert(o.keys.Hashes, &o.keys.Rows, sel, groups)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	s.accs.Grow(s.table.Len())
-	if err := s.accs.Update(rec, groups, sel); err != nil {
-		return err
+	return added, s.accs.Update(rec, groups, sel)
+}
+
+// mergeInto folds every group of src into dst.
+func (o *Operator) mergeInto(dst, src *slice) error {
+	n := src.table.Len()
+	o.groups = grow(o.groups, n)
+	ids := o.groups[:n]
+	for g := range ids {
+		id, _, err := dst.table.FindOrInsertOne(src.table.Hash(uint32(g)), src.table.Key(uint32(g)))
+		if err != nil {
+			return err
+		}
+		ids[g] = id
 	}
-	o.buf.Add(added)
-	return o.buf.SpillIfFull()
+	dst.accs.Grow(dst.table.Len())
+	for g, id := range ids {
+		if err := dst.accs.Merge(id, src.accs, uint32(g)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sliceKey is the buffer key of the slice ending at end.
+func (o *Operator) sliceKey(end int64) winbuf.Key {
+	return winbuf.Key{Start: end - o.win.slice, End: end}
 }
 
 // ProcessWatermark implements operator.Operator: it fires, in window-end
-// order, every window whose end - 1 <= wm.
+// order, every window whose end - 1 <= wm. A processing-time window only
+// acts on the final watermark, which fires everything.
 func (o *Operator) ProcessWatermark(ctx context.Context, wm int64, out operator.Collector) error {
-	return o.buf.Fire(wm, func(k winbuf.Key, s *slice) error { return o.emit(ctx, k, s, out) })
+	if o.procTime && wm != stream.MaxWatermark {
+		return nil
+	}
+	if err := o.advance(ctx, wm, out); err != nil {
+		return fmt.Errorf("window_agg %s: %w", o.oc.OperatorID, err)
+	}
+	return nil
 }
 
-// emit builds the output rows of slice s as whole Arrow columns and sends
-// them downstream in batches of at most OutputBatchRows.
+// OnProcessingTime implements operator.ProcessingTimeHandler: it fires
+// every window that ends at or before nowMs.
+func (p procOperator) OnProcessingTime(ctx context.Context, nowMs int64, out operator.Collector) error {
+	if nowMs == math.MinInt64 {
+		return nil
+	}
+	if err := p.advance(ctx, nowMs-1, out); err != nil {
+		return fmt.Errorf("window_agg %s: %w", p.oc.OperatorID, err)
+	}
+	return nil
+}
+
+// advance moves the operator's progress to wm, firing every window with
+// end - 1 <= wm that holds a row, in end order.
+func (o *Operator) advance(ctx context.Context, wm int64, out operator.Collector) error {
+	if wm <= o.wm {
+		return nil
+	}
+	o.wm = wm
+	for {
+		e, ok := o.nextWindow()
+		if !ok || e-1 > wm {
+			break
+		}
+		if err := o.fireWindow(ctx, e, out); err != nil {
+			return fmt.Errorf("window [%d, %d): %w", o.win.windowStart(e), e, err)
+		}
+		o.fired = e
+		if err := o.buf.SpillIfFull(); err != nil {
+			return err
+		}
+	}
+	// Every window ending at or before wm + 1 has been considered. (After
+	// the final watermark nothing is ever considered again.)
+	if wm != stream.MaxWatermark && wm > math.MinInt64+o.win.slice {
+		o.fired = max(o.fired, alignDown(wm+1, o.win.slice, o.win.sliceOff))
+	}
+	return o.flush(ctx, out)
+}
+
+// nextWindow returns the end of the next window that may hold rows.
+func (o *Operator) nextWindow() (int64, bool) {
+	if o.fired < o.live {
+		return o.fired + o.win.slice, true
+	}
+	if len(o.pending) > 0 {
+		return o.pending[0], true
+	}
+	return 0, false
+}
+
+// fireWindow emits the window ending at e, if it holds rows, after
+// absorbing the slices that end at or before e.
+func (o *Operator) fireWindow(ctx context.Context, e int64, out operator.Collector) error {
+	if o.win.kind != jobgraph.Tumble {
+		return o.sh.fire(ctx, e, out)
+	}
+	for len(o.pending) > 0 && o.pending[0] <= e {
+		se := o.pending[0]
+		o.pending = o.pending[1:]
+		s, ok, err := o.buf.Take(o.sliceKey(se))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		err = o.emit(ctx, winbuf.Key{Start: se - o.win.span, End: se}, s, out)
+		o.buf.Recycle(s)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// emit appends the output rows of s, the groups of window k, to the
+// output batch, a whole Arrow column at a time, and sends the batch
+// downstream once it holds OutputBatchRows rows or more.
 func (o *Operator) emit(ctx context.Context, k winbuf.Key, s *slice, out operator.Collector) error {
 	n := s.table.Len()
 	if n == 0 {
 		return nil
 	}
-	rb := array.NewRecordBuilder(o.buf.Alloc(), o.out)
-	defer rb.Release()
+	if o.rb == nil {
+		o.rb = array.NewRecordBuilder(o.buf.Alloc(), o.out)
+	}
+	rb := o.rb
 	rb.Reserve(n)
 	nk := len(o.spec.GroupKeys)
 	data, offs := s.table.Arena()
@@ -293,12 +496,28 @@ func (o *Operator) emit(ctx context.Context, k winbuf.Key, s *slice, out operato
 	if err := s.accs.Build(bs[nk+2:]); err != nil {
 		return err
 	}
-	return winbuf.Emit(ctx, out, rb, OutputBatchRows)
+	if bs[0].Len() >= OutputBatchRows {
+		return o.flush(ctx, out)
+	}
+	return nil
+}
+
+// flush sends the rows of the output batch downstream.
+func (o *Operator) flush(ctx context.Context, out operator.Collector) error {
+	if o.rb == nil || o.rb.Field(0).Len() == 0 {
+		return nil
+	}
+	return winbuf.Emit(ctx, out, o.rb, OutputBatchRows)
 }
 
 // Close implements operator.Operator. The operator keeps no Arrow memory
 // between calls, so Close only drops its buffers.
 func (o *Operator) Close(ctx context.Context) error {
+	if o.rb != nil {
+		o.rb.Release()
+		o.rb = nil
+	}
+	o.sh.close()
 	if o.buf != nil {
 		o.buf.Close()
 	}

@@ -1,6 +1,7 @@
 package windowagg_test
 
 import (
+	"context"
 	"fmt"
 	"math/big"
 	"math/rand/v2"
@@ -167,34 +168,69 @@ func record(t testing.TB, mem memory.Allocator, rows []trow) arrow.RecordBatch {
 }
 
 // reference is the row-at-a-time model of the operator: rows are kept per
-// (group key, window) and aggregated at the end with plain loops.
+// (group key, window) and aggregated at the end with plain loops. A row
+// joins every window holding its rowtime that has not fired (end - 1 >
+// watermark) when it arrives; a row that joins none is late.
 type reference struct {
-	size, offset int64
-	keys         []int
-	groups       map[string][]trow
-	late, nulls  int
+	w           jobgraph.WindowSpec
+	keys        []int
+	groups      map[string][]trow
+	late, nulls int
+}
+
+func newReference(w jobgraph.WindowSpec, keys []int) *reference {
+	return &reference{w: w, keys: keys, groups: map[string][]trow{}}
 }
 
 func floorMod(a, b int64) int64 { return ((a % b) + b) % b }
+
+// windowsOf lists the windows [start, end) holding time ts, straight from
+// the definitions of the window kinds.
+func windowsOf(w jobgraph.WindowSpec, ts int64) [][2]int64 {
+	var out [][2]int64
+	switch w.Kind {
+	case jobgraph.Tumble:
+		start := ts - floorMod(ts-w.OffsetMs, w.SizeMs)
+		out = append(out, [2]int64{start, start + w.SizeMs})
+	case jobgraph.Hop:
+		// Windows start at offset + k*slide; those with start <= ts <
+		// start + size hold ts.
+		for a := ts - floorMod(ts-w.OffsetMs, w.SlideMs); a+w.SizeMs > ts; a -= w.SlideMs {
+			out = append(out, [2]int64{a, a + w.SizeMs})
+		}
+	case jobgraph.Cumulate:
+		// Periods start at offset + k*max; their windows end every step.
+		p := ts - floorMod(ts-w.OffsetMs, w.SizeMs)
+		for e := p + w.SlideMs; e <= p+w.SizeMs; e += w.SlideMs {
+			if e > ts {
+				out = append(out, [2]int64{p, e})
+			}
+		}
+	}
+	return out
+}
 
 func (m *reference) add(t trow, wm int64) {
 	if t.null[cTs] {
 		m.nulls++
 		return
 	}
-	start := t.ts - floorMod(t.ts-m.offset, m.size)
-	end := start + m.size
-	if end-1 <= wm {
-		m.late++
-		return
-	}
 	var key []string
 	for _, k := range m.keys {
 		key = append(key, cell(t, k))
 	}
-	key = append(key, strconv.FormatInt(start, 10), strconv.FormatInt(end, 10))
-	id := strings.Join(key, "|")
-	m.groups[id] = append(m.groups[id], t)
+	joined := false
+	for _, w := range windowsOf(m.w, t.ts) {
+		if w[1]-1 <= wm {
+			continue // fired
+		}
+		id := strings.Join(append(key[:len(key):len(key)], strconv.FormatInt(w[0], 10), strconv.FormatInt(w[1], 10)), "|")
+		m.groups[id] = append(m.groups[id], t)
+		joined = true
+	}
+	if !joined {
+		m.late++
+	}
 }
 
 // value returns column c of t as optest.Append takes it (nil for NULL).
@@ -232,14 +268,44 @@ func cell(t trow, c int) string { return optest.Render(t.value(c)) }
 
 // aggregate computes one aggregate over rows, row by row.
 func aggregate(c jobgraph.AggCall, rows []trow) string {
+	if c.Filter != nil {
+		var kept []trow
+		for _, t := range rows {
+			if !t.null[*c.Filter] && t.value(*c.Filter).(bool) {
+				kept = append(kept, t)
+			}
+		}
+		rows = kept
+	}
 	if c.Func == jobgraph.CountStar {
 		return strconv.Itoa(len(rows))
 	}
 	var vals []trow
+	seen := map[string]bool{}
 	for _, t := range rows {
-		if !t.null[c.Arg] {
-			vals = append(vals, t)
+		if t.null[c.Arg] {
+			continue
 		}
+		if c.Distinct || c.Func == jobgraph.ApproxCountDistinct {
+			if v := cell(t, c.Arg); seen[v] {
+				continue
+			} else {
+				seen[v] = true
+			}
+		}
+		vals = append(vals, t)
+	}
+	switch c.Func {
+	case jobgraph.FirstValue, jobgraph.LastValue:
+		if len(vals) == 0 {
+			return "null"
+		}
+		if c.Func == jobgraph.FirstValue {
+			return cell(vals[0], c.Arg)
+		}
+		return cell(vals[len(vals)-1], c.Arg)
+	case jobgraph.ApproxCountDistinct:
+		return strconv.Itoa(len(vals))
 	}
 	if c.Func == jobgraph.Count {
 		return strconv.Itoa(len(vals))
@@ -340,7 +406,25 @@ func (m *reference) rows(aggs []jobgraph.AggCall) []string {
 	return out
 }
 
+// randomWindow returns a random window of kind (TUMBLE when empty): sizes
+// from 1 s to 1 min, 2 to 12 slides (steps) per window, and half the time
+// an offset, possibly negative or larger than the slide.
+func randomWindow(r *rand.Rand, kind jobgraph.WindowKind) jobgraph.WindowSpec {
+	sizes := []int64{1000, 7000, 60_000}
+	w := jobgraph.WindowSpec{Kind: jobgraph.Tumble, TimeColumn: cTs, SizeMs: sizes[r.IntN(len(sizes))]}
+	if kind == jobgraph.Hop || kind == jobgraph.Cumulate {
+		w.Kind = kind
+		w.SlideMs = w.SizeMs
+		w.SizeMs *= []int64{2, 3, 4, 12}[r.IntN(4)]
+	}
+	if r.IntN(2) == 0 && kind != jobgraph.Cumulate || r.IntN(4) == 0 {
+		w.OffsetMs = r.Int64N(2*w.SizeMs-1) - w.SizeMs + 1
+	}
+	return w
+}
+
 type runConfig struct {
+	kind   jobgraph.WindowKind // of the random window, when window is zero
 	seed   uint64
 	limit  int // buffer limit; 0 = default
 	keys   []int
@@ -362,11 +446,7 @@ func runRandom(t *testing.T, rc runConfig) {
 
 	w := rc.window
 	if w.Kind == "" {
-		sizes := []int64{1000, 7000, 60_000}
-		w = jobgraph.WindowSpec{Kind: jobgraph.Tumble, TimeColumn: cTs, SizeMs: sizes[r.IntN(len(sizes))]}
-		if r.IntN(2) == 0 {
-			w.OffsetMs = r.Int64N(2*w.SizeMs-1) - w.SizeMs + 1
-		}
+		w = randomWindow(r, rc.kind)
 	}
 	spec := makeSpec(rc.keys, rc.aggs, w)
 	op, err := windowagg.New(spec)
@@ -382,12 +462,18 @@ func runRandom(t *testing.T, rc runConfig) {
 		oc.KeyGroups = rc.owned
 	}
 	d := optest.NewDriver(t, op, oc)
-	ref := &reference{size: w.SizeMs, offset: w.OffsetMs, keys: rc.keys, groups: map[string][]trow{}}
+	ref := newReference(w, rc.keys)
 	g := &gen{r: r, base: r.Int64N(2_000_000_000_000) - 1_000_000_000_000, step: 1 + r.Int64N(w.SizeMs/50+1),
 		delay: r.Int64N(3 * w.SizeMs), keys: 1 + r.IntN([]int{5, 50, 300}[r.IntN(3)]), nullRate: r.IntN(20), lateRate: r.IntN(5), size: w.SizeMs}
 	kgCache := map[string]int{}
 	maxTs := stream.MinWatermark
+	// Half the runs come in bursts, with gaps of up to 20 windows between
+	// them.
+	bursts := r.IntN(2) == 0
 	for step := 0; step < rc.steps; step++ {
+		if bursts && r.IntN(3) == 0 {
+			g.base += r.Int64N(20 * w.SizeMs)
+		}
 		n := optest.RandomBatchSize(r)
 		rows := make([]trow, 0, n)
 		for len(rows) < n {
@@ -419,7 +505,13 @@ func runRandom(t *testing.T, rc runConfig) {
 			}
 		}
 	}
-	d.Finish()
+	d.Advance(stream.MaxWatermark)
+	if left := windowagg.Leftovers(op); left != "" {
+		t.Errorf("after the final watermark the operator still holds %s", left)
+	}
+	if err := op.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 
 	want := ref.rows(rc.aggs)
 	if len(want) == 0 {
@@ -458,6 +550,47 @@ func TestRandomAgainstReference(t *testing.T) {
 	}
 }
 
+// filterAggs are aggregates with FILTER (WHERE vbo), next to the same
+// calls without it.
+var filterAggs = func() []jobgraph.AggCall {
+	f := cVBo
+	var out []jobgraph.AggCall
+	for _, i := range []int{0, 1, 5, 6, 7, 9, 12, 17, 20} {
+		c := testAggs[i]
+		out = append(out, c)
+		c.Filter = &f
+		c.Name += "_f"
+		out = append(out, c)
+	}
+	return out
+}()
+
+// TestWindowKindsAgainstReference runs every window kind, with and without
+// offsets, at buffer limits 1 to 10 (spilling slices and, for HOP, suffix
+// aggregates all the time) and the default.
+func TestWindowKindsAgainstReference(t *testing.T) {
+	for _, kind := range []jobgraph.WindowKind{jobgraph.Tumble, jobgraph.Hop, jobgraph.Cumulate} {
+		for limit := 0; limit <= 10; limit++ {
+			seed := uint64(300 + limit)
+			t.Run(fmt.Sprintf("%s/limit%d", kind, limit), func(t *testing.T) {
+				t.Parallel()
+				runRandom(t, runConfig{kind: kind, seed: seed, limit: limit, keys: []int{cK1, cK2}, aggs: testAggs, steps: 10})
+			})
+		}
+	}
+}
+
+// TestFilter checks FILTER (WHERE ...) on every window kind.
+func TestFilter(t *testing.T) {
+	for i, kind := range []jobgraph.WindowKind{jobgraph.Tumble, jobgraph.Hop, jobgraph.Cumulate} {
+		for _, limit := range []int{0, 4} {
+			t.Run(fmt.Sprintf("%s/limit%d", kind, limit), func(t *testing.T) {
+				runRandom(t, runConfig{kind: kind, seed: uint64(400 + i), limit: limit, keys: []int{cK1}, aggs: filterAggs, steps: 12})
+			})
+		}
+	}
+}
+
 func TestKeyTypes(t *testing.T) {
 	aggs := []jobgraph.AggCall{testAggs[0], testAggs[5], testAggs[20]}
 	for i, keys := range [][]int{{}, {cVI}, {cVDec}, {cVBo, cVS}, {cVD}, {cVTs, cK1}} {
@@ -491,7 +624,7 @@ func TestForeignKeyGroups(t *testing.T) {
 	oc.KeyGroups = keygroup.Range{Start: 0, End: 1}
 	d := optest.NewDriver(t, op, oc)
 	g := &gen{r: rand.New(rand.NewPCG(1, 2)), base: 0, step: 10, delay: 0, keys: 50, size: 1000}
-	ref := &reference{size: 1000, keys: []int{cK1}, groups: map[string][]trow{}}
+	ref := newReference(w, []int{cK1})
 	var rows []trow
 	for i := 0; i < 3000; i++ {
 		row := g.row(stream.MinWatermark)
@@ -504,4 +637,84 @@ func TestForeignKeyGroups(t *testing.T) {
 	}
 	d.Finish()
 	optest.AssertSameRows(t, d.Out.Texts(), ref.rows(aggs))
+}
+
+// TestSpecErrors checks New's errors on bad windows.
+func TestSpecErrors(t *testing.T) {
+	aggs := testAggs[:2]
+	for _, tc := range []struct {
+		w    jobgraph.WindowSpec
+		want string
+	}{
+		{jobgraph.WindowSpec{Kind: jobgraph.Tumble, SizeMs: 0}, "agg1: window_agg: TUMBLE size 0 ms must be positive"},
+		{jobgraph.WindowSpec{Kind: jobgraph.Tumble, SizeMs: -5}, "TUMBLE size -5 ms must be positive"},
+		{jobgraph.WindowSpec{Kind: jobgraph.Tumble, SizeMs: 1000, OffsetMs: 1 << 62}, "TUMBLE offset 4611686018427387904 ms is out of range"},
+		{jobgraph.WindowSpec{Kind: jobgraph.Hop, SizeMs: 1000}, "HOP slide 0 ms must be positive"},
+		{jobgraph.WindowSpec{Kind: jobgraph.Hop, SizeMs: -1000, SlideMs: 10}, "HOP size -1000 ms must be positive"},
+		{jobgraph.WindowSpec{Kind: jobgraph.Hop, SizeMs: 1000, SlideMs: 300}, "HOP size 1000 ms must be a whole multiple of the slide 300 ms"},
+		{jobgraph.WindowSpec{Kind: jobgraph.Hop, SizeMs: 1000, SlideMs: 2000}, "HOP size 1000 ms must be a whole multiple of the slide 2000 ms"},
+		{jobgraph.WindowSpec{Kind: jobgraph.Cumulate, SizeMs: 1000, SlideMs: 0}, "CUMULATE step 0 ms must be positive"},
+		{jobgraph.WindowSpec{Kind: jobgraph.Cumulate, SizeMs: 0, SlideMs: 10}, "CUMULATE max size 0 ms must be positive"},
+		{jobgraph.WindowSpec{Kind: jobgraph.Cumulate, SizeMs: 1000, SlideMs: 400}, "CUMULATE max size 1000 ms must be a whole multiple of the step 400 ms"},
+		{jobgraph.WindowSpec{Kind: jobgraph.Session, SizeMs: 1000}, "SESSION windows are aggregated by the session aggregate, not window_agg"},
+		{jobgraph.WindowSpec{Kind: "sliding", SizeMs: 1000}, `unknown window kind "sliding"`},
+	} {
+		tc.w.TimeColumn = cTs
+		_, err := windowagg.New(makeSpec([]int{cK1}, aggs, tc.w))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want an error containing %q", tc.w, err, tc.want)
+		}
+	}
+	// HOP with size = slide and CUMULATE with max size = step are TUMBLE.
+	for _, w := range []jobgraph.WindowSpec{
+		{Kind: jobgraph.Hop, SizeMs: 1000, SlideMs: 1000, TimeColumn: cTs},
+		{Kind: jobgraph.Cumulate, SizeMs: 1000, SlideMs: 1000, TimeColumn: cTs},
+	} {
+		if _, err := windowagg.New(makeSpec([]int{cK1}, aggs, w)); err != nil {
+			t.Errorf("New(%+v) = %v", w, err)
+		}
+	}
+}
+
+// TestSingleSliceWindows runs HOP with size = slide and CUMULATE with max
+// size = step, which are TUMBLE by another name.
+func TestSingleSliceWindows(t *testing.T) {
+	for i, kind := range []jobgraph.WindowKind{jobgraph.Hop, jobgraph.Cumulate} {
+		w := jobgraph.WindowSpec{Kind: kind, TimeColumn: cTs, SizeMs: 7000, SlideMs: 7000, OffsetMs: 1234}
+		runRandom(t, runConfig{window: w, seed: uint64(600 + i), limit: 3, keys: []int{cK1}, aggs: testAggs[:8], steps: 10})
+	}
+}
+
+// newAggs are FIRST_VALUE, LAST_VALUE, DISTINCT aggregates and
+// APPROX_COUNT_DISTINCT (exact at these small cardinalities), one with
+// FILTER.
+var newAggs = func() []jobgraph.AggCall {
+	f := cVBo
+	notNull := types.Type{Kind: types.BigInt, NotNull: true}
+	return []jobgraph.AggCall{
+		{Func: jobgraph.FirstValue, Arg: cVI, Type: types.IntType, Name: "first_vi"},
+		{Func: jobgraph.LastValue, Arg: cVS, Type: types.StringType, Name: "last_vs"},
+		{Func: jobgraph.FirstValue, Arg: cVDec, Type: types.DecimalType(10, 2), Name: "first_vdec"},
+		{Func: jobgraph.LastValue, Arg: cVTs, Type: types.TimestampType, Name: "last_vts"},
+		{Func: jobgraph.LastValue, Arg: cVBo, Type: types.BooleanType, Name: "last_vbo"},
+		{Func: jobgraph.FirstValue, Arg: cVD, Type: types.DoubleType, Name: "first_vd_f", Filter: &f},
+		{Func: jobgraph.Count, Arg: cK2, Type: notNull, Name: "cnt_distinct_k2", Distinct: true},
+		{Func: jobgraph.Count, Arg: cVS, Type: notNull, Name: "cnt_distinct_vs", Distinct: true},
+		{Func: jobgraph.Sum, Arg: cVB, Type: types.BigIntType, Name: "sum_distinct_vb", Distinct: true},
+		{Func: jobgraph.Avg, Arg: cVD, Type: types.DoubleType, Name: "avg_distinct_vd", Distinct: true},
+		{Func: jobgraph.ApproxCountDistinct, Arg: cK2, Type: notNull, Name: "approx_k2"},
+	}
+}()
+
+// TestNewAggregates runs FIRST_VALUE, LAST_VALUE (in arrival order, through
+// slices merged in any order), DISTINCT aggregates and
+// APPROX_COUNT_DISTINCT over every window kind.
+func TestNewAggregates(t *testing.T) {
+	for i, kind := range []jobgraph.WindowKind{jobgraph.Tumble, jobgraph.Hop, jobgraph.Cumulate} {
+		for _, limit := range []int{0, 2} {
+			t.Run(fmt.Sprintf("%s/limit%d", kind, limit), func(t *testing.T) {
+				runRandom(t, runConfig{kind: kind, seed: uint64(700 + 10*i + limit), limit: limit, keys: []int{cK1}, aggs: newAggs, steps: 12})
+			})
+		}
+	}
 }
