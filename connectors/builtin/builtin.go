@@ -7,6 +7,7 @@ import (
 	"github.com/eddy-streaming/eddy/connectors/blackhole"
 	"github.com/eddy-streaming/eddy/connectors/datagen"
 	"github.com/eddy-streaming/eddy/connectors/filesystem"
+	"github.com/eddy-streaming/eddy/connectors/nexmark"
 	"github.com/eddy-streaming/eddy/connectors/print"
 )
 
@@ -18,6 +19,7 @@ func Factories() []connectors.Factory {
 		filesystem.New(),
 		print.New(os.Stdout, os.Stderr),
 		blackhole.New(),
+		nexmark.New(),
 	}
 }
 

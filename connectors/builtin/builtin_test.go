@@ -13,7 +13,7 @@ import (
 
 func TestRegistry(t *testing.T) {
 	r := Registry()
-	if got := strings.Join(r.Names(), ","); got != "blackhole,datagen,filesystem,print" {
+	if got := strings.Join(r.Names(), ","); got != "blackhole,datagen,filesystem,nexmark,print" {
 		t.Fatalf("registered %s", got)
 	}
 	for _, n := range r.Names() {

@@ -133,7 +133,8 @@ type SourceSpec struct {
 	// Projection, when set, lists the columns of TableRef.Schema the job
 	// reads, in table order; the source then emits only those (its Output).
 	// The planner sets it only for connectors that implement
-	// connectors.ProjectableSource.
+	// connectors.ProjectableSource. Watermark.Column then indexes the
+	// projected columns (Output), which the watermarks are read from.
 	Projection []int `json:"projection,omitempty"`
 	// Watermark, when set, makes the source emit event-time watermarks.
 	Watermark *WatermarkSpec `json:"watermark,omitempty"`
@@ -261,7 +262,8 @@ type SortKey struct {
 // ORDER BY ...) <= N). Input rows carry window columns WindowStart and
 // WindowEnd; a window's partitions are ranked and emitted when the watermark
 // reaches WindowEnd - 1. Output: the input columns, then the row number
-// (BIGINT NOT NULL) if EmitRank is set. Ties are broken by arrival order.
+// (BIGINT NOT NULL) if EmitRank is set. Ties are broken by arrival order:
+// the first row wins, or the last with LastOnTies.
 type WindowTopNSpec struct {
 	WindowStart   int       `json:"window_start"`
 	WindowEnd     int       `json:"window_end"`
@@ -269,6 +271,10 @@ type WindowTopNSpec struct {
 	OrderBy       []SortKey `json:"order_by"`
 	N             int64     `json:"n"`
 	EmitRank      bool      `json:"emit_rank"`
+	// LastOnTies breaks ties in OrderBy in favour of the row that arrived
+	// last instead of first: Flink's keep-last window deduplication (ORDER
+	// BY the time attribute DESC, rn = 1) keeps the latest of equal times.
+	LastOnTies bool `json:"last_on_ties,omitempty"`
 }
 
 // UnionSpec is UNION ALL: every input's rows pass through unchanged (all

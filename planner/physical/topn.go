@@ -277,6 +277,9 @@ func (b *builder) topN(f *logical.Filter, o *logical.Over, need []bool) (*rel, e
 				OrderBy:       order,
 				N:             limit,
 				EmitRank:      emitRank,
+				// Flink's keep-last deduplication keeps the latest of rows
+				// with equal times; keep-first the earliest.
+				LastOnTies: dedup && o.OrderBy[0].Desc,
 			},
 		},
 		Inputs:      []*Input{edge},

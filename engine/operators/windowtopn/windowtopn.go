@@ -98,8 +98,9 @@ type pendingRow struct {
 // worst candidate on top) of at most n candidate ids. It is a winbuf.Window
 // whose size is its number of live candidates.
 type window struct {
-	n     int
-	parts *hashtable.Table
+	n      int
+	latest bool // ties go to the latest arrival (WindowTopNSpec.LastOnTies)
+	parts  *hashtable.Table
 	// Heap of partition p: slab[hoff[p] : hoff[p]+hlen[p]], capacity hcap[p].
 	hoff, hlen, hcap []int32
 	slab             []int32
@@ -216,7 +217,7 @@ func (o *Operator) bind(s *arrow.Schema) error {
 }
 
 func (o *Operator) newWindow() (*window, error) {
-	return &window{n: o.n, parts: o.parts.NewTable()}, nil
+	return &window{n: o.n, latest: o.spec.LastOnTies, parts: o.parts.NewTable()}, nil
 }
 
 // ProcessBatch implements operator.Operator.
@@ -342,6 +343,9 @@ func (w *window) worse(a, b int32) bool {
 	if c := bytes.Compare(w.sk[ca.skOff:ca.skOff+int(ca.skLen)], w.sk[cb.skOff:cb.skOff+int(cb.skLen)]); c != 0 {
 		return c > 0
 	}
+	if w.latest {
+		return ca.seq < cb.seq
+	}
 	return ca.seq > cb.seq
 }
 
@@ -349,13 +353,19 @@ func (w *window) worse(a, b int32) bool {
 // partition p of w. It returns the new candidate's id when the row is among
 // the first n so far (evicting the worst candidate if the heap was full).
 // The payload is set by the caller. newest says seq is larger than every
-// candidate's, so ties go against the row without comparing seqs.
+// candidate's, so a tie is decided without comparing seqs.
 func (w *window) offer(p uint32, sk []byte, seq uint64, newest bool) (int32, bool) {
 	off, ln := w.hoff[p], w.hlen[p]
 	if int(ln) == w.n {
 		top := &w.cands[w.slab[off]]
 		c := bytes.Compare(sk, w.sk[top.skOff:top.skOff+int(top.skLen)])
-		if c > 0 || (c == 0 && (newest || seq > top.seq)) {
+		// On a tie the row loses to the worst candidate if it arrived after
+		// it (first wins) or before it (LastOnTies: last wins).
+		tieLoses := newest || seq > top.seq
+		if w.latest {
+			tieLoses = !newest && seq < top.seq
+		}
+		if c > 0 || (c == 0 && tieLoses) {
 			return 0, false
 		}
 		// Evict the worst.

@@ -248,17 +248,18 @@ func inSchema() types.Schema {
 	return s
 }
 
-func makeSpec(part []int, order []jobgraph.SortKey, n int64, emitRank bool) *jobgraph.OperatorSpec {
+func makeSpec(part []int, order []jobgraph.SortKey, n int64, emitRank, lastOnTies bool) *jobgraph.OperatorSpec {
 	out := inSchema()
 	if emitRank {
 		out.Fields = append(out.Fields, types.Field{Name: "rn", Type: types.Type{Kind: types.BigInt, NotNull: true}})
 	}
 	return &jobgraph.OperatorSpec{ID: "topn1", Name: "window top-n", Output: out,
-		WindowTopN: &jobgraph.WindowTopNSpec{WindowStart: cWS, WindowEnd: cWE, PartitionKeys: part, OrderBy: order, N: n, EmitRank: emitRank}}
+		WindowTopN: &jobgraph.WindowTopNSpec{WindowStart: cWS, WindowEnd: cWE, PartitionKeys: part, OrderBy: order, N: n, EmitRank: emitRank, LastOnTies: lastOnTies}}
 }
 
 // reference ranks rows a partition at a time with a stable sort.
 type reference struct {
+	latest      bool // ties go to the latest arrival
 	part        []int
 	order       []jobgraph.SortKey
 	n           int
@@ -287,7 +288,12 @@ func (m *reference) add(t *trow, wm int64) {
 func (m *reference) rows() []string {
 	var out []string
 	for _, rows := range m.parts {
-		sort.SliceStable(rows, func(i, j int) bool { return compareRows(rows[i], rows[j], m.order) < 0 })
+		sort.SliceStable(rows, func(i, j int) bool {
+			if c := compareRows(rows[i], rows[j], m.order); c != 0 {
+				return c < 0
+			}
+			return m.latest && rows[i].seq > rows[j].seq
+		})
 		for i, t := range rows {
 			if i >= m.n {
 				break
@@ -312,6 +318,7 @@ type runConfig struct {
 	order    []jobgraph.SortKey
 	n        int64
 	emitRank bool
+	latest   bool
 	steps    int
 }
 
@@ -320,7 +327,7 @@ func runRandom(t *testing.T, rc runConfig) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	r := rand.New(rand.NewPCG(rc.seed, 5))
-	op, err := windowtopn.New(makeSpec(rc.part, rc.order, rc.n, rc.emitRank))
+	op, err := windowtopn.New(makeSpec(rc.part, rc.order, rc.n, rc.emitRank, rc.latest))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +340,7 @@ func runRandom(t *testing.T, rc runConfig) {
 	size := []int64{1000, 10_000, 60_000}[r.IntN(3)]
 	g := &gen{r: r, base: r.Int64N(1e12) - 5e11, step: 1 + r.Int64N(size/40+1), delay: r.Int64N(2 * size), size: size,
 		keys: 1 + r.IntN([]int{3, 30, 300}[r.IntN(3)]), nullPc: r.IntN(15), latePc: r.IntN(5)}
-	ref := &reference{part: rc.part, order: rc.order, n: int(rc.n), emitRank: rc.emitRank, parts: map[string][]*trow{}}
+	ref := &reference{latest: rc.latest, part: rc.part, order: rc.order, n: int(rc.n), emitRank: rc.emitRank, parts: map[string][]*trow{}}
 	seq := 0
 	for step := 0; step < rc.steps; step++ {
 		rows := make([]trow, optest.RandomBatchSize(r))
@@ -381,12 +388,25 @@ func TestRandomAgainstReference(t *testing.T) {
 		n := []int64{1, 3, 5, 50}[r.IntN(4)]
 		part := parts[i%len(parts)]
 		emit := r.IntN(4) != 0
+		latest := i%3 == 2
 		for _, limit := range []int{0, 1 + r.IntN(10)} {
-			t.Run(fmt.Sprintf("seed%d/limit%d", seed, limit), func(t *testing.T) {
+			t.Run(fmt.Sprintf("seed%d/limit%d/latest=%v", seed, limit, latest), func(t *testing.T) {
 				t.Logf("partition %v order %+v n %d", part, order, n)
-				runRandom(t, runConfig{seed: seed, limit: limit, part: part, order: order, n: n, emitRank: emit, steps: 25})
+				runRandom(t, runConfig{seed: seed, limit: limit, part: part, order: order, n: n, emitRank: emit, latest: latest, steps: 25})
 			})
 		}
+	}
+}
+
+// TestKeepLastDeduplication is Flink's keep-last window deduplication:
+// N = 1 ordered by a column with many ties, DESC, the latest arrival
+// winning ties (LastOnTies), with and without spilling.
+func TestKeepLastDeduplication(t *testing.T) {
+	order := []jobgraph.SortKey{{Column: cX, Desc: true}}
+	for _, limit := range []int{0, 1, 3} {
+		t.Run(fmt.Sprintf("limit%d", limit), func(t *testing.T) {
+			runRandom(t, runConfig{seed: 77, limit: limit, part: []int{cWS, cWE, cK}, order: order, n: 1, latest: true, steps: 30})
+		})
 	}
 }
 
