@@ -25,6 +25,14 @@ type TableInfo struct {
 	Name    string
 	Schema  types.Schema
 	Options map[string]string
+	// PrimaryKey lists the columns of PRIMARY KEY (...) NOT ENFORCED, or
+	// none.
+	PrimaryKey []int
+	// Changelog is, for a sink, the kind of stream it is fed: "" or
+	// "append" (only +I rows), "retract" (+I, -U, +U, -D) or "upsert"
+	// (+I, +U, -D by PrimaryKey). Writers see each row's kind in
+	// stream.Batch.Kinds.
+	Changelog string
 }
 
 // OptionType is the type of an option's value.
@@ -76,6 +84,35 @@ type ProjectableSource interface {
 	// CanProject reports whether the table (with its full schema) can be
 	// read column-pruned.
 	CanProject(info TableInfo) bool
+}
+
+// UpdatingSink is implemented by sink factories that accept updating
+// input (retract or upsert streams). The planner refuses to feed an
+// updating query into a sink that does not implement it, or whose
+// AcceptsUpdates returns an error (which should say why, e.g. which
+// format to use instead).
+type UpdatingSink interface {
+	SinkFactory
+	AcceptsUpdates(info TableInfo) error
+}
+
+// LookupSourceFactory is implemented by factories whose tables serve
+// point lookups by key (the dimension side of a lookup join). A bounded
+// source without it can still be joined: the engine reads it whole into
+// its cache.
+type LookupSourceFactory interface {
+	Factory
+	NewLookup(ctx context.Context, info TableInfo, keys []int, rc ReaderContext) (Lookuper, error)
+}
+
+// Lookuper finds a table's rows by key.
+type Lookuper interface {
+	// Lookup returns, for the key rows of keys (columns in the order of
+	// the keys NewLookup was given), the matching table rows, in the
+	// table's physical schema, and for each result row the index of the
+	// key row it matches. The caller owns the returned record.
+	Lookup(ctx context.Context, keys arrow.RecordBatch) (rows arrow.RecordBatch, keyRow []int32, err error)
+	Close() error
 }
 
 // SourceFactory makes sources.

@@ -87,11 +87,26 @@ type OperatorSpec struct {
 	WindowJoin *WindowJoinSpec `json:"window_join,omitempty"`
 	// Correlate applies a table function to every row (LATERAL TABLE).
 	Correlate *CorrelateSpec `json:"correlate,omitempty"`
+
+	// The updating operators.
+	GroupAgg     *GroupAggSpec     `json:"group_agg,omitempty"`
+	Rank         *RankSpec         `json:"rank,omitempty"`
+	Dedup        *DedupSpec        `json:"dedup,omitempty"`
+	Join         *JoinSpec         `json:"join,omitempty"`
+	IntervalJoin *IntervalJoinSpec `json:"interval_join,omitempty"`
+	LookupJoin   *LookupJoinSpec   `json:"lookup_join,omitempty"`
+	TemporalJoin *TemporalJoinSpec `json:"temporal_join,omitempty"`
+
+	// Changelog is the changelog mode of the operator's output (empty:
+	// append-only), and UniqueKey the output columns an upsert stream is
+	// keyed by.
+	Changelog ChangelogMode `json:"changelog,omitempty"`
+	UniqueKey []int         `json:"unique_key,omitempty"`
 }
 
 // kinds pairs every spec field with its kind name, in one place, so that
 // Kind and Validate cannot disagree.
-func (o *OperatorSpec) kinds() [10]struct {
+func (o *OperatorSpec) kinds() [17]struct {
 	name string
 	set  bool
 } {
@@ -99,12 +114,14 @@ func (o *OperatorSpec) kinds() [10]struct {
 		name string
 		set  bool
 	}
-	return [10]k{
+	return [17]k{
 		{"source", o.Source != nil}, {"calc", o.Calc != nil}, {"window_agg", o.WindowAgg != nil},
 		{"window_topn", o.WindowTopN != nil}, {"sink", o.Sink != nil},
 		{"watermark_assigner", o.WatermarkAssigner != nil}, {"union", o.Union != nil},
 		{"window_assign", o.WindowAssign != nil}, {"window_join", o.WindowJoin != nil},
-		{"correlate", o.Correlate != nil},
+		{"correlate", o.Correlate != nil}, {"group_agg", o.GroupAgg != nil}, {"rank", o.Rank != nil},
+		{"dedup", o.Dedup != nil}, {"join", o.Join != nil}, {"interval_join", o.IntervalJoin != nil},
+		{"lookup_join", o.LookupJoin != nil}, {"temporal_join", o.TemporalJoin != nil},
 	}
 }
 
@@ -125,6 +142,9 @@ type TableRef struct {
 	Options   map[string]string `json:"options"`
 	// Schema is the table's physical schema: what the connector reads or writes.
 	Schema types.Schema `json:"schema"`
+	// PrimaryKey lists the columns of PRIMARY KEY (...) NOT ENFORCED, or
+	// none.
+	PrimaryKey []int `json:"primary_key,omitempty"`
 }
 
 // SourceSpec reads a table. Its output is the table's physical schema.
@@ -349,6 +369,9 @@ type CorrelateSpec struct {
 // schema, in order.
 type SinkSpec struct {
 	TableRef
+	// Changelog is the mode of the rows the sink receives: append-only,
+	// retract, or upsert by the table's PrimaryKey.
+	Changelog ChangelogMode `json:"changelog,omitempty"`
 }
 
 // Marshal renders g as indented JSON.

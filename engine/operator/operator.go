@@ -62,6 +62,11 @@ type Context struct {
 	// Now returns the wall-clock time in epoch milliseconds: processing
 	// time. Operators use it rather than time.Now, so tests can drive it.
 	Now func() int64
+	// Connector returns the connector factory registered under name (a
+	// connectors.Factory; this package cannot name the type), for
+	// operators that open a table themselves: the dimension table of a
+	// lookup join. Nil when the job has no connector registry.
+	Connector func(name string) (any, bool)
 }
 
 // ProcessingTimeHandler is implemented by operators that act on the wall

@@ -5,7 +5,14 @@ import (
 	"github.com/eddy-streaming/eddy/engine/operator"
 	"github.com/eddy-streaming/eddy/engine/operators/calc"
 	"github.com/eddy-streaming/eddy/engine/operators/correlate"
+	"github.com/eddy-streaming/eddy/engine/operators/dedup"
+	"github.com/eddy-streaming/eddy/engine/operators/groupagg"
+	"github.com/eddy-streaming/eddy/engine/operators/intervaljoin"
+	"github.com/eddy-streaming/eddy/engine/operators/join"
+	"github.com/eddy-streaming/eddy/engine/operators/lookupjoin"
+	"github.com/eddy-streaming/eddy/engine/operators/rank"
 	"github.com/eddy-streaming/eddy/engine/operators/sessionagg"
+	"github.com/eddy-streaming/eddy/engine/operators/temporaljoin"
 	"github.com/eddy-streaming/eddy/engine/operators/union"
 	"github.com/eddy-streaming/eddy/engine/operators/windowagg"
 	"github.com/eddy-streaming/eddy/engine/operators/windowassign"
@@ -25,6 +32,13 @@ func Factories() map[string]operator.Factory {
 		"window_join":   windowjoin.New,
 		"union":         union.New,
 		"correlate":     correlate.New,
+		"group_agg":     groupagg.New,
+		"rank":          rank.New,
+		"dedup":         dedup.New,
+		"join":          join.New,
+		"interval_join": intervaljoin.New,
+		"lookup_join":   lookupjoin.New,
+		"temporal_join": temporaljoin.New,
 	}
 }
 

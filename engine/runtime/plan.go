@@ -184,7 +184,7 @@ func tableInfo(ref jobgraph.TableRef) connectors.TableInfo {
 	for k, v := range ref.Options {
 		opts[strings.ToLower(k)] = v
 	}
-	return connectors.TableInfo{Name: ref.Table, Schema: ref.Schema, Options: opts}
+	return connectors.TableInfo{Name: ref.Table, Schema: ref.Schema, Options: opts, PrimaryKey: ref.PrimaryKey}
 }
 
 func lookup(opts Options, name string) (connectors.Factory, error) {
@@ -278,7 +278,9 @@ func (p *vertexPlan) resolveSink(opts Options, op *jobgraph.OperatorSpec) error 
 	if !ok {
 		return fmt.Errorf("connector %q cannot be written (it is not a sink)", spec.Connector)
 	}
-	sink, err := sf.NewSink(tableInfo(spec.TableRef))
+	info := tableInfo(spec.TableRef)
+	info.Changelog = string(spec.Changelog)
+	sink, err := sf.NewSink(info)
 	if err != nil {
 		return fmt.Errorf("connector %q: %w", spec.Connector, err)
 	}

@@ -217,3 +217,16 @@ func (j *job) result(d time.Duration) *Result {
 	}
 	return res
 }
+
+// connectorLookup returns the operator.Context.Connector function over the
+// job's connector registry, or nil without one.
+func (j *job) connectorLookup() func(string) (any, bool) {
+	reg := j.opts.Connectors
+	if reg == nil {
+		return nil
+	}
+	return func(name string) (any, bool) {
+		f, ok := reg.Lookup(name)
+		return f, ok
+	}
+}

@@ -198,6 +198,7 @@ func (s *subtask) open(ctx context.Context) error {
 			Subtask: s.index, Parallelism: v.Parallelism, MaxParallelism: j.maxP,
 			Alloc: j.opts.Alloc, Logger: o.logger, Metrics: o.metrics,
 			KeyGroups: kgs, Config: j.config, Functions: j.opts.Functions, Now: j.opts.Now,
+			Connector: j.connectorLookup(),
 		}
 		if o.spec.Sink == nil && o.spec.WatermarkAssigner == nil {
 			st, err := j.opts.State.Open(ctx, state.Scope{

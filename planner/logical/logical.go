@@ -66,6 +66,9 @@ type Aggregate struct {
 	Input     Node
 	GroupKeys []int
 	Aggs      []jobgraph.AggCall
+	// StateTTLMs is the state TTL a STATE_TTL hint gave this aggregate
+	// (0: the job's 'table.exec.state.ttl').
+	StateTTLMs int64
 }
 
 // RankFunc is a ranking window function.
@@ -262,6 +265,14 @@ type Join struct {
 	Left, Right Node
 	Type        jobgraph.JoinType
 	Cond        *expr.Expr
+	// AsOf, when set, makes this a temporal join: the right side is a
+	// table read FOR SYSTEM_TIME AS OF this column of the left side (a
+	// processing-time attribute: a lookup join; an event-time attribute: a
+	// join against the versioned table's history).
+	AsOf *expr.Expr
+	// StateTTLMs are the state TTLs STATE_TTL hints gave the left and
+	// right sides (0: the job's 'table.exec.state.ttl').
+	LeftTTLMs, RightTTLMs int64
 }
 
 // Correlate applies the user-defined table function Function to every row

@@ -1,0 +1,2 @@
+// Package dedup implements the "dedup" operator (jobgraph.DedupSpec).
+package dedup

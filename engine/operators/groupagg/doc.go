@@ -1,0 +1,2 @@
+// Package groupagg implements the "group_agg" operator (jobgraph.GroupAggSpec).
+package groupagg

@@ -1,0 +1,2 @@
+// Package intervaljoin implements the "interval_join" operator (jobgraph.IntervalJoinSpec).
+package intervaljoin

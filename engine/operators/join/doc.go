@@ -1,0 +1,2 @@
+// Package join implements the "join" operator (jobgraph.JoinSpec).
+package join

@@ -1,0 +1,2 @@
+// Package lookupjoin implements the "lookup_join" operator (jobgraph.LookupJoinSpec).
+package lookupjoin

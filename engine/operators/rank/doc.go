@@ -1,0 +1,2 @@
+// Package rank implements the "rank" operator (jobgraph.RankSpec).
+package rank

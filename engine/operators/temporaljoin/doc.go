@@ -1,0 +1,2 @@
+// Package temporaljoin implements the "temporal_join" operator (jobgraph.TemporalJoinSpec).
+package temporaljoin
