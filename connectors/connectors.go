@@ -96,6 +96,24 @@ type UpdatingSink interface {
 	AcceptsUpdates(info TableInfo) error
 }
 
+// ChangelogSource is implemented by source factories whose tables may
+// carry updates (for example a changelog-json file): SourceChangelog says
+// what a table's readers emit, "append" (only +I), "retract" or "upsert"
+// (by info.PrimaryKey); its readers implement ChangelogReader to
+// give each row's kind. Sources without it are append-only.
+type ChangelogSource interface {
+	SourceFactory
+	SourceChangelog(info TableInfo) string
+}
+
+// ChangelogReader is implemented by the readers of a ChangelogSource:
+// NextBatch is Next with the rows' kinds (nil Kinds: all +I). The runtime
+// calls NextBatch instead of Next when a reader has it.
+type ChangelogReader interface {
+	Reader
+	NextBatch(ctx context.Context) (stream.Batch, error)
+}
+
 // LookupSourceFactory is implemented by factories whose tables serve
 // point lookups by key (the dimension side of a lookup join). A bounded
 // source without it can still be joined: the engine reads it whole into

@@ -139,6 +139,7 @@ func (c *compiler) call(e *Expr) (*prog, error) {
 	}
 	if p.konst == nil {
 		p.cols = unionCols(args)
+		p.costly = p.costly || anyCostly(args...)
 	}
 	return p, nil
 }
@@ -189,6 +190,20 @@ func fold(p *prog, args []*prog) {
 	p.konst = scalarAt(v.arr, p.t, 0)
 	v.release()
 }
+
+// anyCostly reports whether some p is costly.
+func anyCostly(ps ...*prog) bool {
+	for _, p := range ps {
+		if p.costly {
+			return true
+		}
+	}
+	return false
+}
+
+// lazy reports whether a lazy construct should evaluate p only on the rows
+// that need it: when p could fail on the others or is expensive.
+func (p *prog) lazy() bool { return p.konst == nil && (p.fallible || p.costly) }
 
 // anyFallible reports whether any of ps can fail.
 func anyFallible(ps ...*prog) bool {

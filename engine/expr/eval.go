@@ -54,6 +54,10 @@ type prog struct {
 	// input (integer division, CAST from text, ...), in which case lazy
 	// constructs (AND, OR, CASE) evaluate it only on the rows that need it.
 	fallible bool
+	// costly reports that the subtree calls something expensive per row
+	// (a regular expression, ...), which lazy constructs (AND, OR, CASE)
+	// then also evaluate only on the rows that need it.
+	costly bool
 	// konst is the node's value when it is a constant (a literal, or a
 	// call folded at Compile).
 	konst *scalar

@@ -43,23 +43,26 @@ func CompileRegexp(pattern string) (*regexp.Regexp, error) {
 // remembering the last one.
 type regexCache struct {
 	last []byte
-	re   *regexp.Regexp
+	m    *matcher
+	sc   *matchScratch
 	ok   bool
 	used bool
 }
 
-// get returns the compiled pattern p, or false when it does not compile.
-func (c *regexCache) get(p []byte) (*regexp.Regexp, bool) {
+// get returns the matcher of pattern p and its scratch, or false when p
+// does not compile.
+func (c *regexCache) get(p []byte) (*matcher, *matchScratch, bool) {
 	if c.used && bytes.Equal(p, c.last) {
-		return c.re, c.ok
+		return c.m, c.sc, c.ok
 	}
 	c.used = true
 	c.last = p
-	c.re, c.ok = nil, false
+	c.m, c.sc, c.ok = nil, nil, false
 	if re, err := regexp.Compile(string(p)); err == nil {
-		c.re, c.ok = re, true
+		c.m = newMatcher(re)
+		c.sc, c.ok = c.m.newScratch(), true
 	}
-	return c.re, c.ok
+	return c.m, c.sc, c.ok
 }
 
 // compileRegexp compiles REGEXP(s, pattern): TRUE when some (possibly
@@ -75,7 +78,7 @@ func compileRegexp(c *compiler, e *Expr, args []*prog) (*prog, error) {
 		return nil, fmt.Errorf("REGEXP returns a BOOLEAN, not %s", e.Type)
 	}
 	p := &prog{t: e.Type, text: callText("REGEXP", args), fallible: anyFallible(args...)}
-	var konst *regexp.Regexp
+	var konst *matcher
 	empty := false
 	if pat, null, ok := constString(args[1]); ok && !null {
 		if pat == "" {
@@ -85,30 +88,35 @@ func compileRegexp(c *compiler, e *Expr, args []*prog) (*prog, error) {
 			if err != nil {
 				return nil, err
 			}
-			konst = re
+			konst = newMatcher(re)
 		}
 	}
+	p.costly = true
 	p.run = strictRun(args, func(ec *evalCtx, vals []value, n int) (value, error) {
 		s, pat := newStrOperand(vals[0]), newStrOperand(vals[1])
 		ob, out := newBitmap(ec.mem, n)
 		nulls := newOutNulls(ec.mem, n, vals...)
 		var cache regexCache
+		var ksc *matchScratch
+		if konst != nil {
+			ksc = konst.newScratch()
+		}
 		for i := 0; i < n && !empty; i++ {
 			if !nulls.valid(i) {
 				continue
 			}
-			re := konst
-			if re == nil {
+			m, sc := konst, ksc
+			if m == nil {
 				pi := pat.at(i)
 				if len(pi) == 0 {
 					continue
 				}
 				var ok bool
-				if re, ok = cache.get(pi); !ok {
+				if m, sc, ok = cache.get(pi); !ok {
 					continue
 				}
 			}
-			if re.Match(s.at(i)) {
+			if m.find(s.at(i), sc, false) {
 				bitutil.SetBit(out, i)
 			}
 		}
@@ -132,14 +140,15 @@ func compileRegexpExtract(c *compiler, e *Expr, args []*prog) (*prog, error) {
 		return nil, err
 	}
 	p := &prog{t: e.Type, text: callText("REGEXP_EXTRACT", args), fallible: anyFallible(args...)}
-	var konst *regexp.Regexp
+	var konst *matcher
 	if pat, null, ok := constString(args[1]); ok && !null {
 		re, err := CompileRegexp(pat)
 		if err != nil {
 			return nil, err
 		}
-		konst = re
+		konst = newMatcher(re)
 	}
+	p.costly = true
 	p.run = strictRun(args, func(ec *evalCtx, vals []value, n int) (value, error) {
 		s, pat := newStrOperand(vals[0]), newStrOperand(vals[1])
 		group := intOperand{}
@@ -149,39 +158,37 @@ func compileRegexpExtract(c *compiler, e *Expr, args []*prog) (*prog, error) {
 		nulls := newOutNulls(ec.mem, n, vals...)
 		b := newStrBuilder(ec.mem, n, strSize(vals[0], n)/2)
 		var cache regexCache
+		var ksc *matchScratch
+		if konst != nil {
+			ksc = konst.newScratch()
+		}
 		for i := 0; i < n; i++ {
 			if !nulls.valid(i) {
 				b.begin()
 				continue
 			}
-			re := konst
-			if re == nil {
+			m, sc := konst, ksc
+			if m == nil {
 				var ok bool
-				if re, ok = cache.get(pat.at(i)); !ok {
+				if m, sc, ok = cache.get(pat.at(i)); !ok {
 					nulls.setNull(i)
 					b.begin()
 					continue
 				}
 			}
 			g := group.at(i)
-			if g < 0 || g > int64(re.NumSubexp()) {
+			if g < 0 || g > int64(m.ncap) {
 				nulls.setNull(i)
 				b.begin()
 				continue
 			}
 			row := s.at(i)
-			var loc []int
-			if g == 0 {
-				loc = re.FindIndex(row)
-			} else {
-				loc = re.FindSubmatchIndex(row)
-			}
-			if loc == nil || loc[2*g] < 0 {
+			if !m.find(row, sc, true) || sc.caps[2*g] < 0 {
 				nulls.setNull(i)
 				b.begin()
 				continue
 			}
-			b.add(row[loc[2*g]:loc[2*g+1]])
+			b.add(row[sc.caps[2*g]:sc.caps[2*g+1]])
 		}
 		vb, nn := nulls.finish()
 		return value{arr: b.finish(vb, nn)}, nil

@@ -38,20 +38,23 @@ type Changes struct {
 	EmitUpdateBefore bool `json:"emit_update_before,omitempty"`
 }
 
-// AggPhase says which half of a two-phase aggregation an operator is.
+// AggPhase says whether a group aggregate keeps state or only
+// pre-aggregates (the local half of a two-phase aggregation).
 type AggPhase string
 
 // The aggregation phases.
 const (
-	// OnePhase aggregates rows into results (the default).
+	// OnePhase aggregates rows into results kept in state (the default).
 	OnePhase AggPhase = ""
-	// LocalPhase pre-aggregates each input batch per group, before the
-	// hash exchange, and emits the group keys then one BINARY column per
-	// call holding its partial state (agg's state encoding).
+	// LocalPhase pre-aggregates append-only input before the hash
+	// exchange: it folds rows into per-group partial results and flushes
+	// them as +I rows (group keys then one column per call) at least every
+	// 'table.exec.mini-batch.size' rows (default 10000), at every
+	// watermark and at end of input, keeping no state across flushes. The
+	// planner gives it only calls whose partials a global aggregate can
+	// merge (COUNT, SUM, MIN, MAX; AVG as SUM and COUNT) and merges them
+	// downstream with an ordinary OnePhase aggregate.
 	LocalPhase AggPhase = "local"
-	// GlobalPhase merges the partial states a LocalPhase operator emitted
-	// (input: group keys then one state column per call) into results.
-	GlobalPhase AggPhase = "global"
 )
 
 // GroupAggSpec is a non-windowed GROUP BY: one accumulator row per distinct
@@ -68,7 +71,7 @@ type GroupAggSpec struct {
 	Aggs      []AggCall `json:"aggs"`
 	Changes
 	StateTTL
-	// Phase is set for the halves of a two-phase aggregation.
+	// Phase is LocalPhase for the local half of a two-phase aggregation.
 	Phase AggPhase `json:"phase,omitempty"`
 }
 

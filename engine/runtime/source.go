@@ -84,7 +84,7 @@ func (s *subtask) runSource(ctx context.Context) error {
 		if err := s.procDue(ctx); err != nil {
 			return err
 		}
-		rec, err := src.reader.Next(ctx)
+		rec, kinds, err := readNext(ctx, src.reader)
 		if err != nil {
 			if rec != nil {
 				rec.Release()
@@ -133,7 +133,11 @@ func (s *subtask) runSource(ctx context.Context) error {
 				return s.wrap(-1, err)
 			}
 		}
-		b := stream.Batch{Record: rec}
+		if kinds != nil && len(kinds) != int(n) {
+			rec.Release()
+			return s.wrap(-1, fmt.Errorf("read: batch has %d rows but %d row kinds", n, len(kinds)))
+		}
+		b := stream.Batch{Record: rec, Kinds: kinds}
 		if len(s.ops) > 0 {
 			err = s.push(ctx, 0, 0, b)
 		} else if err = s.output(ctx, b); err != nil {
@@ -163,4 +167,15 @@ func (s *subtask) checkBatch(rec arrow.RecordBatch) error {
 		}
 	}
 	return nil
+}
+
+// readNext reads r's next batch, with its row kinds when r is a
+// connectors.ChangelogReader (nil kinds: every row is +I).
+func readNext(ctx context.Context, r connectors.Reader) (arrow.RecordBatch, []stream.RowKind, error) {
+	if cr, ok := r.(connectors.ChangelogReader); ok {
+		b, err := cr.NextBatch(ctx)
+		return b.Record, b.Kinds, err
+	}
+	rec, err := r.Next(ctx)
+	return rec, nil, err
 }
