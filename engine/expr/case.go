@@ -14,7 +14,9 @@ import (
 // [, else]. Row by row the first TRUE condition wins (NULL is not TRUE);
 // without ELSE an undecided row is NULL. Each condition is evaluated only
 // on the rows no earlier condition decided, and each value only on the rows
-// that pick it when it could fail there (as Flink's generated code does).
+// that pick it when it could fail there (as Flink's generated code does) or
+// is expensive (a regular expression, ...); cheap results are computed over
+// the whole batch, which costs less than gathering the rows.
 func compileCase(t types.Type, args []*prog) (*prog, error) {
 	if len(args) < 2 {
 		return nil, fmt.Errorf("want at least one WHEN ... THEN pair, got %d argument(s)", len(args))
@@ -53,7 +55,11 @@ func compileCase(t types.Type, args []*prog) (*prog, error) {
 		}
 	}
 	p := &prog{t: t, text: sb.String(), fallible: anyFallible(args...)}
-	if p.fallible {
+	lazy := false
+	for _, a := range args {
+		lazy = lazy || a.lazy()
+	}
+	if lazy {
 		p.run = func(ec *evalCtx, in *batch) (value, error) {
 			return runCase(ec, in, t, args, pairs, hasElse)
 		}
@@ -85,7 +91,8 @@ func trueBits(v value, n int) []byte {
 	return bm
 }
 
-// runCaseEager evaluates a CASE none of whose arguments can fail: every
+// runCaseEager evaluates a CASE none of whose arguments can fail or is
+// expensive: every
 // condition and every picked result is computed over the whole batch, and
 // the rows are assigned to results with bitmaps.
 func runCaseEager(ec *evalCtx, in *batch, t types.Type, args []*prog, pairs int, hasElse bool) (value, error) {
@@ -168,7 +175,8 @@ func runCaseEager(ec *evalCtx, in *batch, t types.Type, args []*prog, pairs int,
 	return value{arr: interleave(ec.mem, t, n, vals, sources{src: src})}, nil
 }
 
-// runCase evaluates a CASE over in.
+// runCase evaluates a CASE over in, each condition on the rows no earlier
+// one took and each result on the rows that pick it when it is lazy.
 func runCase(ec *evalCtx, in *batch, t types.Type, args []*prog, pairs int, hasElse bool) (value, error) {
 	n := in.n
 	rem := Selection{All: true}
@@ -194,7 +202,7 @@ func runCase(ec *evalCtx, in *batch, t types.Type, args []*prog, pairs int, hasE
 			}
 		}
 		k := int32(len(vals))
-		if hits.All || res.konst != nil || !res.fallible {
+		if hits.All || !res.lazy() {
 			v, err := res.eval(ec, in)
 			if err != nil {
 				return value{}, false, err
@@ -269,7 +277,7 @@ func evalCond(ec *evalCtx, in *batch, cond *prog, rem Selection) (hits, rest Sel
 		}
 		return Selection{Indices: []int32{}}, rem, nil
 	}
-	if rem.All || !cond.fallible {
+	if rem.All || !cond.lazy() {
 		v, err := cond.eval(ec, in)
 		if err != nil {
 			return Selection{}, Selection{}, err

@@ -28,8 +28,11 @@
 //     the earlier ones left undecided; a CASE evaluates each condition on the
 //     rows no earlier one took and each result on the rows that pick it. So
 //     b <> 0 AND a / b > 1 and CASE WHEN b = 0 THEN NULL ELSE a / b END never
-//     divide by zero. (Arguments that cannot fail are computed on all rows:
-//     the result is the same and whole columns are cheaper.)
+//     divide by zero. (Cheap arguments that cannot fail are computed on
+//     all rows: the result is the same and whole columns are cheaper;
+//     expensive ones, such as regular expressions, stay lazy, and an AND
+//     or OR none of whose arguments can fail evaluates its cheap arguments
+//     first.)
 //   - INT and BIGINT arithmetic wraps on overflow like Java; integer / and
 //     MOD truncate (MOD has the dividend's sign) and fail on a zero divisor;
 //     DOUBLE follows IEEE (x / 0 is ±Infinity or NaN).

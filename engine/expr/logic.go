@@ -109,7 +109,8 @@ func kleene(ec *evalCtx, a, b value, n int, or bool) arrow.Array {
 // compileAndOr compiles AND and OR over two or more BOOLEAN arguments.
 // As in Flink, an argument is only evaluated on the rows the arguments
 // before it leave undecided (not FALSE for AND, not TRUE for OR), so a
-// guard like b <> 0 AND a / b > 1 never divides by zero.
+// guard like b <> 0 AND a / b > 1 never divides by zero; an expensive
+// argument is evaluated the same way.
 func compileAndOr(fn string, t types.Type, args []*prog) (*prog, error) {
 	if len(args) < 2 {
 		return nil, fmt.Errorf("want at least 2 arguments, got %d", len(args))
@@ -128,6 +129,24 @@ func compileAndOr(fn string, t types.Type, args []*prog) (*prog, error) {
 		sym = "OR"
 	}
 	p := &prog{t: t, text: infix(sym, args), fallible: anyFallible(args...)}
+	if !p.fallible {
+		// No argument can fail, so the order does not change the result:
+		// the cheap ones go first and decide rows the expensive ones then
+		// skip (lower(c) = 'a' OR REGEXP(...) runs the regexp only where
+		// lower(c) <> 'a').
+		ordered := make([]*prog, 0, len(args))
+		for _, a := range args {
+			if !a.costly {
+				ordered = append(ordered, a)
+			}
+		}
+		for _, a := range args {
+			if a.costly {
+				ordered = append(ordered, a)
+			}
+		}
+		args = ordered
+	}
 	p.run = func(ec *evalCtx, in *batch) (value, error) {
 		acc, err := args[0].eval(ec, in)
 		if err != nil {
@@ -153,7 +172,7 @@ func andOrStep(ec *evalCtx, in *batch, acc value, a *prog, or bool) (value, erro
 	if acc.sc != nil && !acc.sc.null && acc.sc.b == or {
 		return value{sc: acc.sc}, nil
 	}
-	if !a.fallible || acc.sc != nil {
+	if !a.lazy() || acc.sc != nil {
 		b, err := a.eval(ec, in)
 		if err != nil {
 			return value{}, err

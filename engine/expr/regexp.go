@@ -93,6 +93,9 @@ func compileRegexp(c *compiler, e *Expr, args []*prog) (*prog, error) {
 	}
 	p.costly = true
 	p.run = strictRun(args, func(ec *evalCtx, vals []value, n int) (value, error) {
+		if searchedHook != nil {
+			searchedHook(n)
+		}
 		s, pat := newStrOperand(vals[0]), newStrOperand(vals[1])
 		ob, out := newBitmap(ec.mem, n)
 		nulls := newOutNulls(ec.mem, n, vals...)
@@ -150,6 +153,9 @@ func compileRegexpExtract(c *compiler, e *Expr, args []*prog) (*prog, error) {
 	}
 	p.costly = true
 	p.run = strictRun(args, func(ec *evalCtx, vals []value, n int) (value, error) {
+		if searchedHook != nil {
+			searchedHook(n)
+		}
 		s, pat := newStrOperand(vals[0]), newStrOperand(vals[1])
 		group := intOperand{}
 		if len(vals) == 3 {

@@ -28,6 +28,10 @@ import (
 	"unicode/utf8"
 )
 
+// searchedHook, when set (by tests), is told how many rows each REGEXP or
+// REGEXP_EXTRACT kernel call was given.
+var searchedHook func(rows int)
+
 // maxWindow bounds the prefix width w of an anchor; a wider (or
 // unbounded) prefix searches from the start of the row.
 const maxWindow = 1 << 12
@@ -382,16 +386,16 @@ func withoutBeginText(re *syntax.Regexp) *syntax.Regexp {
 type iop uint8
 
 const (
-	iMatch iop = iota
-	iLit       // match the bytes lit
-	iClass     // match one rune in cls
-	iAny       // match any rune
-	iAnyNotNL  // match any rune but '\n'
-	iEmpty     // assert empty (a syntax.EmptyOp)
-	iSave      // record the position in capture slot arg
-	iSplit     // try x, then y
-	iJmp       // continue at x
-	iFail      // no match
+	iMatch    iop = iota
+	iLit          // match the bytes lit
+	iClass        // match one rune in cls
+	iAny          // match any rune
+	iAnyNotNL     // match any rune but '\n'
+	iEmpty        // assert empty (a syntax.EmptyOp)
+	iSave         // record the position in capture slot arg
+	iSplit        // try x, then y
+	iJmp          // continue at x
+	iFail         // no match
 )
 
 // inst is one instruction.
