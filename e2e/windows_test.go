@@ -53,20 +53,30 @@ func genWRows(r *rand.Rand, n, keys int, maxDelay int64) []wrow {
 		if r.IntN(60) == 0 {
 			base += 300 + r.Int64N(4000) // a quiet period
 		}
-		ts := base - r.Int64N(maxDelay+1)
-		if seen[ts] {
-			continue
-		}
-		seen[ts] = true
-		out = append(out, wrow{
+		w := wrow{
 			K:     1 + int64(float64(keys)*r.Float64()*r.Float64()),
 			KNull: r.IntN(25) == 0,
 			U:     r.Int64N(40),
 			V:     int32(r.IntN(9) - 3),
 			VNull: r.IntN(12) == 0,
 			Amt:   1 + r.Int64N(300),
-			Ts:    ts,
-		})
+			Ts:    base - r.Int64N(maxDelay+1),
+		}
+		if len(out) > 0 && r.IntN(20) == 0 {
+			// Exactly a session gap after a recent row of the same key:
+			// its window touches that row's, which merges them (Flink's
+			// TimeWindow.intersects counts touching).
+			e := out[len(out)-1-r.IntN(min(len(out), 50))]
+			gap := []int64{1500, 800}[r.IntN(2)]
+			if t := e.Ts + gap; t <= base && t >= base-maxDelay {
+				w.K, w.KNull, w.Ts = e.K, e.KNull, t
+			}
+		}
+		if seen[w.Ts] {
+			continue
+		}
+		seen[w.Ts] = true
+		out = append(out, w)
 	}
 	return out
 }
@@ -138,8 +148,8 @@ var winKinds = []winKind{
 		kind: "session", size: 800},
 }
 
-// wCase is one operator over a window kind: its script (tables lt over
-// dataset "a" and rt over the dataset rightData returns, then the job) and
+// wCase is one operator, run over each window kind: its job (over tables
+// lt, on dataset "a", and rt, on dataset "b" or, with sameRight, "a") and
 // its reference.
 type wCase struct {
 	name string
@@ -151,6 +161,17 @@ type wCase struct {
 	sameRight bool
 	sql       func(wk winKind) string
 	ref       func(wk winKind, a, b []wrow) []string
+}
+
+// spills reports whether the job buffers rows or groups in an operator
+// with a buffer limit (window aggregate, Top-N, SESSION TVF), which tiny
+// buffers must push into keyed state.
+func (c wCase) spills(wk winKind) bool {
+	switch {
+	case strings.HasPrefix(c.name, "agg"), c.name == "topn", strings.HasPrefix(c.name, "dedup"), c.name == "union_agg":
+		return true
+	}
+	return wk.kind == "session" // the SESSION TVF holds its rows
 }
 
 func (c wCase) script(wk winKind) string {
@@ -285,7 +306,7 @@ var wCases = []wCase{
 // sink's rows with the reference. The data's disorder is within the
 // watermark delay, so no record may be dropped as late.
 func TestWindowKindsTimesOperatorsMatchReference(t *testing.T) {
-	seeds := []uint64{1, 2}
+	seeds := []uint64{1, 2, 3}
 	if testing.Short() {
 		seeds = seeds[:1]
 	}
@@ -300,10 +321,17 @@ func TestWindowKindsTimesOperatorsMatchReference(t *testing.T) {
 				if c.p1Only && p != 1 {
 					continue
 				}
-				for _, s := range seeds {
+				for si, s := range seeds {
 					seed := s*1_000_003 + uint64(p)*7 + uint64(len(wk.name)*31+len(c.name))
-					t.Run(fmt.Sprintf("%s/%s/p%d/seed%d", wk.name, c.name, p, seed), func(t *testing.T) {
-						runWindowCase(t, wk, c, p, seed)
+					// Every other seed runs with buffers of a few entries,
+					// so the operators' keyed-state (spill) paths run too.
+					tiny := si%2 == 1
+					name := fmt.Sprintf("%s/%s/p%d/seed%d", wk.name, c.name, p, seed)
+					if tiny {
+						name += "/tiny_buffers"
+					}
+					t.Run(name, func(t *testing.T) {
+						runWindowCase(t, wk, c, p, seed, tiny, nil)
 					})
 				}
 			}
@@ -311,13 +339,23 @@ func TestWindowKindsTimesOperatorsMatchReference(t *testing.T) {
 	}
 }
 
-func runWindowCase(t *testing.T, wk winKind, c wCase, p int, seed uint64) {
+// tinyBuffersSQL sets the window buffers to a few entries.
+const tinyBuffersSQL = `SET 'table.exec.window-agg.buffer-size-limit' = '3';
+SET 'table.exec.window-rank.buffer-size-limit' = '3';
+SET 'table.exec.window-tvf.buffer-size-limit' = '3';
+`
+
+func runWindowCase(t *testing.T, wk winKind, c wCase, p int, seed uint64, tiny bool, edit func([]wrow)) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	r := rand.New(rand.NewPCG(seed, 17))
 	keys := 2 + r.IntN(10)
 	a := genWRows(r, 1000+r.IntN(2000), keys, wDelayMs-1)
 	b := genWRows(r, 1000+r.IntN(2000), keys, wDelayMs-1)
+	if edit != nil {
+		edit(a)
+		edit(b)
+	}
 	if c.sameRight {
 		b = a
 	}
@@ -329,9 +367,21 @@ func runWindowCase(t *testing.T, wk winKind, c wCase, p int, seed uint64) {
 		t.Fatal("reference is empty: test data is broken")
 	}
 	script := c.script(wk)
+	if tiny {
+		script = tinyBuffersSQL + script
+	}
 	rows, res := runSQL(t, script, p, map[string]arrow.RecordBatch{"a": recA, "b": recB}, seed, mem)
 	if res.LateRecordsDropped != 0 {
 		t.Errorf("late records dropped = %d, want 0 (disorder is within the watermark delay)", res.LateRecordsDropped)
+	}
+	if tiny && c.spills(wk) {
+		var spilled int64
+		for _, op := range res.Operators {
+			spilled += op.Counters["state_spilled_entries"]
+		}
+		if spilled == 0 {
+			t.Errorf("no operator spilled to state with buffers of 3 entries")
+		}
 	}
 	if len(rows) > 1 {
 		t.Fatalf("rows for %d sinks, want 1", len(rows))
@@ -344,6 +394,35 @@ func runWindowCase(t *testing.T, wk winKind, c wCase, p int, seed uint64) {
 		t.Logf("script:\n%s", script)
 	}
 	assertSameRows(t, got, want)
+}
+
+// TestWindowJoinNullKeyOnlyWindows runs the window joins on data whose
+// keys are all NULL in every third 10-second block of event time (the
+// first block included), so some windows hold only NULL keys on both
+// sides. NULL never equals NULL: INNER must pair none of those rows, LEFT
+// must pad each of its left rows with NULLs.
+func TestWindowJoinNullKeyOnlyWindows(t *testing.T) {
+	nullBlocks := func(rows []wrow) {
+		for i := range rows {
+			if (rows[i].Ts/10_000)%3 == 0 {
+				rows[i].KNull = true
+			}
+		}
+	}
+	for _, wk := range winKinds {
+		for _, c := range wCases {
+			if !strings.HasPrefix(c.name, "join") {
+				continue
+			}
+			c.sameRight = wk.kind == "session"
+			for _, p := range []int{1, 4} {
+				seed := uint64(4242 + p + len(c.name))
+				t.Run(fmt.Sprintf("%s/%s/p%d/seed%d", wk.name, c.name, p, seed), func(t *testing.T) {
+					runWindowCase(t, wk, c, p, seed, false, nullBlocks)
+				})
+			}
+		}
+	}
 }
 
 // sameMultiset reports whether got and want hold the same rows.

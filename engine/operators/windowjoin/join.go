@@ -292,6 +292,11 @@ func nonNullKeys(rec arrow.RecordBatch, keys []int, dst []int32) []int32 {
 	if !hasNull {
 		return nil
 	}
+	if dst == nil {
+		// A non-nil selection even when no row qualifies: nil means
+		// "every row".
+		dst = make([]int32, 0, rec.NumRows())
+	}
 	n := int(rec.NumRows())
 	for i := 0; i < n; i++ {
 		ok := true
