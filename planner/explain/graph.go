@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/eddy-streaming/eddy/engine/expr"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/types"
 )
@@ -77,16 +78,47 @@ func writeOp(sb *strings.Builder, bar string, op *jobgraph.OperatorSpec, inputs 
 	for _, d := range details {
 		fmt.Fprintf(sb, "%s    %s\n", bar, d)
 	}
-	if opts.ChangelogMode && op.Sink == nil {
-		// Every operator of this engine emits inserts only so far.
-		fmt.Fprintf(sb, "%s    changelog mode: [I]\n", bar)
+	if opts.ChangelogMode {
+		// Flink's notation: I = +I, UB = -U, UA = +U, D = -D.
+		mode := "[I]"
+		switch {
+		case op.Sink != nil:
+			mode = ""
+		case op.Changelog == jobgraph.Retract:
+			mode = "[I,UB,UA,D]"
+		case op.Changelog == jobgraph.Upsert:
+			mode = "[I,UA,D], upsert key [" + Columns(op.UniqueKey, names(op.Output)) + "]"
+		}
+		if mode != "" {
+			fmt.Fprintf(sb, "%s    changelog mode: %s\n", bar, mode)
+		}
 	}
 	if opts.Types && op.Sink == nil {
 		fmt.Fprintf(sb, "%s    → %s\n", bar, SchemaString(op.Output))
 	}
 }
 
+// changelog is the plain EXPLAIN line of an operator's output mode, or
+// "" for an append-only output.
+func changelog(op *jobgraph.OperatorSpec) string {
+	switch op.Changelog {
+	case jobgraph.Retract:
+		return "changelog: retract"
+	case jobgraph.Upsert:
+		return "changelog: upsert(key=[" + Columns(op.UniqueKey, names(op.Output)) + "])"
+	}
+	return ""
+}
+
 func opDetails(op *jobgraph.OperatorSpec, inputs []types.Schema) (string, []string) {
+	title, d := opDetails1(op, inputs)
+	if c := changelog(op); c != "" {
+		d = append(d, c)
+	}
+	return title, d
+}
+
+func opDetails1(op *jobgraph.OperatorSpec, inputs []types.Schema) (string, []string) {
 	var in []string
 	if len(inputs) > 0 {
 		in = names(inputs[0])
@@ -155,7 +187,49 @@ func opDetails(op *jobgraph.OperatorSpec, inputs []types.Schema) (string, []stri
 		d = append(d, keep)
 		return "WindowTopN", d
 	case op.Sink != nil:
-		return "Sink " + op.Sink.Table, []string{"connector: " + op.Sink.Connector}
+		d := []string{"connector: " + op.Sink.Connector}
+		switch op.Sink.Changelog {
+		case jobgraph.Retract:
+			d = append(d, "receives: retract")
+		case jobgraph.Upsert:
+			d = append(d, "receives: upsert(key=["+Columns(op.Sink.PrimaryKey, names(op.Sink.Schema))+"])")
+		}
+		return "Sink " + op.Sink.Table, d
+	case op.GroupAgg != nil:
+		return "GroupAggregate", groupAggDetails(op.GroupAgg, in)
+	case op.Rank != nil:
+		return "Rank", rankDetails(op, in)
+	case op.Dedup != nil:
+		return "Deduplicate", dedupDetails(op.Dedup, in)
+	case op.Join != nil:
+		j := op.Join
+		return "Join", keyedJoinDetails(string(j.Type), j.LeftKeys, j.RightKeys, j.Residual, inputs, "")
+	case op.IntervalJoin != nil:
+		j := op.IntervalJoin
+		var l, r []string
+		if len(inputs) == 2 {
+			l, r = names(inputs[0]), names(inputs[1])
+		}
+		bound := fmt.Sprintf("interval: L.%s - R.%s BETWEEN %s AND %s", Column(l, j.LeftTime), Column(r, j.RightTime), Interval(j.LowerMs), Interval(j.UpperMs))
+		return "IntervalJoin", keyedJoinDetails(string(j.Type), j.LeftKeys, j.RightKeys, j.Residual, inputs, bound)
+	case op.TemporalJoin != nil:
+		j := op.TemporalJoin
+		t := "inner"
+		if j.Left {
+			t = "left"
+		}
+		var l, r []string
+		if len(inputs) == 2 {
+			l, r = names(inputs[0]), names(inputs[1])
+		}
+		asOf := fmt.Sprintf("as of: L.%s (versions by R.%s)", Column(l, j.LeftTime), Column(r, j.RightTime))
+		d := keyedJoinDetails(t, j.LeftKeys, j.RightKeys, j.Residual, inputs, asOf)
+		if j.TTLMs > 0 {
+			d = append(d, "state ttl: "+Interval(j.TTLMs))
+		}
+		return "TemporalJoin", d
+	case op.LookupJoin != nil:
+		return "LookupJoin", lookupDetails(op.LookupJoin, in)
 	case op.WindowAssign != nil:
 		return "WindowAssign", []string{"window: " + Window(op.WindowAssign.Window, in)}
 	case op.WatermarkAssigner != nil:
@@ -228,9 +302,27 @@ func Summary(g *jobgraph.Graph) string {
 				}{op.Source.Table, op.Source.Connector, op.Source.Projection, op.Source.Watermark}
 			case op.Sink != nil:
 				spec = struct {
-					Table     string `json:"table"`
-					Connector string `json:"connector"`
-				}{op.Sink.Table, op.Sink.Connector}
+					Table      string                 `json:"table"`
+					Connector  string                 `json:"connector"`
+					PrimaryKey []int                  `json:"primary_key,omitempty"`
+					Changelog  jobgraph.ChangelogMode `json:"changelog,omitempty"`
+				}{op.Sink.Table, op.Sink.Connector, op.Sink.PrimaryKey, op.Sink.Changelog}
+			case op.GroupAgg != nil:
+				spec = op.GroupAgg
+			case op.Rank != nil:
+				spec = op.Rank
+			case op.Dedup != nil:
+				spec = op.Dedup
+			case op.Join != nil:
+				spec = op.Join
+			case op.IntervalJoin != nil:
+				spec = op.IntervalJoin
+			case op.TemporalJoin != nil:
+				spec = op.TemporalJoin
+			case op.LookupJoin != nil:
+				l := *op.LookupJoin
+				l.Dim.Schema = types.Schema{}
+				spec = l
 			case op.Calc != nil:
 				spec = op.Calc
 			case op.WindowAgg != nil:
@@ -253,6 +345,9 @@ func Summary(g *jobgraph.Graph) string {
 				js = []byte(err.Error())
 			}
 			fmt.Fprintf(&sb, "  %s %q\n    out: %s\n    spec: %s\n", op.ID, op.Name, compactSchema(op.Output), js)
+			if op.Changelog != "" {
+				fmt.Fprintf(&sb, "    changelog: %s unique_key=%v\n", op.Changelog, op.UniqueKey)
+			}
 		}
 	}
 	for _, e := range g.Edges {
@@ -270,4 +365,129 @@ func compactSchema(s types.Schema) string {
 		return "()"
 	}
 	return "(" + SchemaString(s) + ")"
+}
+
+func groupAggDetails(g *jobgraph.GroupAggSpec, in []string) []string {
+	var d []string
+	if len(g.GroupKeys) > 0 {
+		d = append(d, "group by: "+Columns(g.GroupKeys, in))
+	}
+	if len(g.Aggs) > 0 {
+		aggs := make([]string, len(g.Aggs))
+		for i, a := range g.Aggs {
+			aggs[i] = Agg(a, in)
+		}
+		d = append(d, "aggregates: "+strings.Join(aggs, ", "))
+	}
+	if g.Phase == jobgraph.LocalPhase {
+		d = append(d, "phase: local (partial results, no state)")
+	}
+	d = append(d, changes(g.Changes, g.TTLMs)...)
+	return d
+}
+
+// changes renders an updating operator's input and output flags and TTL.
+func changes(c jobgraph.Changes, ttlMs int64) []string {
+	var d []string
+	if c.InputRetracts {
+		d = append(d, "input: retracts")
+	}
+	if ttlMs > 0 {
+		d = append(d, "state ttl: "+Interval(ttlMs))
+	}
+	return d
+}
+
+func rankDetails(op *jobgraph.OperatorSpec, in []string) []string {
+	t := op.Rank
+	keys := make([]string, len(t.OrderBy))
+	for i, k := range t.OrderBy {
+		keys[i] = SortKey(k, in)
+	}
+	d := []string{fmt.Sprintf("rank: %s <= %d", strings.ToUpper(string(t.Func)), t.N)}
+	if len(t.PartitionKeys) > 0 {
+		d = append(d, "partition by: "+Columns(t.PartitionKeys, in))
+	}
+	d = append(d, "order by: "+strings.Join(keys, ", "))
+	if t.EmitRank {
+		d = append(d, "rank as: "+Column(names(op.Output), len(op.Output.Fields)-1))
+	}
+	return append(d, changes(t.Changes, t.TTLMs)...)
+}
+
+func dedupDetails(t *jobgraph.DedupSpec, in []string) []string {
+	var d []string
+	if len(t.Keys) > 0 {
+		d = append(d, "partition by: "+Columns(t.Keys, in))
+	}
+	switch {
+	case t.ProcTime && !t.KeepLast:
+		d = append(d, "keep: first row per key on processing time (emitted once)")
+	case t.ProcTime:
+		d = append(d, "keep: last row per key on processing time (each later row updates it)")
+	case t.KeepLast:
+		d = append(d, "keep: row with the largest "+Column(in, t.TimeColumn)+" per key (a later or equal time updates it)")
+	default:
+		d = append(d, "keep: row with the smallest "+Column(in, t.TimeColumn)+" per key (an earlier row arriving late updates it)")
+	}
+	return append(d, changes(t.Changes, t.TTLMs)...)
+}
+
+// keyedJoinDetails renders a join's type, keys, extra line and residual,
+// naming the left input's columns L.name and the right input's R.name.
+func keyedJoinDetails(typ string, lk, rk []int, residual *expr.Expr, inputs []types.Schema, extra string) []string {
+	var l, r []string
+	if len(inputs) == 2 {
+		l, r = names(inputs[0]), names(inputs[1])
+	}
+	qualify := func(prefix string, ns []string) []string {
+		out := make([]string, len(ns))
+		for i := range out {
+			out[i] = prefix + Column(ns, i)
+		}
+		return out
+	}
+	ql, qr := qualify("L.", l), qualify("R.", r)
+	d := []string{"type: " + strings.ToUpper(typ)}
+	if len(lk) > 0 {
+		keys := make([]string, len(lk))
+		for i := range keys {
+			keys[i] = Column(ql, lk[i]) + " = " + Column(qr, rk[i])
+		}
+		d = append(d, "keys: "+strings.Join(keys, " AND "))
+	} else {
+		d = append(d, "keys: none (all rows in one subtask)")
+	}
+	if extra != "" {
+		d = append(d, extra)
+	}
+	if residual != nil {
+		d = append(d, "residual: "+Expr(residual, append(ql, qr...)))
+	}
+	return d
+}
+
+func lookupDetails(j *jobgraph.LookupJoinSpec, in []string) []string {
+	dim := names(j.Dim.Schema)
+	t := "INNER"
+	if j.Left {
+		t = "LEFT"
+	}
+	keys := make([]string, len(j.Keys))
+	for i := range keys {
+		keys[i] = Column(in, j.Keys[i]) + " = " + j.Dim.Table + "." + Column(dim, j.DimKeys[i])
+	}
+	d := []string{"type: " + t, "table: " + j.Dim.Table + " (connector " + j.Dim.Connector + ")", "keys: " + strings.Join(keys, " AND ")}
+	if j.Residual != nil {
+		both := append(append([]string(nil), in...), dim...)
+		d = append(d, "residual: "+Expr(j.Residual, both))
+	}
+	cache := "cache: whole table, loaded once"
+	if j.CacheTTLMs > 0 {
+		cache = "cache: ttl " + Interval(j.CacheTTLMs)
+	}
+	if j.CacheMaxRows > 0 {
+		cache += fmt.Sprintf(", at most %d keys", j.CacheMaxRows)
+	}
+	return append(d, cache)
 }

@@ -35,16 +35,24 @@ func Build(s *logical.Script, opts Options) (*Plan, error) {
 	if opts.Parallelism < 1 {
 		return nil, fmt.Errorf("planner: parallelism %d < 1", opts.Parallelism)
 	}
+	jo, err := readOptions(s.Config)
+	if err != nil {
+		return nil, err
+	}
 	var proj map[string][]int
 	if opts.Registry != nil {
-		first := newBuilder(opts, nil)
+		first := newBuilder(opts, jo, nil)
 		if _, err := first.plan(s); err != nil {
 			return nil, err
 		}
 		proj = first.projections(opts.Registry)
 	}
-	plan, err := newBuilder(opts, proj).plan(s)
+	b := newBuilder(opts, jo, proj)
+	plan, err := b.plan(s)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.changelog(plan); err != nil {
 		return nil, err
 	}
 	if err := check(plan); err != nil {
@@ -62,10 +70,16 @@ type builder struct {
 	needs map[string][]bool
 	refs  map[string]*logical.Scan
 	proj  map[string][]int
+	// opts are the job options planning reads; reg the connectors.
+	opts jobOptions
+	reg  *connectors.Registry
+	// upd memoizes updating.
+	upd map[*Node]bool
 }
 
-func newBuilder(opts Options, proj map[string][]int) *builder {
-	return &builder{p: opts.Parallelism, sources: map[string]*Node{}, needs: map[string][]bool{}, refs: map[string]*logical.Scan{}, proj: proj}
+func newBuilder(opts Options, jo jobOptions, proj map[string][]int) *builder {
+	return &builder{p: opts.Parallelism, sources: map[string]*Node{}, needs: map[string][]bool{}, refs: map[string]*logical.Scan{}, proj: proj,
+		opts: jo, reg: opts.Registry, upd: map[*Node]bool{}}
 }
 
 // plan plans every sink of s.
@@ -740,6 +754,8 @@ func opName(op *jobgraph.OperatorSpec) string {
 		return "Correlate: " + op.Correlate.Function
 	case op.WatermarkAssigner != nil:
 		return "WatermarkAssigner"
+	case op.GroupAgg != nil:
+		return "GroupAggregate"
 	}
 	return op.Kind()
 }

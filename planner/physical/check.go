@@ -86,7 +86,7 @@ func checkNode(n *Node) error {
 	switch {
 	case op.Source != nil:
 		wantInputs = 0
-	case op.WindowJoin != nil:
+	case op.WindowJoin != nil, op.Join != nil, op.IntervalJoin != nil, op.TemporalJoin != nil:
 		wantInputs = 2
 	case op.Union != nil:
 		wantInputs = op.Union.Inputs
@@ -248,6 +248,100 @@ func checkNode(n *Node) error {
 			return fmt.Errorf("watermark column %s is not a TIMESTAMP", in.Fields[c])
 		}
 		return width(in.Len())
+	case op.GroupAgg != nil:
+		g := op.GroupAgg
+		if err := col(in, "group key", g.GroupKeys...); err != nil {
+			return err
+		}
+		for _, a := range g.Aggs {
+			if a.Arg >= 0 || a.Func != jobgraph.CountStar {
+				if err := col(in, "aggregate "+a.Name, aggInputs(a)...); err != nil {
+					return err
+				}
+			}
+		}
+		return width(len(g.GroupKeys) + len(g.Aggs))
+	case op.Rank != nil:
+		t := op.Rank
+		cs := append([]int(nil), t.PartitionKeys...)
+		for _, k := range t.OrderBy {
+			cs = append(cs, k.Column)
+		}
+		if err := col(in, "rank", cs...); err != nil {
+			return err
+		}
+		if t.EmitRank {
+			return width(in.Len() + 1)
+		}
+		return width(in.Len())
+	case op.Dedup != nil:
+		d := op.Dedup
+		cs := append([]int(nil), d.Keys...)
+		if !d.ProcTime {
+			cs = append(cs, d.TimeColumn)
+		}
+		if err := col(in, "deduplicate", cs...); err != nil {
+			return err
+		}
+		return width(in.Len())
+	case op.Join != nil, op.IntervalJoin != nil, op.TemporalJoin != nil:
+		l, r := ins[0], ins[1]
+		var lk, rk, lc, rc []int
+		var residual *expr.Expr
+		semi := false
+		switch {
+		case op.Join != nil:
+			lk, rk, residual = op.Join.LeftKeys, op.Join.RightKeys, op.Join.Residual
+			semi = op.Join.Type == jobgraph.SemiJoin || op.Join.Type == jobgraph.AntiJoin
+		case op.IntervalJoin != nil:
+			j := op.IntervalJoin
+			lk, rk, residual = j.LeftKeys, j.RightKeys, j.Residual
+			lc, rc = []int{j.LeftTime}, []int{j.RightTime}
+			if l.Fields[j.LeftTime].Type.Kind != types.Timestamp || r.Fields[j.RightTime].Type.Kind != types.Timestamp {
+				return fmt.Errorf("interval join time columns are not TIMESTAMPs")
+			}
+		default:
+			j := op.TemporalJoin
+			lk, rk, residual = j.LeftKeys, j.RightKeys, j.Residual
+			lc, rc = []int{j.LeftTime}, []int{j.RightTime}
+		}
+		if len(lk) != len(rk) {
+			return fmt.Errorf("%d left keys, %d right keys", len(lk), len(rk))
+		}
+		if err := col(l, "left", append(lc, lk...)...); err != nil {
+			return err
+		}
+		if err := col(r, "right", append(rc, rk...)...); err != nil {
+			return err
+		}
+		both := types.Schema{Fields: append(append([]types.Field(nil), l.Fields...), r.Fields...)}
+		if residual != nil {
+			if err := exprs(both, "residual", residual); err != nil {
+				return err
+			}
+		}
+		if semi {
+			return width(l.Len())
+		}
+		return width(both.Len())
+	case op.LookupJoin != nil:
+		j := op.LookupJoin
+		if len(j.Keys) != len(j.DimKeys) {
+			return fmt.Errorf("%d keys, %d dimension keys", len(j.Keys), len(j.DimKeys))
+		}
+		if err := col(in, "lookup key", j.Keys...); err != nil {
+			return err
+		}
+		if err := col(j.Dim.Schema, "dimension key", j.DimKeys...); err != nil {
+			return err
+		}
+		both := types.Schema{Fields: append(append([]types.Field(nil), in.Fields...), j.Dim.Schema.Fields...)}
+		if j.Residual != nil {
+			if err := exprs(both, "residual", j.Residual); err != nil {
+				return err
+			}
+		}
+		return width(both.Len())
 	case op.Sink != nil:
 		if in.Len() != op.Sink.Schema.Len() {
 			return fmt.Errorf("sink input has %d columns, the table %d", in.Len(), op.Sink.Schema.Len())

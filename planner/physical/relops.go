@@ -326,10 +326,13 @@ func (b *builder) join(j *logical.Join, need []bool) (*rel, error) {
 		need = all(width)
 	}
 	regular := func(why string) error {
-		return planerr.At(j.At, "regular joins are not supported yet%s: only window joins are, whose ON condition equates both inputs' window_start and window_end", why)
+		return planerr.At(j.At, "this window join cannot be planned%s", why)
+	}
+	if j.AsOf != nil {
+		return b.asOfJoin(j, need)
 	}
 	if j.Cond == nil {
-		return nil, regular(" (this is a cross join)")
+		return nil, planerr.At(j.At, "a cross join of two unbounded streams is not supported: it would keep and match every row forever; join ON an equality between them")
 	}
 	condNeed := make([]bool, nl+nr)
 	exprutil.AddRefs(condNeed, j.Cond)
@@ -398,7 +401,8 @@ func (b *builder) join(j *logical.Join, need []bool) (*rel, error) {
 		}
 	}
 	if !found[0] || !found[1] {
-		return nil, regular("")
+		// Not a window join.
+		return b.regularJoin(j, lr, rr, lNeed, rNeed, need)
 	}
 	if wsRef[0].src != weRef[0].src || wsRef[1].src != weRef[1].src {
 		return nil, regular(" (window_start and window_end of an input come from different windows)")

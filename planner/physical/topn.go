@@ -76,10 +76,7 @@ func carryAll(r *rel, exprs []*expr.Expr, names []string) ([]*expr.Expr, []strin
 }
 
 func overError(o *logical.Over) error {
-	if o.Func != logical.RowNumber {
-		return planerr.At(o.At, "%s() is not supported yet: only ROW_NUMBER() can rank rows, in a window Top-N", o.Func)
-	}
-	return planerr.At(o.At, "ROW_NUMBER() is only supported in a window Top-N: filter on its result, e.g. WHERE %s <= N", o.Name)
+	return planerr.At(o.At, "%s() is only supported in a Top-N: filter on its result, e.g. WHERE %s <= N", o.Func, o.Name)
 }
 
 // rankBound recognizes a term that bounds the row number (column rn) from
@@ -129,9 +126,6 @@ func rankBound(t *expr.Expr, rn int) (n int64, keep, ok bool) {
 
 // topN plans Filter(Over(ROW_NUMBER)) as a window Top-N.
 func (b *builder) topN(f *logical.Filter, o *logical.Over, need []bool) (*rel, error) {
-	if o.Func != logical.RowNumber {
-		return nil, overError(o)
-	}
 	width := o.Input.Schema().Len()
 	rn := width
 	limit := int64(math.MaxInt64)
@@ -189,8 +183,15 @@ func (b *builder) topN(f *logical.Filter, o *logical.Over, need []bool) (*rel, e
 			keys = append(keys, k)
 		}
 	}
+	if start == nil && end == nil {
+		// No window columns: a regular Top-N or deduplication.
+		return b.rank(o, r, inNeed, limit, emitRank, restCond)
+	}
 	if start == nil || end == nil || start != end {
-		return nil, planerr.At(o.At, "ROW_NUMBER() must be partitioned by window_start and window_end of a window TVF or window aggregation (non-windowed Top-N is not supported yet)")
+		return nil, planerr.At(o.At, "a window Top-N must be partitioned by both window_start and window_end of one window TVF or window aggregation")
+	}
+	if o.Func != logical.RowNumber {
+		return nil, planerr.At(o.At, "%s() is not supported in a window Top-N yet: only ROW_NUMBER() is (a non-windowed Top-N supports RANK() and DENSE_RANK())", o.Func)
 	}
 	if spec.ProcTime {
 		return nil, planerr.At(o.At, "window Top-N and deduplication over processing-time windows are not supported yet: use an event-time attribute")

@@ -244,10 +244,9 @@ func (b *builder) aggregate(a *logical.Aggregate, need []bool) (*rel, error) {
 		hasEnd = hasEnd || roles[i] == phEnd
 	}
 	switch {
-	case r.tvf == nil && upstream == nil && len(a.Aggs) == 0:
-		return nil, planerr.At(a.At, "non-windowed SELECT DISTINCT is not supported yet: select window_start and window_end of a window TVF too")
-	case r.tvf == nil && upstream == nil:
-		return nil, planerr.At(a.At, "non-windowed GROUP BY is not supported yet: group by window_start and window_end of a window TVF")
+	case !hasStart && !hasEnd:
+		// Not windowed: a group aggregate, which updates its results.
+		return b.groupAgg(a, r, inNeed)
 	case !hasStart || !hasEnd:
 		return nil, planerr.At(a.At, "a window aggregation must GROUP BY both window_start and window_end")
 	}

@@ -295,14 +295,11 @@ func TestErrorsArePositioned(t *testing.T) {
 	// Each error case points at the node it is about (plantest numbers
 	// nodes by line in build order).
 	want := map[string]string{
-		"err_nonwindowed":      "Aggregate",
 		"err_rank":             "Over",
 		"err_rownumber":        "Over",
 		"err_rn_zero":          "Filter",
 		"err_half_window":      "Aggregate",
 		"err_not_rowtime":      "WindowTVF",
-		"err_topn_plain":       "Over",
-		"err_join_regular":     "Join",
 		"err_join_cross":       "Join",
 		"err_join_windows":     "Join",
 		"err_join_proctime":    "Join",
@@ -310,6 +307,11 @@ func TestErrorsArePositioned(t *testing.T) {
 		"err_cascade_proctime": "Aggregate",
 		"err_hop_multiple":     "WindowTVF",
 		"err_session_offset":   "WindowTVF",
+		"err_window_updating":  "Aggregate",
+		"err_temporal_nopk":    "Join",
+		"err_temporal_keys":    "Join",
+		"err_lookup_query":     "Join",
+		"err_interval_proc":    "Join",
 	}
 	for name, kind := range want {
 		s := plantest.Cases[name](plantest.New())

@@ -73,7 +73,10 @@ func init() {
 // Evaluable reports whether refeval can evaluate case name: processing
 // time and table functions have no row-at-a-time meaning there.
 func Evaluable(name string) bool {
-	return !strings.HasPrefix(name, "err_") && !strings.Contains(name, "proctime") && !strings.Contains(name, "correlate") && !strings.Contains(name, "udf")
+	return !strings.HasPrefix(name, "err_") && !strings.Contains(name, "proctime") && !strings.Contains(name, "correlate") && !strings.Contains(name, "udf") &&
+		// Lookup and temporal joins read tables as of a time; RANK and
+		// DENSE_RANK have no row-at-a-time reference here.
+		!strings.Contains(name, "lookup") && !strings.Contains(name, "temporal") && !strings.Contains(name, "dense")
 }
 
 // Events is a table of a projectable connector (a Nexmark-like bid
@@ -533,8 +536,10 @@ func (projectable) NewSource(connectors.TableInfo) (connectors.Source, error) {
 // columns pruned.
 func Registry() *connectors.Registry {
 	reg := connectors.NewRegistry()
-	if err := reg.Register(projectable{}); err != nil {
-		panic(err)
+	for _, f := range []connectors.Factory{projectable{}, printSink{}, blackholeSink{}, filesSink{}, appendSink{}} {
+		if err := reg.Register(f); err != nil {
+			panic(err)
+		}
 	}
 	return reg
 }

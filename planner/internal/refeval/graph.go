@@ -107,7 +107,7 @@ func runOp(op *jobgraph.OperatorSpec, inputs [][]Row, tables map[string][]Row, s
 	switch {
 	case op.Source != nil:
 		want = 0
-	case op.WindowJoin != nil:
+	case op.WindowJoin != nil, op.Join != nil, op.IntervalJoin != nil, op.TemporalJoin != nil:
 		want = 2
 	case op.Union != nil:
 		want = op.Union.Inputs
@@ -152,6 +152,10 @@ func runOp(op *jobgraph.OperatorSpec, inputs [][]Row, tables map[string][]Row, s
 		return windowed(in, w, w.PartitionBy)
 	case op.WindowJoin != nil:
 		return windowJoin(op.WindowJoin, inputs[0], inputs[1], op)
+	case op.Join != nil:
+		return join(op.Join, inputs[0], inputs[1], op)
+	case op.IntervalJoin != nil:
+		return intervalJoin(op.IntervalJoin, inputs[0], inputs[1], op)
 	case op.Correlate != nil:
 		return nil, fmt.Errorf("refeval: table function %s", op.Correlate.Function)
 	case op.Calc != nil:
@@ -164,6 +168,12 @@ func runOp(op *jobgraph.OperatorSpec, inputs [][]Row, tables map[string][]Row, s
 		return windowAgg(op.WindowAgg, in)
 	case op.WindowTopN != nil:
 		return windowTopN(op.WindowTopN, in)
+	case op.GroupAgg != nil:
+		return groupAgg(op.GroupAgg, in)
+	case op.Rank != nil:
+		return rank(op.Rank, in)
+	case op.Dedup != nil:
+		return dedup(op.Dedup, in)
 	case op.Sink != nil:
 		for _, r := range in {
 			sinks[op.Sink.Table] = append(sinks[op.Sink.Table], Format(r))
