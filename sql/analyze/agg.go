@@ -304,6 +304,7 @@ func (c *qctx) aggregate(si *selectInfo, cur *rel, top bool) (*rel, error) {
 		aggs[i] = ac
 	}
 	agg := &logical.Aggregate{At: lpos(aggAt), Input: input, GroupKeys: groupKeys, Aggs: aggs}
+	si.aggs = append(si.aggs, agg)
 	scope := &aggScope{from: from, keys: keys, calls: calls, out: agg.Schema()}
 	out := &rel{node: agg}
 	if sel.Having != nil {

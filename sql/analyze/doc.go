@@ -27,6 +27,22 @@
 //     x IN (SELECT ...) and x NOT IN (SELECT ...) conjuncts of WHERE are
 //     SEMI and (NULL-aware) ANTI joins. [LATERAL] TABLE(f(args)) is a
 //     logical.Correlate of a udf.Table from Env.Functions.
+//   - A regular join's output has no time attributes (Flink's rule): a
+//     Project right above the Join passes every column through with its
+//     time attribute made plain. Interval joins (the condition bounds one
+//     side's time attribute by the other's from below and above) and window
+//     joins (window_start and window_end equated) keep their columns as
+//     they are. WHERE conjuncts over both sides of a comma or CROSS join
+//     are put into its condition.
+//   - JOIN t FOR SYSTEM_TIME AS OF l.col is a logical.Join with AsOf (a
+//     time attribute column of the left side: processing time for a lookup
+//     join, event time for a versioned table, which needs a primary key and
+//     a watermark); its right side is t's scan (through its computed-column
+//     Project and WatermarkAssigner), whose time attributes are made plain
+//     above the join.
+//   - STATE_TTL hints set Join.LeftTTLMs/RightTTLMs and
+//     Aggregate.StateTTLMs of the SELECT they are written in.
+//   - Scans and sinks carry the table's PRIMARY KEY (TableRef.PrimaryKey).
 //   - UNION ALL is logical.Union, every input cast to the common types;
 //     UNION and SELECT DISTINCT are an Aggregate grouped on every column.
 //   - Aggregates: COUNT, SUM, AVG, MIN, MAX (with DISTINCT), FIRST_VALUE,

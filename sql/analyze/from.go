@@ -52,6 +52,9 @@ func (c *qctx) tableSource(ts *ast.TableSource, si *selectInfo) (*rel, error) {
 	alias := ts.AsName.O
 	switch s := ts.Source.(type) {
 	case *ast.TableName:
+		if st, ok := c.q.SystemTime(s); ok {
+			return nil, c.errorf(st.At, "FOR SYSTEM_TIME AS OF is only supported on the right side of a JOIN (a temporal join): FROM orders o JOIN rates FOR SYSTEM_TIME AS OF o.order_time AS r ON ...")
+		}
 		if tvf := c.lookupTVF(s.Name.O); tvf != nil {
 			si.advance(tvf.At)
 			r, err := c.windowTVF(tvf)
@@ -159,19 +162,6 @@ func (c *qctx) join(j *ast.Join, si *selectInfo) (*rel, error) {
 	if j.On != nil {
 		onAt = c.pos(j.On.Expr, si.cursor)
 	}
-	if ts, ok := j.Right.(*ast.TableSource); ok {
-		if call, tf, ok := c.q.TableFuncOf(ts); ok {
-			si.advance(tf.At)
-			return c.correlate(left, ts, call, tf, j, onAt, si)
-		}
-	}
-	right, err := c.fromItem(j.Right, si)
-	if err != nil {
-		return nil, err
-	}
-	if right.rank != nil {
-		return nil, c.topNError(right.rank)
-	}
 	typ := jobgraph.InnerJoin
 	switch j.Tp {
 	case ast.LeftJoin:
@@ -181,6 +171,24 @@ func (c *qctx) join(j *ast.Join, si *selectInfo) (*rel, error) {
 		}
 	case ast.RightJoin:
 		typ = jobgraph.RightJoin
+	}
+	if ts, ok := j.Right.(*ast.TableSource); ok {
+		if call, tf, ok := c.q.TableFuncOf(ts); ok {
+			si.advance(tf.At)
+			return c.correlate(left, ts, call, tf, j, onAt, si)
+		}
+		if tn, ok := ts.Source.(*ast.TableName); ok {
+			if st, ok := c.q.SystemTime(tn); ok {
+				return c.temporalJoin(left, j, ts, tn, st, typ, onAt, si)
+			}
+		}
+	}
+	right, err := c.fromItem(j.Right, si)
+	if err != nil {
+		return nil, err
+	}
+	if right.rank != nil {
+		return nil, c.topNError(right.rank)
 	}
 	at := si.cursor
 	if j.On != nil {
@@ -205,9 +213,22 @@ func (c *qctx) join(j *ast.Join, si *selectInfo) (*rel, error) {
 		if isTrue(cond) && typ == jobgraph.InnerJoin {
 			cond = nil // ON TRUE: a cross join
 		}
+	} else if typ == jobgraph.InnerJoin {
+		// A comma or CROSS join: WHERE conjuncts over both sides are its
+		// condition.
+		cond = c.whereIntoJoin(si, both, left.node.Schema().Len())
 	}
 	out := &logical.Join{At: lpos(at), Left: left.node, Right: right.node, Type: typ, Cond: cond}
-	return &rel{node: out, scope: both.scope}, nil
+	r := &rel{node: out, scope: both.scope}
+	si.joins = append(si.joins, &joinInputs{join: out, left: inputName(left), right: inputName(right)})
+	nl := left.node.Schema().Len()
+	if isIntervalJoin(cond, nl) || isWindowJoin(cond, nl, inner.Schema()) {
+		// Interval joins keep both sides' time attributes (and window
+		// joins their window columns).
+		return r, nil
+	}
+	// A regular join's output has no time attributes (Flink's rule).
+	return plainTimes(r, 0, out.Schema().Len()), nil
 }
 
 // isTrue reports whether e is the literal TRUE.
@@ -312,6 +333,9 @@ func (c *qctx) where(si *selectInfo, cur *rel) (*rel, error) {
 	var rest []ast.ExprNode
 	var subs []*ast.PatternInExpr
 	for _, e := range splitAnd(si.sel.Where) {
+		if si.consumed[e] {
+			continue // the condition of a comma join
+		}
 		if in, ok := unparen(e).(*ast.PatternInExpr); ok && in.Sel != nil {
 			subs = append(subs, in)
 			continue

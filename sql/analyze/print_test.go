@@ -51,13 +51,13 @@ func formatNode(sb *strings.Builder, n logical.Node, depth int) {
 			opts = append(opts, fmt.Sprintf("%s=%s", k, v))
 		}
 		sort.Strings(opts)
-		fmt.Fprintf(sb, "%sSink %s [%s]%s\n%s  table %s\n", ind, x.Table.Table, strings.Join(opts, " "), at, ind, x.Table.Schema)
+		fmt.Fprintf(sb, "%sSink %s [%s]%s%s\n%s  table %s\n", ind, x.Table.Table, strings.Join(opts, " "), pkText(x.Table), at, ind, x.Table.Schema)
 	case *logical.Scan:
 		wm := ""
 		if x.Watermark != nil {
 			wm = fmt.Sprintf(" watermark=%s-%dms", x.Table.Schema.Fields[x.Watermark.Column].Name, x.Watermark.DelayMs)
 		}
-		fmt.Fprintf(sb, "%sScan %s (%s)%s%s\n", ind, x.Table.Table, x.Table.Connector, wm, at)
+		fmt.Fprintf(sb, "%sScan %s (%s)%s%s%s\n", ind, x.Table.Table, x.Table.Connector, wm, pkText(x.Table), at)
 	case *logical.Filter:
 		fmt.Fprintf(sb, "%sFilter %s%s\n", ind, formatExpr(x.Cond, in), at)
 	case *logical.Project:
@@ -98,7 +98,11 @@ func formatNode(sb *strings.Builder, n logical.Node, depth int) {
 				aggs[i] += " FILTER " + in.Fields[*a.Filter].Name
 			}
 		}
-		fmt.Fprintf(sb, "%sAggregate keys=%s aggs=[%s]%s\n", ind, colNames(x.GroupKeys, in), strings.Join(aggs, ", "), at)
+		ttl := ""
+		if x.StateTTLMs != 0 {
+			ttl = fmt.Sprintf(" ttl=%dms", x.StateTTLMs)
+		}
+		fmt.Fprintf(sb, "%sAggregate keys=%s aggs=[%s]%s%s\n", ind, colNames(x.GroupKeys, in), strings.Join(aggs, ", "), ttl, at)
 	case *logical.Over:
 		keys := make([]string, len(x.OrderBy))
 		for i, k := range x.OrderBy {
@@ -114,7 +118,19 @@ func formatNode(sb *strings.Builder, n logical.Node, depth int) {
 		if x.Cond != nil {
 			cond = formatExpr(x.Cond, both)
 		}
-		fmt.Fprintf(sb, "%sJoin %s on %s%s\n", ind, x.Type, cond, at)
+		extra := ""
+		if x.AsOf != nil {
+			extra += " for system_time as of " + formatExpr(x.AsOf, l)
+			if x.AsOf.Type.ProcTime {
+				extra += " (proctime)"
+			} else if x.AsOf.Type.RowTime {
+				extra += " (rowtime)"
+			}
+		}
+		if x.LeftTTLMs != 0 || x.RightTTLMs != 0 {
+			extra += fmt.Sprintf(" ttl=%dms/%dms", x.LeftTTLMs, x.RightTTLMs)
+		}
+		fmt.Fprintf(sb, "%sJoin %s on %s%s%s\n", ind, x.Type, cond, extra, at)
 	case *logical.Correlate:
 		args := make([]string, len(x.Args))
 		for i, a := range x.Args {
@@ -136,6 +152,14 @@ func formatNode(sb *strings.Builder, n logical.Node, depth int) {
 	for _, c := range n.Inputs() {
 		formatNode(sb, c, depth+1)
 	}
+}
+
+// pkText renders a table's primary key, or "" when it has none.
+func pkText(t jobgraph.TableRef) string {
+	if len(t.PrimaryKey) == 0 {
+		return ""
+	}
+	return " pk=" + colNames(t.PrimaryKey, t.Schema)
 }
 
 func sortDir(k jobgraph.SortKey) string {

@@ -120,6 +120,13 @@ type selectInfo struct {
 	aliases map[string]bool
 	// cursor is where the search for the next FROM item's name starts.
 	cursor parse.Pos
+	// consumed holds the WHERE conjuncts that became the condition of a
+	// comma join.
+	consumed map[ast.ExprNode]bool
+	// joins are the joins of the FROM clause and aggs the aggregations of
+	// the SELECT, which STATE_TTL hints apply to.
+	joins []*joinInputs
+	aggs  []*logical.Aggregate
 }
 
 func (c *qctx) selectStmt(sel *ast.SelectStmt, at parse.Pos, top bool) (*rel, error) {
@@ -153,7 +160,15 @@ func (c *qctx) selectStmt(sel *ast.SelectStmt, at parse.Pos, top bool) (*rel, er
 		return nil, err
 	}
 	if sel.Distinct {
-		return c.distinct(si, out)
+		if out, err = c.distinct(si, out); err != nil {
+			return nil, err
+		}
+		if agg, ok := out.node.(*logical.Aggregate); ok {
+			si.aggs = append(si.aggs, agg)
+		}
+	}
+	if err := c.stateTTLHints(si); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -95,10 +95,11 @@ func (t *Table) Ref() jobgraph.TableRef {
 		opts[k] = v
 	}
 	return jobgraph.TableRef{
-		Table:     t.Name,
-		Connector: t.Connector,
-		Options:   opts,
-		Schema:    types.Schema{Fields: append([]types.Field(nil), t.Schema.Fields...)},
+		Table:      t.Name,
+		Connector:  t.Connector,
+		Options:    opts,
+		Schema:     types.Schema{Fields: append([]types.Field(nil), t.Schema.Fields...)},
+		PrimaryKey: append([]int(nil), t.PrimaryKey...),
 	}
 }
 
@@ -505,7 +506,8 @@ func (c *Catalog) options(t *Table, st *parse.CreateTable) error {
 		return c.errorf(st.NamePos, "table '%s', connector '%s': %v", t.Name, t.Connector, err)
 	}
 	if v, ok := f.(connectors.TableValidator); ok {
-		info := connectors.TableInfo{Name: t.Name, Schema: t.Ref().Schema, Options: t.Ref().Options}
+		ref := t.Ref()
+		info := connectors.TableInfo{Name: t.Name, Schema: ref.Schema, Options: ref.Options, PrimaryKey: ref.PrimaryKey}
 		if err := v.ValidateTable(info); err != nil {
 			return c.errorf(st.NamePos, "table '%s', connector '%s': %v", t.Name, t.Connector, err)
 		}

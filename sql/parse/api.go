@@ -157,6 +157,41 @@ func (q *Query) IsFullJoin(j *ast.Join) bool {
 	return q.stmt.fullJoins[j]
 }
 
+// SystemTime returns the FOR SYSTEM_TIME AS OF clause written after the
+// table tn of a FROM clause, or false when there is none.
+func (q *Query) SystemTime(tn *ast.TableName) (SystemTime, bool) {
+	if q == nil || q.stmt == nil || tn == nil || tn.AsOf == nil || tn.AsOf.TsExpr == nil {
+		return SystemTime{}, false
+	}
+	st, ok := q.stmt.systemTimes[tn.AsOf.TsExpr.OriginTextPosition()]
+	if !ok {
+		return SystemTime{}, false
+	}
+	col, isCol := tn.AsOf.TsExpr.(*ast.ColumnNameExpr)
+	if !isCol {
+		return SystemTime{}, false
+	}
+	st.Column = col
+	return st, true
+}
+
+// Hints returns the query hints written right after the SELECT keyword of
+// sel (SELECT /*+ STATE_TTL(...) */ ...), in written order, or nil.
+func (q *Query) Hints(sel *ast.SelectStmt) []Hint {
+	if q == nil || q.stmt == nil || sel == nil {
+		return nil
+	}
+	for _, h := range sel.TableHints {
+		if h == nil || !strings.EqualFold(h.HintName.O, "qb_name") {
+			continue
+		}
+		if hs, ok := q.stmt.hints[h.QBName.L]; ok {
+			return hs
+		}
+	}
+	return nil
+}
+
 // IsPlaceholder reports whether name is one the rewrite made up (it starts
 // with the reserved prefix no user identifier may have), such as the alias
 // of an unnamed table function call.
@@ -254,9 +289,10 @@ func (v *checker) Enter(n ast.Node) (ast.Node, bool) {
 		}
 	case *ast.TableName:
 		// MySQL table clauses that change which rows are read.
+		_, temporal := v.q.SystemTime(s)
 		switch {
-		case s.AsOf != nil:
-			*v.err = v.q.Errorf(at("AS"), "AS OF TIMESTAMP is not supported")
+		case s.AsOf != nil && !temporal:
+			*v.err = v.q.Errorf(at("AS"), "AS OF TIMESTAMP is not supported: a temporal join reads a table FOR SYSTEM_TIME AS OF a time attribute")
 		case s.TableSample != nil:
 			*v.err = v.q.Errorf(at("TABLESAMPLE"), "TABLESAMPLE is not supported")
 		case len(s.PartitionNames) > 0:

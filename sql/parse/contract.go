@@ -207,6 +207,40 @@ type TableFunc struct {
 	Alias bool
 }
 
+// SystemTime is FOR SYSTEM_TIME AS OF col written after a table name in a
+// FROM clause: the right side of a temporal join,
+// JOIN r FOR SYSTEM_TIME AS OF l.col [[AS] alias] ON ... . TiDB does not
+// parse it: the rewrite writes r [AS alias] AS OF TIMESTAMP l.col, and
+// Query.SystemTime recognizes the clause on the *ast.TableName (an AS OF
+// TIMESTAMP the user wrote stays an error).
+type SystemTime struct {
+	// At is the FOR keyword.
+	At Pos
+	// Column is the column written after AS OF, positioned (its
+	// OriginTextPosition maps through Query.PosOfOffset).
+	Column *ast.ColumnNameExpr
+}
+
+// Hint is one query hint of a SELECT, written right after the SELECT
+// keyword in Flink's syntax: SELECT /*+ NAME(key = 'value', ...) [, ...] */.
+// Only STATE_TTL is known; the parser rejects other names.
+type Hint struct {
+	// Name is the hint's name, upper-cased, written at At.
+	Name string
+	At   Pos
+	// Options are the key = 'value' pairs in written order.
+	Options []HintOption
+}
+
+// HintOption is one key = 'value' of a hint. A key is a 'string' or a
+// simple identifier, as in Flink.
+type HintOption struct {
+	Key      string
+	At       Pos
+	Value    string
+	ValuePos Pos
+}
+
 // WindowTVF is TABLE(KIND(TABLE t, DESCRIPTOR(col), args...)).
 type WindowTVF struct {
 	At       Pos

@@ -275,6 +275,9 @@ func (p *scriptParser) computedColumn(c *cursor, ct *CreateTable, name Ident) er
 	return nil
 }
 
+// enforcedMsg is Flink's error for a PRIMARY KEY that is not NOT ENFORCED.
+const enforcedMsg = "Flink doesn't support ENFORCED mode for PRIMARY KEY constraint. ENFORCED/NOT ENFORCED controls if the constraint checks are performed on the incoming/outgoing data. Flink does not own the data therefore the only supported mode is the NOT ENFORCED mode"
+
 // primaryKey parses PRIMARY KEY [(cols)] NOT ENFORCED; col is the column of
 // an inline constraint (no column list then).
 func (p *scriptParser) primaryKey(c *cursor, ct *CreateTable, col *Ident) error {
@@ -307,11 +310,15 @@ func (p *scriptParser) primaryKey(c *cursor, ct *CreateTable, col *Ident) error 
 		}
 	}
 	if c.peek().is("ENFORCED") {
-		return c.errAt(c.peek(), "PRIMARY KEY must be NOT ENFORCED: Eddy does not own the data, so it cannot enforce the key")
+		return c.errAt(c.peek(), "%s: write NOT ENFORCED", enforcedMsg)
 	}
-	if err := c.word("NOT"); err != nil {
-		return c.errAt(c.peek(), "PRIMARY KEY must be declared NOT ENFORCED")
+	if !c.peek().is("NOT") {
+		if col != nil {
+			return c.errAt(pk, "%s: write %s TYPE PRIMARY KEY NOT ENFORCED", enforcedMsg, col.Name)
+		}
+		return c.errAt(pk, "%s: write PRIMARY KEY (...) NOT ENFORCED", enforcedMsg)
 	}
+	c.next() // NOT
 	if err := c.word("ENFORCED"); err != nil {
 		return err
 	}

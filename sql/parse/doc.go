@@ -82,6 +82,17 @@
 //   - FULL [OUTER] JOIN ... ON cond: written as LEFT JOIN ... ON
 //     __eddy_full(cond) and unwrapped after parsing; Query.IsFullJoin
 //     tells. CROSS JOIN ... ON, and FULL JOIN without ON, are errors.
+//   - t FOR SYSTEM_TIME AS OF col [[AS] alias] (a temporal join's right
+//     side; col a column, possibly qualified): written as t [AS alias] AS
+//     OF TIMESTAMP col, which TiDB parses onto the *ast.TableName;
+//     Query.SystemTime recognizes it (a user's own AS OF TIMESTAMP stays an
+//     error).
+//   - Query hints SELECT /*+ NAME(key = 'value', ...) [, ...] */: the lexer
+//     keeps the spans of /*+ ... */ comments; one right after a SELECT is
+//     parsed here (only STATE_TTL is known) and replaced by TiDB's
+//     /*+ QB_NAME(__eddy_qb_N) */, which TiDB keeps on the *ast.SelectStmt;
+//     Query.Hints returns the hints of a SELECT. A hint comment anywhere
+//     else in a query is an error.
 //   - ROW_NUMBER() OVER (...), subqueries without aliases, WITH, UNION,
 //     joins, MOD, CASE, comparisons and arithmetic go to TiDB unchanged.
 //

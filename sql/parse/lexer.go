@@ -49,11 +49,23 @@ type lexError struct {
 	msg string
 }
 
+// hintComment is the span of a /*+ ... */ comment: a hint block (Flink's
+// SELECT /*+ STATE_TTL(...) */). start is the offset of "/*+", end the
+// offset right after "*/".
+type hintComment struct{ start, end int }
+
 // lex splits text into tokens. It stops at the first lexical error and
 // returns the tokens before it with the error. clean is text with every
 // comment replaced by spaces (newlines kept), so byte offsets are the same in
 // both; the rewrite copies from clean.
 func lex(text string) (toks []token, clean string, lerr *lexError) {
+	toks, clean, _, lerr = lexHints(text)
+	return toks, clean, lerr
+}
+
+// lexHints is lex that also returns the hint comments (/*+ ... */), which
+// are blanked in clean like every comment.
+func lexHints(text string) (toks []token, clean string, hints []hintComment, lerr *lexError) {
 	buf := []byte(text)
 	i := 0
 	blank := func(from, to int) {
@@ -63,8 +75,8 @@ func lex(text string) (toks []token, clean string, lerr *lexError) {
 			}
 		}
 	}
-	fail := func(off int, format string, args ...any) ([]token, string, *lexError) {
-		return toks, string(buf), &lexError{off: off, msg: fmt.Sprintf(format, args...)}
+	fail := func(off int, format string, args ...any) ([]token, string, []hintComment, *lexError) {
+		return toks, string(buf), hints, &lexError{off: off, msg: fmt.Sprintf(format, args...)}
 	}
 	for i < len(text) {
 		c := text[i]
@@ -82,6 +94,9 @@ func lex(text string) (toks []token, clean string, lerr *lexError) {
 			j := strings.Index(text[i+2:], "*/")
 			if j < 0 {
 				return fail(i, "unterminated comment: '/*' has no closing '*/'")
+			}
+			if i+2 < len(text) && text[i+2] == '+' && j >= 1 {
+				hints = append(hints, hintComment{start: i, end: i + 2 + j + 2})
 			}
 			blank(i, i+2+j+2)
 			i += 2 + j + 2
@@ -190,7 +205,7 @@ func lex(text string) (toks []token, clean string, lerr *lexError) {
 			i += n
 		}
 	}
-	return toks, string(buf), nil
+	return toks, string(buf), hints, nil
 }
 
 func hasReservedPrefix(w string) bool {

@@ -241,6 +241,20 @@ func query(t *testing.T, b *strings.Builder, src string, q *Query, exprs bool) {
 				filters = append(filters, fmt.Sprintf("    table function %q %s name %s call %s alias %s%s (alias written %v)\n", tf.Name, at(src, tf.At), at(src, tf.NamePos), at(src, q.PosOfOffset(c.OriginTextPosition())), alias, cols, tf.Alias))
 			}
 		}
+		if tn, ok := n.(*ast.TableName); ok {
+			if st, ok := q.SystemTime(tn); ok {
+				filters = append(filters, fmt.Sprintf("    table %s for system_time %s as of %s %s\n", tn.Name.O, at(src, st.At), restore(t, st.Column), at(src, q.PosOfOffset(st.Column.OriginTextPosition()))))
+			}
+		}
+		if sel, ok := n.(*ast.SelectStmt); ok {
+			for _, h := range q.Hints(sel) {
+				opts := ""
+				for _, o := range h.Options {
+					opts += fmt.Sprintf(" %q %s = %q %s", o.Key, at(src, o.At), o.Value, at(src, o.ValuePos))
+				}
+				filters = append(filters, fmt.Sprintf("    hint %s %s%s\n", h.Name, at(src, h.At), opts))
+			}
+		}
 		if j, ok := n.(*ast.Join); ok && q.IsFullJoin(j) {
 			filters = append(filters, fmt.Sprintf("    full join on %s\n", at(src, q.PosOfOffset(j.On.Expr.OriginTextPosition()))))
 		}

@@ -52,6 +52,13 @@ type stmtText struct {
 	tfList []TableFunc
 	// fullJoins holds the FULL JOINs (written as LEFT JOIN for TiDB).
 	fullJoins map[*ast.Join]bool
+	// systemTimes maps the rewritten offset of the column of each FOR
+	// SYSTEM_TIME AS OF col (written AS OF TIMESTAMP col for TiDB) to the
+	// clause.
+	systemTimes map[int]SystemTime
+	// hints maps the QB_NAME the rewrite gave each SELECT with a hint block
+	// to its hints.
+	hints map[string][]Hint
 	// distinct holds the rewritten offsets of the right operands of the
 	// l <=> r that stand for l IS DISTINCT FROM r (negated after parsing).
 	distinct map[int]bool
@@ -263,12 +270,16 @@ func (r *queryRewriter) replace(i, end int, text string, anchor int) {
 // suffix, and returns the Query that maps it back.
 func (p *scriptParser) rewrite(toks []token, end int, prefix, suffix string) (*Query, *stmtText, error) {
 	st := &stmtText{src: p.src, toks: toks, start: toks[0].start, casts: map[int]int{}, intervals: map[int]Interval{},
-		aggFilters: map[*ast.AggregateFuncExpr]ast.ExprNode{}, tfuncs: map[int]int{}, fullJoins: map[*ast.Join]bool{}, distinct: map[int]bool{}}
+		aggFilters: map[*ast.AggregateFuncExpr]ast.ExprNode{}, tfuncs: map[int]int{}, fullJoins: map[*ast.Join]bool{}, distinct: map[int]bool{},
+		systemTimes: map[int]SystemTime{}, hints: map[string][]Hint{}}
 	q := &Query{TVFs: map[string]*WindowTVF{}, stmt: st}
 	r := &queryRewriter{p: p, src: p.src, toks: toks, w: rewriter{clean: p.clean}, q: q, st: st,
 		last: toks[0].start, castAS: map[int]pendingCast{}, edits: map[int]edit{}, marks: map[int]func(int){},
 		inspected: map[int]bool{}}
 	r.w.write(prefix, toks[0].start)
+	if err := r.hintBlocks(max(end, toks[len(toks)-1].end)); err != nil {
+		return nil, nil, err
+	}
 	if err := r.walk(); err != nil {
 		return nil, nil, err
 	}
@@ -405,6 +416,11 @@ func (r *queryRewriter) walk() error {
 			if !neg {
 				r.marks[k+2] = func(off int) { r.st.distinct[off] = true }
 			}
+		case t.is("FOR") && at(i+1).is("SYSTEM_TIME"):
+			if err := r.systemTime(i); err != nil {
+				return err
+			}
+			continue // the edit at i applies now
 		case t.is("CROSS") && at(i+1).is("JOIN"):
 			if on := joinCondition(toks, i+2); on >= 0 && toks[on].is("ON") {
 				return r.src.errorf(toks[on].start, "CROSS JOIN takes no ON condition: write JOIN ... ON for a join with a condition")

@@ -11,6 +11,7 @@ import (
 type scriptParser struct {
 	src   *source
 	clean string         // the script with comments blanked
+	hints []hintComment  // the /*+ ... */ comments, in order
 	tidb  *parser.Parser // created on first use
 }
 
@@ -24,8 +25,8 @@ func Parse(file, text string) (script *Script, err error) {
 		}
 	}()
 	src := newSource(file, text)
-	toks, clean, lerr := lex(text)
-	p := &scriptParser{src: src, clean: clean}
+	toks, clean, hints, lerr := lexHints(text)
+	p := &scriptParser{src: src, clean: clean, hints: hints}
 	script = &Script{File: file, Text: text}
 	for _, st := range splitStatements(toks) {
 		if lerr != nil && !st.closed {
