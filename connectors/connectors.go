@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -296,28 +297,37 @@ func checkValue(s OptionSpec, v string) error {
 }
 
 // ParseDuration accepts Go durations ("500ms", "2s") and Flink's forms
-// ("10 s", "1 min", "5 seconds").
+// ("10 s", "1min", "1d", "5 seconds"; a bare number is milliseconds).
 func ParseDuration(v string) (time.Duration, error) {
-	if d, err := time.ParseDuration(strings.TrimSpace(v)); err == nil {
+	t := strings.TrimSpace(v)
+	if d, err := time.ParseDuration(t); err == nil {
 		return d, nil
 	}
-	f := strings.Fields(v)
-	if len(f) == 2 {
-		n, err := strconv.ParseInt(f[0], 10, 64)
-		if err == nil {
-			units := map[string]time.Duration{
-				"ms": time.Millisecond, "milli": time.Millisecond, "millis": time.Millisecond, "millisecond": time.Millisecond, "milliseconds": time.Millisecond,
-				"s": time.Second, "sec": time.Second, "secs": time.Second, "second": time.Second, "seconds": time.Second,
-				"min": time.Minute, "mins": time.Minute, "minute": time.Minute, "minutes": time.Minute,
-				"h": time.Hour, "hour": time.Hour, "hours": time.Hour,
-				"d": 24 * time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour,
+	// Flink's form: digits, optional blanks, an optional unit (none: ms).
+	i := 0
+	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
+		i++
+	}
+	if i > 0 {
+		n, err := strconv.ParseInt(t[:i], 10, 64)
+		if u, ok := durationUnits[strings.ToLower(strings.TrimSpace(t[i:]))]; ok && err == nil {
+			if n > math.MaxInt64/int64(u) {
+				return 0, fmt.Errorf("invalid duration %q: too large", v)
 			}
-			if u, ok := units[strings.ToLower(f[1])]; ok {
-				return time.Duration(n) * u, nil
-			}
+			return time.Duration(n) * u, nil
 		}
 	}
 	return 0, fmt.Errorf("invalid duration %q", v)
+}
+
+// durationUnits are the unit names of Flink's durations.
+var durationUnits = map[string]time.Duration{
+	"": time.Millisecond, "ms": time.Millisecond, "milli": time.Millisecond, "millis": time.Millisecond,
+	"millisecond": time.Millisecond, "milliseconds": time.Millisecond,
+	"s": time.Second, "sec": time.Second, "secs": time.Second, "second": time.Second, "seconds": time.Second,
+	"m": time.Minute, "min": time.Minute, "mins": time.Minute, "minute": time.Minute, "minutes": time.Minute,
+	"h": time.Hour, "hour": time.Hour, "hours": time.Hour,
+	"d": 24 * time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour,
 }
 
 // Option returns opts[key], or the spec's default when absent.
