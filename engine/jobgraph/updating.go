@@ -91,8 +91,9 @@ const (
 // the top N is inserted, a row leaving it deleted, and, with EmitRank, a
 // row whose rank number changes is updated. Rows that stay where they were
 // produce nothing. Output: the input columns, then the rank (BIGINT NOT
-// NULL) if EmitRank. With EmitRank the output's unique key is
-// PartitionKeys + rank; otherwise changes are retractions of whole rows.
+// NULL) if EmitRank. With EmitRank and ROW_NUMBER the output's unique key
+// is PartitionKeys + rank; otherwise (tied RANK/DENSE_RANK rows share a
+// rank) changes are retractions of whole rows, -U/+U pairs included.
 type RankSpec struct {
 	Func          RankFunc  `json:"func"`
 	PartitionKeys []int     `json:"partition_keys"`

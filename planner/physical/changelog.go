@@ -143,7 +143,9 @@ func (b *builder) uniqueKey(n *Node) []int {
 		}
 		return out
 	case op.Rank != nil:
-		if !op.Rank.EmitRank {
+		// Only ROW_NUMBER numbers rows uniquely; RANK and DENSE_RANK
+		// give tied rows the same rank.
+		if !op.Rank.EmitRank || op.Rank.Func != jobgraph.RowNumber {
 			return nil
 		}
 		return append(append([]int(nil), op.Rank.PartitionKeys...), op.Output.Len()-1)

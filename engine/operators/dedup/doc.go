@@ -1,2 +1,45 @@
-// Package dedup implements the "dedup" operator (jobgraph.DedupSpec).
+// Package dedup implements the "dedup" operator (jobgraph.DedupSpec):
+// deduplication without windows, ROW_NUMBER() OVER (PARTITION BY keys
+// ORDER BY time) = 1, keeping the first (ASC) or last (DESC) row per key.
+//
+// # Semantics
+//
+// With ProcTime, arrival order decides. Keep-first emits each key's first
+// row once, as +I, and never updates it (append-only output). Keep-last
+// emits +I for a key's first row and then an update for every later row.
+//
+// With event time (TimeColumn), the row with the smallest (keep-first) or
+// largest (keep-last) time wins, ties going to the row that arrived first
+// (keep-first) or last (keep-last). NULL times sort as in ORDER BY: first
+// ascending (a keep-first NULL-time row wins over any time) and last
+// descending (a keep-last NULL-time row wins only over another NULL). A row
+// that wins over the key's current row replaces it, so keep-first may
+// update when an earlier row arrives late. Like Flink, rows behind the
+// watermark are not dropped: deduplication does not wait for watermarks,
+// it emits as rows arrive, so a late row is deduplicated like any other.
+//
+// A replacement emits -U old then +U new, or +U alone without
+// EmitUpdateBefore (an upsert stream keyed by Keys). The operator emits at
+// most one change per key per input batch: the net change from the row the
+// key showed before the batch to its winner after it, and nothing when the
+// winner's values equal the old row's. The input must be append-only.
+//
+// # State
+//
+// Keys are encoded a column at a time (rowkey) and mapped to dense key ids
+// by a hash table (engine/internal/hashtable); the state is columnar
+// vectors indexed by key id (whether the key holds a row, its time, its
+// last access) plus the kept rows, encoded by rowkey, in one byte arena
+// that is compacted when dead bytes outnumber live ones. Proctime
+// keep-first keeps no rows at all, only which keys were seen.
+//
+// # State TTL
+//
+// With StateTTL.TTLMs > 0 a key not accessed (by any input row of it) for
+// TTLMs of processing time (operator.Context.Now) is dropped without output
+// and counted in "state_expired"; its next row is a first row again (+I).
+// Expiry is checked when a key is next touched and by a sweep that runs at
+// most every quarter TTL (from ProcessBatch, ProcessWatermark and
+// OnProcessingTime), never per row; a sweep that leaves more dropped keys
+// than live ones rebuilds the key table.
 package dedup
