@@ -213,6 +213,15 @@ func (b *builder) changelog(p *Plan) error {
 			carriesUB[n] = b.sourceMode(op.Source) == jobgraph.Retract
 		case op.GroupAgg != nil:
 			op.GroupAgg.InputRetracts = b.updating(n.Inputs[0].From)
+			if op.GroupAgg.InputRetracts {
+				for _, c := range op.GroupAgg.Aggs {
+					if c.Func == jobgraph.ApproxCountDistinct || c.Func == jobgraph.UDAF {
+						src := b.producer(n.Inputs[0].From)
+						return planerr.At(n.Pos, "%s cannot retract rows, but its input is updating: %s at %d:%d produces updates",
+							aggCallName(c), describe(src), src.Pos.Line, src.Pos.Col)
+					}
+				}
+			}
 			op.GroupAgg.EmitUpdateBefore = upd && (needUB[n] || key[n] == nil)
 			carriesUB[n] = op.GroupAgg.EmitUpdateBefore
 		case op.Rank != nil:
@@ -404,4 +413,13 @@ func (b *builder) sinkChangelog(n *Node, ub bool) error {
 		return refuse(err.Error())
 	}
 	return nil
+}
+
+// aggCallName names an aggregate call in messages: "APPROX_COUNT_DISTINCT",
+// or a user-defined aggregate's name.
+func aggCallName(c jobgraph.AggCall) string {
+	if c.Func == jobgraph.UDAF {
+		return "the user-defined aggregate " + c.UDF
+	}
+	return strings.ToUpper(string(c.Func))
 }
