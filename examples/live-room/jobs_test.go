@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -79,6 +80,14 @@ func runJob(t *testing.T, job string, parallelism int, seed uint64) {
 			}
 		}
 	}
+	pks := map[string][]int{}
+	for _, v := range plan.Graph.Vertices {
+		for _, op := range v.Ops {
+			if op.Sink != nil {
+				pks[op.Sink.Table] = op.Sink.PrimaryKey
+			}
+		}
+	}
 	res, err := embedded.RunPlan(ctx, plan, reg, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -88,9 +97,9 @@ func runJob(t *testing.T, job string, parallelism int, seed uint64) {
 	}
 	want := references[job](inputs)
 	for table, rows := range want {
-		got := sink.rows[table]
-		if job == "top_gifts" {
-			got = checkTopGifts(t, inputs["gifts"], got)
+		got := materialize(t, table, sink.rows[table], pks[table])
+		if check := checks[job]; check != nil {
+			got = check(t, inputs, got)
 		}
 		onlyGot, onlyWant := diff(got, rows)
 		if len(onlyGot)+len(onlyWant) > 0 {
@@ -131,6 +140,63 @@ func diff(got, want []string) (onlyGot, onlyWant []string) {
 	sort.Strings(onlyGot)
 	sort.Strings(onlyWant)
 	return onlyGot, onlyWant
+}
+
+// materialize applies a sink's changelog to a table and returns its final
+// rows, each as "+I|v1|v2|...". With a primary key, rows are replaced and
+// deleted by key (+I must not hit a present key); without one, the table
+// is a multiset and -U/-D must remove a row that is present.
+func materialize(t *testing.T, table string, changes []string, pk []int) []string {
+	t.Helper()
+	byKey := map[string]string{}
+	multi := map[string]int{}
+	for _, c := range changes {
+		kind, vals, _ := strings.Cut(c, "|")
+		f := strings.Split(vals, "|")
+		key := vals
+		if len(pk) > 0 {
+			parts := make([]string, len(pk))
+			for i, k := range pk {
+				parts[i] = f[k]
+			}
+			key = strings.Join(parts, "|")
+		}
+		switch kind {
+		case "+I", "+U":
+			if len(pk) == 0 {
+				multi[vals]++
+				continue
+			}
+			if _, ok := byKey[key]; ok && kind == "+I" {
+				t.Errorf("%s: +I of key %s, which is present", table, key)
+			}
+			byKey[key] = vals
+		case "-U", "-D":
+			if len(pk) == 0 {
+				if multi[vals] == 0 {
+					t.Errorf("%s: %s of a row that is not present: %s", table, kind, vals)
+				}
+				multi[vals]--
+				continue
+			}
+			if _, ok := byKey[key]; !ok {
+				t.Errorf("%s: %s of key %s, which is not present", table, kind, key)
+			}
+			delete(byKey, key)
+		default:
+			t.Fatalf("%s: unknown row kind in %q", table, c)
+		}
+	}
+	var out []string
+	for _, v := range byKey {
+		out = append(out, "+I|"+v)
+	}
+	for v, n := range multi {
+		for ; n > 0; n-- {
+			out = append(out, "+I|"+v)
+		}
+	}
+	return out
 }
 
 // readTable reads a whole bounded table through its connector, one reader.
@@ -215,11 +281,24 @@ func floorTo(ts, unit int64) int64 { return ts - ((ts%unit)+unit)%unit }
 
 // references computes, per job, the rows each sink should receive.
 var references = map[string]func(in map[string][]row) map[string][]string{
-	"top_gifts":      refTopGifts,
-	"revenue_today":  refRevenueToday,
-	"comment_trends": refCommentTrends,
-	"watch_sessions": refWatchSessions,
-	"hot_rooms":      refHotRooms,
+	"top_gifts":          refTopGifts,
+	"revenue_today":      refRevenueToday,
+	"comment_trends":     refCommentTrends,
+	"watch_sessions":     refWatchSessions,
+	"hot_rooms":          refHotRooms,
+	"top_gifters":        refTopGifters,
+	"first_gift_per_day": refFirstGiftPerDay,
+}
+
+// checks post-process a job's final rows where ties make a value
+// ambiguous: they check the value the job chose and blank it ("?") as the
+// reference does.
+var checks = map[string]func(t *testing.T, in map[string][]row, got []string) []string{
+	"top_gifts": func(t *testing.T, in map[string][]row, got []string) []string {
+		return checkTopGifts(t, in["gifts"], got)
+	},
+	"top_gifters":        checkTopGifters,
+	"first_gift_per_day": checkFirstGifts,
 }
 
 type windowKey struct {
@@ -448,8 +527,9 @@ type collectSink struct {
 	rows map[string][]string
 }
 
-func (c *collectSink) Name() string                      { return "collect" }
-func (c *collectSink) Options() []connectors.OptionSpec { return nil }
+func (c *collectSink) Name() string                              { return "collect" }
+func (c *collectSink) Options() []connectors.OptionSpec          { return nil }
+func (c *collectSink) AcceptsUpdates(connectors.TableInfo) error { return nil }
 func (c *collectSink) NewSink(info connectors.TableInfo) (connectors.Sink, error) {
 	return collectTable{c, info.Name}, nil
 }
@@ -487,3 +567,95 @@ func (t collectTable) Write(_ context.Context, b stream.Batch) error {
 
 func (t collectTable) Close(context.Context) error { return nil }
 func (t collectTable) Abort(context.Context) error { return nil }
+
+// gifterTotals sums amount per (room, user).
+func gifterTotals(gifts []row) map[[2]int64]int64 {
+	totals := map[[2]int64]int64{}
+	for _, g := range gifts {
+		totals[[2]int64{g["room_id"].(int64), g["user_id"].(int64)}] += g["amount"].(int64)
+	}
+	return totals
+}
+
+// refTopGifters: the final leaderboard, the top 3 users per room by total
+// amount; the user of a rank is "?" (ties make it ambiguous; see
+// checkTopGifters).
+func refTopGifters(in map[string][]row) map[string][]string {
+	byRoom := map[int64][]int64{}
+	for k, total := range gifterTotals(in["gifts"]) {
+		byRoom[k[0]] = append(byRoom[k[0]], total)
+	}
+	var out []string
+	for room, totals := range byRoom {
+		slices.SortFunc(totals, func(a, b int64) int { return cmp.Compare(b, a) })
+		for i := 0; i < len(totals) && i < 3; i++ {
+			out = append(out, render(room, i+1, "?", totals[i]))
+		}
+	}
+	return map[string][]string{"top_gifters": out}
+}
+
+// checkTopGifters checks that each leaderboard row's user has that total in
+// that room, and blanks the user.
+func checkTopGifters(t *testing.T, in map[string][]row, got []string) []string {
+	totals := gifterTotals(in["gifts"])
+	out := make([]string, len(got))
+	for i, g := range got {
+		f := strings.Split(g, "|")
+		var room, user, total int64
+		fmt.Sscan(f[1], &room)
+		fmt.Sscan(f[3], &user)
+		fmt.Sscan(f[4], &total)
+		if v := totals[[2]int64{room, user}]; v != total {
+			t.Errorf("top_gifters row %s: user %d of room %d gave %d in total", g, user, room, v)
+		}
+		f[3] = "?"
+		out[i] = strings.Join(f, "|")
+	}
+	return out
+}
+
+// dayOf renders an epoch-ms time's UTC day as DATE_FORMAT(ts, 'yyyy-MM-dd').
+func dayOf(ts int64) string { return time.UnixMilli(ts).UTC().Format("2006-01-02") }
+
+// refFirstGiftPerDay: per (room, user, day), the earliest gift; gift_id and
+// amount are "?" since gifts at the same millisecond tie (checkFirstGifts
+// checks them).
+func refFirstGiftPerDay(in map[string][]row) map[string][]string {
+	type key struct {
+		room, user int64
+		day        string
+	}
+	first := map[key]int64{}
+	for _, g := range in["gifts"] {
+		ts := g["ts"].(int64)
+		k := key{g["room_id"].(int64), g["user_id"].(int64), dayOf(ts)}
+		if old, ok := first[k]; !ok || ts < old {
+			first[k] = ts
+		}
+	}
+	var out []string
+	for k, ts := range first {
+		out = append(out, render(k.room, k.user, k.day, "?", "?", ts))
+	}
+	return map[string][]string{"first_gifts": out}
+}
+
+// checkFirstGifts checks that each row's gift and amount are those of a
+// gift of that viewer in that room at that time, and blanks them.
+func checkFirstGifts(t *testing.T, in map[string][]row, got []string) []string {
+	gifts := map[string]bool{}
+	for _, g := range in["gifts"] {
+		gifts[fmt.Sprint(g["room_id"], "|", g["user_id"], "|", g["gift_id"], "|", g["amount"], "|", g["ts"])] = true
+	}
+	out := make([]string, len(got))
+	for i, g := range got {
+		f := strings.Split(g, "|")
+		if !gifts[strings.Join([]string{f[1], f[2], f[4], f[5], f[6]}, "|")] {
+			t.Errorf("first_gifts row %s is no gift of the input", g)
+		}
+		f[4], f[5] = "?", "?"
+		out[i] = strings.Join(f, "|")
+	}
+	return out
+}
