@@ -18,7 +18,7 @@ import (
 // by TestSQL; this test passes them through.
 func TestSQLPlansComputeTheirLogicalMeaning(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
-	for _, file := range []string{"testdata/sql/flagship", "testdata/sql/shapes", "testdata/sql/tvf", "testdata/sql/kinds"} {
+	for _, file := range []string{"testdata/sql/flagship", "testdata/sql/shapes", "testdata/sql/tvf", "testdata/sql/kinds", "testdata/sql/updating"} {
 		datadriven.RunTest(t, file, func(t *testing.T, d *datadriven.TestData) string {
 			if (d.Cmd != "explain" && d.Cmd != "jobgraph") || d.HasArg("noeval") {
 				return d.Expected

@@ -13,7 +13,7 @@ import (
 // compiled plan explains the same way twice and survives a JSON round
 // trip. The seeds are the scripts of the golden tests.
 func FuzzCompile(f *testing.F) {
-	for _, file := range []string{"testdata/sql/flagship", "testdata/sql/shapes", "testdata/sql/errors", "testdata/sql/kinds"} {
+	for _, file := range []string{"testdata/sql/flagship", "testdata/sql/shapes", "testdata/sql/errors", "testdata/sql/kinds", "testdata/sql/updating"} {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			f.Fatal(err)

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/eddy-streaming/eddy/planner/internal/planerr"
+	"github.com/eddy-streaming/eddy/planner/physical"
 	"github.com/eddy-streaming/eddy/planner/plan"
 	"github.com/eddy-streaming/eddy/sql/analyze"
 	"github.com/eddy-streaming/eddy/sql/parse"
@@ -39,6 +41,15 @@ func Compile(ctx context.Context, file, text string, opts Options) (*Plan, error
 		var pe *planerr.Error
 		if errors.As(err, &pe) {
 			return nil, &parse.Error{File: pe.File, Pos: parse.Pos{Line: pe.Pos.Line, Col: pe.Pos.Col}, Msg: pe.Msg}
+		}
+		var oe *physical.OptionError
+		if errors.As(err, &oe) {
+			// The last SET of the key is the one in effect.
+			for i := len(script.Stmts) - 1; i >= 0; i-- {
+				if s, ok := script.Stmts[i].(*parse.Set); ok && strings.EqualFold(strings.TrimSpace(s.Key), strings.TrimSpace(oe.Key)) {
+					return nil, &parse.Error{File: file, Pos: s.ValuePos, Msg: fmt.Sprintf("SET '%s' = '%s': %s", oe.Key, oe.Value, oe.Why)}
+				}
+			}
 		}
 		return nil, err
 	}

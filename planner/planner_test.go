@@ -43,16 +43,45 @@ func (f *fakeSink) NewSink(connectors.TableInfo) (connectors.Sink, error) {
 	return nil, fmt.Errorf("%s: planning-only connector", f.name)
 }
 
+// fakeUpdating is a sink that takes updates (connectors.UpdatingSink), as
+// print does.
+type fakeUpdating struct{ fakeSink }
+
+func (f *fakeUpdating) AcceptsUpdates(connectors.TableInfo) error { return nil }
+
+// fakeFiles is the filesystem connector as the planner sees it: a source
+// (a 'changelog-json' table carries updates; any table serves lookups) and
+// a sink that takes updates in 'changelog-json' only.
+type fakeFiles struct{ fakeSource }
+
+func (f *fakeFiles) NewSink(connectors.TableInfo) (connectors.Sink, error) {
+	return nil, fmt.Errorf("%s: planning-only connector", f.name)
+}
+
+func (f *fakeFiles) AcceptsUpdates(info connectors.TableInfo) error {
+	if strings.EqualFold(info.Options["format"], "changelog-json") {
+		return nil
+	}
+	return fmt.Errorf("format '%s' writes inserts only: use 'format' = 'changelog-json' for updates", info.Options["format"])
+}
+
 // registry serves 'events' (a source with an optional 'rows' option),
-// 'projectable' (a source that reads only the columns a job uses) and 'out'
-// and 'print' (sinks).
+// 'projectable' (a source that reads only the columns a job uses), 'out'
+// (an append-only sink), 'print' (a sink that takes updates) and
+// 'filesystem' (source, lookup table and sink).
 func registry(t testing.TB) *connectors.Registry {
 	reg := connectors.NewRegistry()
 	for _, f := range []connectors.Factory{
 		&fakeSource{fake{"events", []connectors.OptionSpec{{Key: "rows", Type: connectors.OptInt}}}},
 		&fakeProjectable{fakeSource{fake{"projectable", nil}}},
 		&fakeSink{fake{"out", nil}},
-		&fakeSink{fake{"print", nil}},
+		&fakeUpdating{fakeSink{fake{"print", nil}}},
+		&fakeFiles{fakeSource{fake{"filesystem", []connectors.OptionSpec{
+			{Key: "path", Type: connectors.OptString, Required: true},
+			{Key: "format", Type: connectors.OptEnum, Enum: []string{"csv", "json", "changelog-json"}, Required: true},
+			{Key: "lookup.cache.ttl", Type: connectors.OptDuration},
+			{Key: "lookup.cache.max-rows", Type: connectors.OptInt},
+		}}}},
 	} {
 		if err := reg.Register(f); err != nil {
 			t.Fatal(err)

@@ -206,6 +206,9 @@ func Interval(ms int64) string {
 		name string
 		ms   int64
 	}{{"DAY", 86_400_000}, {"HOUR", 3_600_000}, {"MINUTE", 60_000}, {"SECOND", 1000}}
+	if ms == 0 {
+		return "INTERVAL '0' SECOND"
+	}
 	for _, u := range units {
 		if ms != 0 && ms%u.ms == 0 {
 			return fmt.Sprintf("INTERVAL '%d' %s", ms/u.ms, u.name)

@@ -60,7 +60,7 @@ func TestIntervalsAndWindows(t *testing.T) {
 	for ms, want := range map[int64]string{
 		5000: "INTERVAL '5' SECOND", 60_000: "INTERVAL '1' MINUTE", 7_200_000: "INTERVAL '2' HOUR",
 		86_400_000: "INTERVAL '1' DAY", 1: "INTERVAL '0.001' SECOND", 1500: "INTERVAL '1.500' SECOND",
-		-2500: "INTERVAL '-2.500' SECOND", 0: "INTERVAL '0.000' SECOND", -60_000: "INTERVAL '-1' MINUTE",
+		-2500: "INTERVAL '-2.500' SECOND", 0: "INTERVAL '0' SECOND", -60_000: "INTERVAL '-1' MINUTE",
 	} {
 		if got := Interval(ms); got != want {
 			t.Errorf("Interval(%d) = %q, want %q", ms, got, want)

@@ -203,7 +203,19 @@ func opDetails1(op *jobgraph.OperatorSpec, inputs []types.Schema) (string, []str
 		return "Deduplicate", dedupDetails(op.Dedup, in)
 	case op.Join != nil:
 		j := op.Join
-		return "Join", keyedJoinDetails(string(j.Type), j.LeftKeys, j.RightKeys, j.Residual, inputs, "")
+		d := keyedJoinDetails(string(j.Type), j.LeftKeys, j.RightKeys, j.Residual, inputs, "")
+		switch {
+		case j.LeftRetracts && j.RightRetracts:
+			d = append(d, "input: both sides retract")
+		case j.LeftRetracts:
+			d = append(d, "input: left side retracts")
+		case j.RightRetracts:
+			d = append(d, "input: right side retracts")
+		}
+		if j.TTLMs > 0 {
+			d = append(d, "state ttl: "+Interval(j.TTLMs))
+		}
+		return "Join", d
 	case op.IntervalJoin != nil:
 		j := op.IntervalJoin
 		var l, r []string

@@ -145,7 +145,14 @@ func (b *builder) uniqueKey(n *Node) []int {
 	case op.Rank != nil:
 		// Only ROW_NUMBER numbers rows uniquely; RANK and DENSE_RANK
 		// give tied rows the same rank.
-		if !op.Rank.EmitRank || op.Rank.Func != jobgraph.RowNumber {
+		if op.Rank.Func != jobgraph.RowNumber {
+			return nil
+		}
+		if !op.Rank.EmitRank {
+			// A Top-1 keeps one row per partition.
+			if op.Rank.N == 1 && len(op.Rank.PartitionKeys) > 0 {
+				return append([]int(nil), op.Rank.PartitionKeys...)
+			}
 			return nil
 		}
 		return append(append([]int(nil), op.Rank.PartitionKeys...), op.Output.Len()-1)

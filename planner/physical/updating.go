@@ -2,6 +2,7 @@ package physical
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/eddy-streaming/eddy/connectors"
@@ -23,24 +24,51 @@ const (
 	// OptSplitDistinct rewrites DISTINCT aggregates into two levels of
 	// aggregation, the inner one grouped by a hash bucket of the argument.
 	OptSplitDistinct = "table.optimizer.distinct-agg.split.enabled"
+	// OptSplitBuckets is the number of buckets a split DISTINCT
+	// aggregate spreads each group's distinct values over (1024 by
+	// default).
+	OptSplitBuckets = "table.optimizer.distinct-agg.split.bucket-num"
 )
+
+// defaultSplitBuckets is Flink's default 'table.optimizer.distinct-agg.split.bucket-num'.
+const defaultSplitBuckets = 1024
 
 // jobOptions are the SET options planning depends on.
 type jobOptions struct {
 	ttlMs    int64
 	twoPhase bool
+	// splitDistinct asks for DISTINCT aggregates in two levels, over
+	// buckets hash buckets.
+	splitDistinct bool
+	buckets       int64
 }
+
+// OptionError is a SET option planning cannot use. planner.Compile
+// positions it at the option's value in the script.
+type OptionError struct {
+	// Key and Value are the option as written.
+	Key, Value string
+	// Why says what is wrong and what is expected.
+	Why string
+}
+
+// Error renders "planner: SET 'key' = 'value': why".
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("planner: SET '%s' = '%s': %s", e.Key, e.Value, e.Why)
+}
+
+func optionError(k, v, why string) error { return &OptionError{Key: k, Value: v, Why: why} }
 
 // readOptions reads the options planning depends on from a script's SET
 // statements (keys are case-insensitive).
 func readOptions(cfg map[string]string) (jobOptions, error) {
-	var o jobOptions
+	o := jobOptions{buckets: defaultSplitBuckets}
 	for k, v := range cfg {
 		switch strings.ToLower(strings.TrimSpace(k)) {
 		case OptStateTTL:
 			d, err := connectors.ParseDuration(v)
 			if err != nil || d < 0 {
-				return o, fmt.Errorf("planner: SET '%s' = '%s': not a duration (e.g. '1 h', '30 min', '90s'): %v", k, v, err)
+				return o, optionError(k, v, "not a duration (e.g. '1 h', '30 min', '90s')")
 			}
 			o.ttlMs = d.Milliseconds()
 		case OptAggPhase:
@@ -49,16 +77,22 @@ func readOptions(cfg map[string]string) (jobOptions, error) {
 				o.twoPhase = true
 			case "ONE_PHASE", "AUTO":
 			default:
-				return o, fmt.Errorf("planner: SET '%s' = '%s': want 'AUTO', 'ONE_PHASE' or 'TWO_PHASE'", k, v)
+				return o, optionError(k, v, "want 'AUTO', 'ONE_PHASE' or 'TWO_PHASE'")
 			}
 		case OptSplitDistinct:
 			switch strings.ToLower(strings.TrimSpace(v)) {
 			case "true":
-				return o, fmt.Errorf("planner: SET '%s' = '%s': splitting DISTINCT aggregates is not supported yet", k, v)
+				o.splitDistinct = true
 			case "false":
 			default:
-				return o, fmt.Errorf("planner: SET '%s' = '%s': want 'true' or 'false'", k, v)
+				return o, optionError(k, v, "want 'true' or 'false'")
 			}
+		case OptSplitBuckets:
+			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+			if err != nil || n < 1 {
+				return o, optionError(k, v, "want a positive number of buckets (e.g. '1024')")
+			}
+			o.buckets = n
 		}
 	}
 	return o, nil
@@ -89,6 +123,12 @@ func (b *builder) groupAgg(a *logical.Aggregate, r *rel, inNeed []bool) (*rel, e
 		keyAt[i] = pb.add(r.cols[k], r.names[k])
 	}
 	calls := aggInputsAt(pb, r, a.Aggs)
+	bucketAt := -1
+	if b.opts.splitDistinct {
+		if arg, ok := splitArg(a.Aggs, calls, r); ok {
+			bucketAt = pb.add(b.bucketOf(r.cols[arg]), "$bucket")
+		}
+	}
 	reqOf := func(from *Node, at []int) requirement {
 		keys := make([]int, len(keyAt))
 		for i, c := range keyAt {
@@ -105,6 +145,9 @@ func (b *builder) groupAgg(a *logical.Aggregate, r *rel, inNeed []bool) (*rel, e
 	keys := make([]int, len(keyAt))
 	for i, c := range keyAt {
 		keys[i] = at[c]
+	}
+	if bucketAt >= 0 {
+		return b.splitDistinct(a, pre, keys, aggs, at[bucketAt]), nil
 	}
 	if b.opts.twoPhase && !b.updating(pre) {
 		if n, ok := b.twoPhase(a, pre, keys, aggs); ok {
@@ -411,6 +454,17 @@ func (b *builder) twoPhase(a *logical.Aggregate, pre *Node, keys []int, aggs []j
 	}
 	edge, par, _ := b.connect(localNode, req)
 	g := b.groupAggNode(a, localNode, edge, par, gkeys, global, jobgraph.OnePhase)
+	return mergedResult(a, g, keys, all, aggs, first), true
+}
+
+// mergedResult maps the Aggregate's columns onto g, the upper level of a
+// split aggregate, whose output is the distinct group keys (keys, of the
+// level below; all[i] is the key column of the Aggregate's group key i)
+// and then merged partial results: call j's first partial at first[j], an
+// AVG's SUM followed by its COUNT, divided in a Calc above.
+func mergedResult(a *logical.Aggregate, g *Node, keys, all []int, aggs []jobgraph.AggCall, first []int) *rel {
+	count := types.BigIntType
+	count.NotNull = true
 	// The Aggregate's columns over the global aggregate's output.
 	out := a.Schema()
 	fields := g.Op.Output.Fields
@@ -442,5 +496,5 @@ func (b *builder) twoPhase(a *logical.Aggregate, pre *Node, keys []int, aggs []j
 		null := &expr.Expr{Kind: expr.KindLiteral, Literal: &expr.Literal{Null: true}, Type: t}
 		res.cols[i] = expr.Call(expr.FuncCase, t, expr.Call(expr.FuncEq, boolT, cnt, zero), null, div)
 	}
-	return res, true
+	return res
 }

@@ -74,9 +74,8 @@ func init() {
 // time and table functions have no row-at-a-time meaning there.
 func Evaluable(name string) bool {
 	return !strings.HasPrefix(name, "err_") && !strings.Contains(name, "proctime") && !strings.Contains(name, "correlate") && !strings.Contains(name, "udf") &&
-		// Lookup and temporal joins read tables as of a time; RANK and
-		// DENSE_RANK have no row-at-a-time reference here.
-		!strings.Contains(name, "lookup") && !strings.Contains(name, "temporal") && !strings.Contains(name, "dense")
+		// Lookup and temporal joins read tables as of a time.
+		!strings.Contains(name, "lookup") && !strings.Contains(name, "temporal")
 }
 
 // Events is a table of a projectable connector (a Nexmark-like bid

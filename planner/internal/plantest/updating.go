@@ -23,6 +23,8 @@ func init() {
 		"distinct_rooms":       DistinctRooms,
 		"rank_topn":            RankTopN,
 		"rank_dense":           RankDense,
+		"rank_ties":            RankTies,
+		"agg_split_distinct":   AggSplitDistinct,
 		"rank_over_agg":        RankOverAgg,
 		"dedup_first":          DedupFirst,
 		"dedup_last_proctime":  DedupLastProc,
@@ -126,6 +128,26 @@ func RankTopN(b *B) *logical.Script {
 // RankDense is DENSE_RANK() <= 2 without the rank selected.
 func RankDense(b *B) *logical.Script {
 	return sinkAll(b, "top2", topRank(b, gifts(b), logical.DenseRank, 2, "room_id", "user_id", "amount"))
+}
+
+// RankTies is RANK() <= 2 with the rank selected: tied amounts share a
+// rank, and more than two rows may qualify.
+func RankTies(b *B) *logical.Script {
+	return sinkAll(b, "top2", topRank(b, gifts(b), logical.Rank, 2, "room_id", "user_id", "amount", "rk"))
+}
+
+// AggSplitDistinct counts distinct users per room, split over 4 buckets,
+// with a filtered DISTINCT, a plain COUNT(*) and an AVG.
+func AggSplitDistinct(b *B) *logical.Script {
+	g := gifts(b)
+	in := b.Project(g, "room_id", "user_id", "amount", "big", Bool(expr.FuncGt, Col(g, "amount"), BigInt(50)))
+	agg := b.Aggregate(in, []string{"room_id"},
+		A{Func: jobgraph.Count, Arg: "user_id", Name: "users", Distinct: true},
+		A{Func: jobgraph.Count, Arg: "user_id", Name: "big_users", Distinct: true, Filter: "big"},
+		A{Func: jobgraph.CountStar, Name: "n"},
+		A{Func: jobgraph.Avg, Arg: "amount", Name: "avg_amount"})
+	return withConfig(sinkAll(b, "room_users", agg),
+		"table.optimizer.distinct-agg.split.enabled", "true", "table.optimizer.distinct-agg.split.bucket-num", "4")
 }
 
 // RankOverAgg ranks users by their total per room: a Top-N over updates.

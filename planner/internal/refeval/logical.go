@@ -108,10 +108,7 @@ func evalNode(n logical.Node, tables map[string][]Row) ([]Row, error) {
 		}
 		return out, nil
 	case *logical.Over:
-		if n.Func != logical.RowNumber {
-			return nil, fmt.Errorf("refeval: %s", n.Func)
-		}
-		return rowNumbers(in, n.PartitionBy, n.OrderBy)
+		return rankNumbers(in, n.PartitionBy, n.OrderBy, string(n.Func))
 	}
 	return nil, fmt.Errorf("refeval: logical node %T", n)
 }

@@ -3,6 +3,7 @@ package refeval
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/eddy-streaming/eddy/engine/expr"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
@@ -203,4 +204,60 @@ func rowNumbers(rows []Row, partition []int, order []jobgraph.SortKey) ([]Row, e
 		}
 	}
 	return out, nil
+}
+
+// rankNumbers is rowNumbers for any ranking function: ROW_NUMBER numbers
+// rows (ties in input order), RANK gives tied rows (equal on every ORDER
+// BY column, NULLs equal) the number of the first of them, DENSE_RANK
+// counts the distinct orderings before a row, plus one.
+func rankNumbers(rows []Row, partition []int, order []jobgraph.SortKey, fn string) ([]Row, error) {
+	fn = strings.ToUpper(fn)
+	numbered, err := rowNumbers(rows, partition, order)
+	if err != nil || fn == "ROW_NUMBER" || len(numbered) == 0 {
+		return numbered, err
+	}
+	if fn != "RANK" && fn != "DENSE_RANK" {
+		return nil, fmt.Errorf("refeval: ranking function %s", fn)
+	}
+	tied := func(a, b Row) (bool, error) {
+		for _, k := range order {
+			x, y := a[k.Column], b[k.Column]
+			if x == nil || y == nil {
+				if (x == nil) != (y == nil) {
+					return false, nil
+				}
+				continue
+			}
+			c, err := Compare(x, y)
+			if err != nil || c != 0 {
+				return false, err
+			}
+		}
+		return true, nil
+	}
+	last := len(numbered[0]) - 1
+	var prev Row
+	rank, dense := int64(0), int64(0)
+	for _, r := range numbered {
+		rn := r[last].(int64)
+		if rn == 1 {
+			prev, rank, dense = nil, 0, 0
+		}
+		same := false
+		if prev != nil {
+			if same, err = tied(prev, r); err != nil {
+				return nil, err
+			}
+		}
+		if !same {
+			rank, dense = rn, dense+1
+		}
+		prev = r
+		if fn == "RANK" {
+			r[last] = rank
+		} else {
+			r[last] = dense
+		}
+	}
+	return numbered, nil
 }

@@ -41,12 +41,9 @@ func groupAgg(s *jobgraph.GroupAggSpec, in []Row) ([]Row, error) {
 	return out, nil
 }
 
-// rank is a Top-N's final state (ROW_NUMBER only).
+// rank is a Top-N's final state: every row ranked N or better.
 func rank(s *jobgraph.RankSpec, in []Row) ([]Row, error) {
-	if s.Func != jobgraph.RowNumber {
-		return nil, fmt.Errorf("refeval: %s", s.Func)
-	}
-	numbered, err := rowNumbers(in, s.PartitionKeys, s.OrderBy)
+	numbered, err := rankNumbers(in, s.PartitionKeys, s.OrderBy, string(s.Func))
 	if err != nil {
 		return nil, err
 	}

@@ -173,6 +173,19 @@ func Eval(e *expr.Expr, row Row) (any, error) {
 			return nil, fmt.Errorf("refeval: cannot %s over %v", e.Func, args)
 		}
 		return windowStart(ts, jobgraph.WindowSpec{SizeMs: size, OffsetMs: off}), nil
+	case expr.FuncHashCode:
+		// Which bucket a value lands in does not change a split
+		// aggregate's result; the engine's hash is used as is.
+		switch x := args[0].(type) {
+		case int64:
+			return int64(expr.HashInt64(x)), nil
+		case bool:
+			return int64(expr.HashBool(x)), nil
+		case float64:
+			return int64(expr.HashFloat64(x)), nil
+		case string:
+			return int64(expr.HashString([]byte(x))), nil
+		}
 	}
 	return nil, fmt.Errorf("refeval: cannot evaluate %s over %v", e.Func, args)
 }
