@@ -304,14 +304,18 @@ func ParseDuration(v string) (time.Duration, error) {
 		return d, nil
 	}
 	// Flink's form: digits, optional blanks, an optional unit (none: ms).
+	// A sign is kept, for callers to refuse negative durations by name.
 	i := 0
+	if strings.HasPrefix(t, "-") {
+		i++
+	}
 	for i < len(t) && t[i] >= '0' && t[i] <= '9' {
 		i++
 	}
-	if i > 0 {
+	if i > 0 && t[i-1] != '-' {
 		n, err := strconv.ParseInt(t[:i], 10, 64)
 		if u, ok := durationUnits[strings.ToLower(strings.TrimSpace(t[i:]))]; ok && err == nil {
-			if n > math.MaxInt64/int64(u) {
+			if n > math.MaxInt64/int64(u) || n < math.MinInt64/int64(u) {
 				return 0, fmt.Errorf("invalid duration %q: too large", v)
 			}
 			return time.Duration(n) * u, nil

@@ -15,7 +15,11 @@ type Factory struct{}
 var (
 	_ connectors.SinkFactory    = (*Factory)(nil)
 	_ connectors.TableValidator = (*Factory)(nil)
+	_ connectors.UpdatingSink   = (*Factory)(nil)
 )
+
+// AcceptsUpdates accepts every updating stream: all rows are discarded.
+func (*Factory) AcceptsUpdates(info connectors.TableInfo) error { return nil }
 
 // New returns the blackhole connector factory.
 func New() *Factory { return &Factory{} }

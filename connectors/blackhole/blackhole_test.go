@@ -21,6 +21,9 @@ func TestDiscards(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := New().AcceptsUpdates(info); err != nil {
+		t.Fatalf("blackhole refuses updates: %v", err)
+	}
 	w, _ := sink.Writer(context.Background(), connectors.ReaderContext{})
 	b := array.NewRecordBuilder(mem, sc.Arrow())
 	b.Field(0).(*array.Int64Builder).AppendValues([]int64{1, 2, 3}, nil)

@@ -25,11 +25,15 @@ const (
 	OptRollingFileSize    = "sink.rolling-policy.file-size"
 )
 
+// FormatChangelogJSON is the 'format' of updating tables: JSON lines with
+// the row kind under "op" (see connectors/format/json).
+const FormatChangelogJSON = "changelog-json"
+
 var specs = []connectors.OptionSpec{
 	{Key: OptPath, Type: connectors.OptString, Required: true,
 		Description: "A file or directory to read (every visible file in it, recursively), or the directory a sink writes part files into (created if missing)."},
-	{Key: OptFormat, Type: connectors.OptEnum, Required: true, Enum: []string{"csv", "json"},
-		Description: "The text format of the files: 'csv' (no header, RFC 4180 quoting) or 'json' (JSON lines, one object per row keyed by column name)."},
+	{Key: OptFormat, Type: connectors.OptEnum, Required: true, Enum: []string{"csv", "json", FormatChangelogJSON},
+		Description: "The text format of the files: 'csv' (no header, RFC 4180 quoting), 'json' (JSON lines, one object per row keyed by column name) or 'changelog-json' (json plus an \"op\" key per object holding the row kind +I, -U, +U or -D: the format of updating sinks, read back as a retract stream, or an upsert stream by the PRIMARY KEY)."},
 	{Key: OptCSVDelimiter, Type: connectors.OptString, Default: ",",
 		Description: "csv: the single character between fields ('\\t' for a tab)."},
 	{Key: OptCSVNullLiteral, Type: connectors.OptString,
@@ -37,11 +41,11 @@ var specs = []connectors.OptionSpec{
 	{Key: OptCSVIgnoreErrors, Type: connectors.OptBool, Default: "false",
 		Description: "csv: skip (and count in bad_records_skipped) records that cannot be parsed instead of failing."},
 	{Key: OptJSONIgnoreErrors, Type: connectors.OptBool, Default: "false",
-		Description: "json: skip (and count in bad_records_skipped) records that cannot be parsed instead of failing."},
+		Description: "json, changelog-json: skip (and count in bad_records_skipped) records that cannot be parsed instead of failing."},
 	{Key: OptJSONFailOnMissing, Type: connectors.OptBool, Default: "false",
-		Description: "json: fail on an object that lacks a column's key instead of reading NULL."},
+		Description: "json, changelog-json: fail on an object that lacks a column's key instead of reading NULL."},
 	{Key: OptJSONTimestampStyle, Type: connectors.OptEnum, Default: "SQL", Enum: []string{"SQL", "ISO-8601"},
-		Description: "json: how a sink writes TIMESTAMP(3): 'SQL' ('yyyy-MM-dd HH:mm:ss.SSS') or 'ISO-8601' ('yyyy-MM-ddTHH:mm:ss.SSS'). Both are read."},
+		Description: "json, changelog-json: how a sink writes TIMESTAMP(3): 'SQL' ('yyyy-MM-dd HH:mm:ss.SSS') or 'ISO-8601' ('yyyy-MM-ddTHH:mm:ss.SSS'). Both are read."},
 	{Key: OptRollingFileSize, Type: connectors.OptString, Default: "128MB",
 		Description: "sink: the size after which a writer starts a new part file (bytes, or with a unit: 64KB, 128MB, 1GB)."},
 }
@@ -50,9 +54,11 @@ var specs = []connectors.OptionSpec{
 type Factory struct{}
 
 var (
-	_ connectors.SourceFactory  = (*Factory)(nil)
-	_ connectors.SinkFactory    = (*Factory)(nil)
-	_ connectors.TableValidator = (*Factory)(nil)
+	_ connectors.SourceFactory   = (*Factory)(nil)
+	_ connectors.SinkFactory     = (*Factory)(nil)
+	_ connectors.TableValidator  = (*Factory)(nil)
+	_ connectors.UpdatingSink    = (*Factory)(nil)
+	_ connectors.ChangelogSource = (*Factory)(nil)
 )
 
 // New returns the filesystem connector factory.
@@ -64,16 +70,50 @@ func (*Factory) Name() string { return "filesystem" }
 // Options lists the connector's options.
 func (*Factory) Options() []connectors.OptionSpec { return specs }
 
+// AcceptsUpdates reports whether the table can take an updating (retract
+// or upsert) stream: only with 'format' = 'changelog-json'.
+func (f *Factory) AcceptsUpdates(info connectors.TableInfo) error {
+	c, err := parseConfig(info)
+	if err != nil {
+		return err
+	}
+	if !c.changelog() {
+		return fmt.Errorf("the filesystem connector writes updates (-U, +U, -D rows) only with 'format' = '%s', but table '%s' has 'format' = '%s'",
+			FormatChangelogJSON, info.Name, c.format)
+	}
+	return nil
+}
+
+// SourceChangelog says what the table's readers emit: a changelog-json
+// table is read as a retract stream, or, with a PRIMARY KEY, as an upsert
+// stream by that key (its -U lines are skipped); csv and json tables are
+// append-only.
+func (f *Factory) SourceChangelog(info connectors.TableInfo) string {
+	if !strings.EqualFold(connectors.Option(specs, info.Options, OptFormat), FormatChangelogJSON) {
+		return "append"
+	}
+	if len(info.PrimaryKey) > 0 {
+		return "upsert"
+	}
+	return "retract"
+}
+
 // config is a table's validated options.
 type config struct {
-	table     string
-	schema    types.Schema
-	path      string
-	format    string // "csv" or "json"
-	csv       csv.Options
-	json      json.Options
-	ignore    bool
-	rollBytes int64
+	table  string
+	schema types.Schema
+	path   string
+	format string // "csv", "json" or "changelog-json"
+	// upsert is set for a table with a PRIMARY KEY: its source reads
+	// changelog-json as an upsert stream (skipping -U lines).
+	upsert bool
+	// dropUpdateBefore is set for a sink fed an upsert stream: it writes
+	// no -U lines.
+	dropUpdateBefore bool
+	csv              csv.Options
+	json             json.Options
+	ignore           bool
+	rollBytes        int64
 }
 
 // ValidateTable checks the table's options and column types.
@@ -90,12 +130,13 @@ func parseConfig(info connectors.TableInfo) (*config, error) {
 		return nil, err
 	}
 	opt := func(k string) string { return connectors.Option(specs, info.Options, k) }
-	c := &config{table: info.Name, schema: info.Schema, path: opt(OptPath), format: strings.ToLower(opt(OptFormat))}
+	c := &config{table: info.Name, schema: info.Schema, path: opt(OptPath), format: strings.ToLower(opt(OptFormat)),
+		upsert: len(info.PrimaryKey) > 0, dropUpdateBefore: info.Changelog == "upsert"}
 	if strings.TrimSpace(c.path) == "" {
 		return nil, fmt.Errorf("option '%s': must not be empty", OptPath)
 	}
 	for k := range info.Options {
-		if (strings.HasPrefix(k, "csv.") && c.format != "csv") || (strings.HasPrefix(k, "json.") && c.format != "json") {
+		if (strings.HasPrefix(k, "csv.") && c.format != "csv") || (strings.HasPrefix(k, "json.") && c.format == "csv") {
 			return nil, fmt.Errorf("option '%s' does not apply to 'format' = '%s'", k, c.format)
 		}
 	}
@@ -113,7 +154,14 @@ func parseConfig(info connectors.TableInfo) (*config, error) {
 			c.csv.NullLiteral, c.csv.HasNullLiteral = v, true
 		}
 		c.ignore, _ = strconv.ParseBool(opt(OptCSVIgnoreErrors))
-	case "json":
+	case "json", FormatChangelogJSON:
+		if c.changelog() {
+			for _, f := range info.Schema.Fields {
+				if strings.EqualFold(f.Name, json.OpKey) {
+					return nil, fmt.Errorf("column '%s': 'format' = '%s' keeps the row kind under the key \"%s\", so no column may be called that", f.Name, FormatChangelogJSON, json.OpKey)
+				}
+			}
+		}
 		c.ignore, _ = strconv.ParseBool(opt(OptJSONIgnoreErrors))
 		c.json.FailOnMissingField, _ = strconv.ParseBool(opt(OptJSONFailOnMissing))
 		c.json.ISOTimestamps = strings.EqualFold(opt(OptJSONTimestampStyle), "ISO-8601")
@@ -126,18 +174,28 @@ func parseConfig(info connectors.TableInfo) (*config, error) {
 	return c, nil
 }
 
+// changelog reports whether the table's format carries row kinds.
+func (c *config) changelog() bool { return c.format == FormatChangelogJSON }
+
+func (c *config) jsonOptions() json.Options {
+	o := c.json
+	o.Changelog = c.changelog()
+	o.DropUpdateBefore = c.changelog() && c.upsert
+	return o
+}
+
 func (c *config) decoder() format.Decoder {
 	if c.format == "csv" {
 		return csv.NewDecoder(c.schema, c.csv)
 	}
-	return json.NewDecoder(c.schema, c.json)
+	return json.NewDecoder(c.schema, c.jsonOptions())
 }
 
 func (c *config) encoder() format.Encoder {
 	if c.format == "csv" {
 		return csv.NewEncoder(c.schema, c.csv)
 	}
-	return json.NewEncoder(c.schema, c.json)
+	return json.NewEncoder(c.schema, c.jsonOptions())
 }
 
 func (c *config) ignoreOption() string {

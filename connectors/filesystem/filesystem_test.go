@@ -437,7 +437,7 @@ func TestSinkLifecycle(t *testing.T) {
 	rec := buildBatch(mem, schema, randomRows(r, schema, 2, 0))
 	err = wu.Write(ctx, stream.Batch{Record: rec, Kinds: []stream.RowKind{stream.Insert, stream.UpdateBefore}})
 	rec.Release()
-	if err == nil || !strings.Contains(err.Error(), "table 'out'") || !strings.Contains(err.Error(), "-U") || !strings.Contains(err.Error(), "updating format") {
+	if err == nil || !strings.Contains(err.Error(), "table 'out'") || !strings.Contains(err.Error(), "-U") || !strings.Contains(err.Error(), "changelog-json") {
 		t.Fatalf("update accepted or unclear: %v", err)
 	}
 	if err := wu.Abort(ctx); err != nil {

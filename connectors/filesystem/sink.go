@@ -76,7 +76,13 @@ type Writer struct {
 
 var _ connectors.Writer = (*Writer)(nil)
 
+// finalName is the name of part file n. changelog-json counters have ten
+// digits, so that name order is numeric order, which is the order the
+// changes were written in, for any realistic number of files.
 func (w *Writer) finalName(n int) string {
+	if w.cfg.changelog() {
+		return fmt.Sprintf("part-%d-%010d.%s", w.subtask, n, w.ext)
+	}
 	return fmt.Sprintf("part-%d-%05d.%s", w.subtask, n, w.ext)
 }
 
@@ -88,16 +94,23 @@ func (w *Writer) Write(ctx context.Context, b stream.Batch) error {
 	if b.NumRows() == 0 {
 		return nil
 	}
-	for i, k := range b.Kinds {
-		if k != stream.Insert {
-			return fmt.Errorf("table '%s': the filesystem sink (format '%s') only takes inserts (+I), but row %d is %s: "+
-				"the query produces updates or retractions, which need an updating format (not supported yet)", w.cfg.table, w.cfg.format, i, k)
-		}
-	}
 	var err error
-	w.buf, err = w.enc.Encode(w.buf[:0], b.Record)
+	if ce, ok := w.enc.(format.ChangelogEncoder); ok && w.cfg.changelog() {
+		w.buf, err = ce.EncodeChangelog(w.buf[:0], b, w.cfg.dropUpdateBefore)
+	} else {
+		for i, k := range b.Kinds {
+			if k != stream.Insert {
+				return fmt.Errorf("table '%s': the filesystem sink with 'format' = '%s' only takes inserts (+I), but row %d is %s: "+
+					"the query produces updates or retractions, which need 'format' = '%s'", w.cfg.table, w.cfg.format, i, k, FormatChangelogJSON)
+			}
+		}
+		w.buf, err = w.enc.Encode(w.buf[:0], b.Record)
+	}
 	if err != nil {
 		return fmt.Errorf("table '%s': %w", w.cfg.table, err)
+	}
+	if len(w.buf) == 0 {
+		return nil // only -U rows, left out of an upsert stream
 	}
 	if w.f == nil {
 		if err := w.openFile(); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/eddy-streaming/eddy/connectors"
 	"github.com/eddy-streaming/eddy/connectors/format"
 	"github.com/eddy-streaming/eddy/engine/operator"
+	"github.com/eddy-streaming/eddy/engine/stream"
 )
 
 const (
@@ -136,6 +137,68 @@ func pieces(files []file, subtask, parallelism int) []piece {
 	return out
 }
 
+// writerPieces returns the whole files subtask reads of a changelog
+// table: the part files of one writer (part-<s>-<counter> in one directory)
+// all go to one reader, in name order, which is the order their changes
+// were written in; any other file is a writer of its own. Writers are dealt
+// to the readers largest first, each to the reader with the fewest bytes.
+func writerPieces(files []file, subtask, parallelism int) []piece {
+	type group struct {
+		files []file
+		size  int64
+	}
+	var groups []*group
+	byWriter := map[string]*group{}
+	for _, f := range files {
+		id := f.path
+		if w, ok := writerOf(f.path); ok {
+			id = w
+		}
+		g := byWriter[id]
+		if g == nil {
+			g = &group{}
+			byWriter[id] = g
+			groups = append(groups, g)
+		}
+		g.files = append(g.files, f)
+		g.size += f.size
+	}
+	sort.SliceStable(groups, func(i, j int) bool { return groups[i].size > groups[j].size })
+	load := make([]int64, parallelism)
+	var out []piece
+	for _, g := range groups {
+		least := 0
+		for i, l := range load {
+			if l < load[least] {
+				least = i
+			}
+		}
+		load[least] += g.size
+		if least != subtask {
+			continue
+		}
+		for _, f := range g.files {
+			out = append(out, piece{file: f, start: 0, end: f.size})
+		}
+	}
+	return out
+}
+
+// writerOf returns the writer a part file name names: its directory and
+// "part-<subtask>-".
+func writerOf(path string) (string, bool) {
+	dir, name := filepath.Split(path)
+	rest, ok := strings.CutPrefix(name, "part-")
+	if !ok {
+		return "", false
+	}
+	sub, _, ok := strings.Cut(rest, "-")
+	if !ok || sub == "" || strings.Trim(sub, "0123456789") != "" {
+		return "", false
+	}
+	return dir + "part-" + sub + "-", true
+}
+
 func cut(total int64, i, n int) int64 {
 	// total*i/n without overflow for any realistic size.
 	return total/int64(n)*int64(i) + total%int64(n)*int64(i)/int64(n)
@@ -146,10 +209,14 @@ func (s *Source) Reader(ctx context.Context, rc connectors.ReaderContext) (conne
 	if rc.Parallelism < 1 || rc.Subtask < 0 || rc.Subtask >= rc.Parallelism {
 		return nil, fmt.Errorf("table '%s': reader %d of %d does not exist", s.cfg.table, rc.Subtask, rc.Parallelism)
 	}
+	ps := pieces(s.files, rc.Subtask, rc.Parallelism)
+	if s.cfg.changelog() {
+		ps = writerPieces(s.files, rc.Subtask, rc.Parallelism)
+	}
 	r := &Reader{
 		cfg:     s.cfg,
 		rc:      rc,
-		pieces:  pieces(s.files, rc.Subtask, rc.Parallelism),
+		pieces:  ps,
 		dec:     s.cfg.decoder(),
 		builder: format.NewBuilder(s.cfg.schema),
 		batch:   rc.BatchSize,
@@ -158,6 +225,10 @@ func (s *Source) Reader(ctx context.Context, rc connectors.ReaderContext) (conne
 	}
 	if r.batch <= 0 {
 		r.batch = defaultBatch
+	}
+	r.kindDec, _ = r.dec.(format.ChangelogDecoder)
+	if !s.cfg.changelog() {
+		r.kindDec = nil
 	}
 	if r.alloc == nil {
 		r.alloc = memory.DefaultAllocator
@@ -173,11 +244,15 @@ func (s *Source) Reader(ctx context.Context, rc connectors.ReaderContext) (conne
 
 // Reader reads one subtask's share of the files.
 type Reader struct {
-	cfg     *config
-	rc      connectors.ReaderContext
-	pieces  []piece
-	next    int // index of the next piece to open
-	dec     format.Decoder
+	cfg    *config
+	rc     connectors.ReaderContext
+	pieces []piece
+	next   int // index of the next piece to open
+	dec    format.Decoder
+	// kindDec is dec when the format carries row kinds (changelog-json);
+	// kinds then holds the kinds of the rows in builder.
+	kindDec format.ChangelogDecoder
+	kinds   []stream.RowKind
 	framing format.Framing
 	builder *format.Builder
 	batch   int
@@ -209,10 +284,30 @@ type Reader struct {
 	reported       bool
 }
 
-var _ connectors.Reader = (*Reader)(nil)
+var (
+	_ connectors.Reader          = (*Reader)(nil)
+	_ connectors.ChangelogReader = (*Reader)(nil)
+)
 
-// Next returns the next batch of at most BatchSize rows, or io.EOF.
+// NextBatch is Next with the rows' kinds: those of a changelog-json file's
+// lines, nil (all +I) for csv and json.
+func (r *Reader) NextBatch(ctx context.Context) (stream.Batch, error) {
+	rec, err := r.Next(ctx)
+	if err != nil || rec == nil {
+		return stream.Batch{}, err
+	}
+	b := stream.Batch{Record: rec}
+	if r.kindDec != nil {
+		b.Kinds, r.kinds = r.kinds, nil
+	}
+	return b, nil
+}
+
+// Next returns the next batch of at most BatchSize rows, or io.EOF. For a
+// changelog-json table it drops the rows' kinds: the runtime calls
+// NextBatch.
 func (r *Reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	r.kinds = r.kinds[:0]
 	for r.builder.Rows() < r.batch && !r.done {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -225,7 +320,11 @@ func (r *Reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			r.done = true
 			break
 		}
-		if _, err := r.dec.Decode(rec, r.builder); err != nil {
+		skip, err := r.dec.Decode(rec, r.builder)
+		if err == nil && !skip && r.kindDec != nil {
+			r.kinds = append(r.kinds, r.kindDec.Kind())
+		}
+		if err != nil {
 			full := fmt.Errorf("%s:%d: %w", r.p.path, r.lineOf(r.recLine), err)
 			if !r.cfg.ignore {
 				return nil, full

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
+	"github.com/eddy-streaming/eddy/engine/stream"
 	"github.com/eddy-streaming/eddy/engine/types"
 	"github.com/eddy-streaming/eddy/engine/types/sqltext"
 )
@@ -43,6 +44,24 @@ type Encoder interface {
 	Encode(dst []byte, rec arrow.RecordBatch) ([]byte, error)
 	// Extension is the file name extension of the format, without a dot.
 	Extension() string
+}
+
+// ChangelogDecoder is a Decoder of a format whose records carry a row kind
+// (changelog-json).
+type ChangelogDecoder interface {
+	Decoder
+	// Kind returns the row kind of the row the last successful Decode
+	// appended.
+	Kind() stream.RowKind
+}
+
+// ChangelogEncoder is an Encoder of a format whose lines carry each row's
+// kind (changelog-json).
+type ChangelogEncoder interface {
+	Encoder
+	// EncodeChangelog appends b's rows, with their kinds, to dst, leaving
+	// out -U rows when dropUpdateBefore is set (an upsert stream).
+	EncodeChangelog(dst []byte, b stream.Batch, dropUpdateBefore bool) ([]byte, error)
 }
 
 // QuoteState follows the quoting of a file from its start, so that a

@@ -35,7 +35,12 @@ type Factory struct {
 var (
 	_ connectors.SinkFactory    = (*Factory)(nil)
 	_ connectors.TableValidator = (*Factory)(nil)
+	_ connectors.UpdatingSink   = (*Factory)(nil)
 )
+
+// AcceptsUpdates accepts every updating stream: each line shows its row's
+// kind (+I, -U, +U, -D).
+func (f *Factory) AcceptsUpdates(info connectors.TableInfo) error { return nil }
 
 // New returns a print factory that writes to stdout, or to stderr for
 // tables with 'standard-error' = 'true'.

@@ -84,8 +84,11 @@ func TestExactLines(t *testing.T) {
 			t.Fatal(err)
 		}
 		w, _ := sink.Writer(context.Background(), connectors.ReaderContext{Subtask: c.subtask, Parallelism: c.parallelism})
-		rec := batch(mem, []int64{1, 2, 3})
-		kinds := []stream.RowKind{stream.Insert, stream.UpdateBefore, stream.UpdateAfter}
+		if err := f.AcceptsUpdates(connectors.TableInfo{Name: "p", Schema: schema, Options: opts, Changelog: "retract"}); err != nil {
+			t.Fatalf("print refuses updates: %v", err)
+		}
+		rec := batch(mem, []int64{1, 2, 3, 4})
+		kinds := []stream.RowKind{stream.Insert, stream.UpdateBefore, stream.UpdateAfter, stream.Delete}
 		if err := w.Write(context.Background(), stream.Batch{Record: rec, Kinds: kinds}); err != nil {
 			t.Fatal(err)
 		}
@@ -95,8 +98,8 @@ func TestExactLines(t *testing.T) {
 		rec.Release()
 		w.Close(context.Background())
 		want := strings.Join([]string{
-			line(c.prefix, "+I", 1), line(c.prefix, "-U", 2), line(c.prefix, "+U", 3),
-			line(c.prefix, "+I", 1), line(c.prefix, "+I", 2), line(c.prefix, "+I", 3),
+			line(c.prefix, "+I", 1), line(c.prefix, "-U", 2), line(c.prefix, "+U", 3), line(c.prefix, "-D", 4),
+			line(c.prefix, "+I", 1), line(c.prefix, "+I", 2), line(c.prefix, "+I", 3), line(c.prefix, "+I", 4),
 		}, "\n") + "\n"
 		if out.String() != want || errOut.Len() != 0 {
 			t.Fatalf("printed\n%s\nwant\n%s", out.String(), want)

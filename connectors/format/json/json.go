@@ -8,8 +8,12 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/eddy-streaming/eddy/connectors/format"
+	"github.com/eddy-streaming/eddy/engine/stream"
 	"github.com/eddy-streaming/eddy/engine/types"
 )
+
+// OpKey is the key of the row kind in a changelog-json object.
+const OpKey = "op"
 
 // Options configure the format.
 type Options struct {
@@ -18,6 +22,12 @@ type Options struct {
 	// ISOTimestamps writes TIMESTAMP(3) as 'yyyy-MM-ddTHH:mm:ss.SSS'
 	// instead of 'yyyy-MM-dd HH:mm:ss.SSS'.
 	ISOTimestamps bool
+	// Changelog selects the changelog-json variant: every object also
+	// holds OpKey, the row's kind ("+I", "-U", "+U" or "-D").
+	Changelog bool
+	// DropUpdateBefore makes a changelog decoder skip -U objects (an
+	// upsert reading, where the +U that follows says everything).
+	DropUpdateBefore bool
 }
 
 // Decoder parses JSON lines into rows of a schema.
@@ -31,9 +41,14 @@ type Decoder struct {
 	keybuf []byte
 	text   []byte
 	visit  func(key []byte, v *fastjson.Value)
+	op     *fastjson.Value // the OpKey value of the object (Changelog)
+	kind   stream.RowKind  // the kind of the last row appended
 }
 
-var _ format.Decoder = (*Decoder)(nil)
+var (
+	_ format.Decoder          = (*Decoder)(nil)
+	_ format.ChangelogDecoder = (*Decoder)(nil)
+)
 
 // NewDecoder returns a decoder for rows of schema.
 func NewDecoder(schema types.Schema, opts Options) *Decoder {
@@ -63,6 +78,10 @@ func toLower(dst, b []byte) []byte {
 }
 
 func (d *Decoder) visitKey(key []byte, v *fastjson.Value) {
+	if d.opts.Changelog && string(key) == OpKey {
+		d.op = v
+		return
+	}
 	if i, ok := d.index[string(key)]; ok {
 		d.vals[i] = v
 		return
@@ -91,7 +110,18 @@ func (d *Decoder) Decode(rec []byte, b *format.Builder) (bool, error) {
 		return false, fmt.Errorf("expected a JSON object, got %s", v.Type())
 	}
 	clear(d.vals)
+	d.op = nil
 	obj.Visit(d.visit)
+	if d.opts.Changelog {
+		k, err := parseOp(d.op)
+		if err != nil {
+			return false, err
+		}
+		if k == stream.UpdateBefore && d.opts.DropUpdateBefore {
+			return true, nil
+		}
+		d.kind = k
+	}
 	for i, c := range b.Cols {
 		if err := d.appendValue(c, d.vals[i]); err != nil {
 			b.Rollback()
@@ -100,6 +130,30 @@ func (d *Decoder) Decode(rec []byte, b *format.Builder) (bool, error) {
 	}
 	b.Commit()
 	return false, nil
+}
+
+// Kind returns the row kind of the row the last successful Decode
+// appended (always +I unless Options.Changelog).
+func (d *Decoder) Kind() stream.RowKind { return d.kind }
+
+// parseOp reads the OpKey value of a changelog-json object.
+func parseOp(v *fastjson.Value) (stream.RowKind, error) {
+	if v == nil {
+		return 0, fmt.Errorf("no %q key: a changelog-json object needs one (\"+I\", \"-U\", \"+U\" or \"-D\")", OpKey)
+	}
+	if s, err := v.StringBytes(); err == nil {
+		switch string(s) {
+		case "+I":
+			return stream.Insert, nil
+		case "-U":
+			return stream.UpdateBefore, nil
+		case "+U":
+			return stream.UpdateAfter, nil
+		case "-D":
+			return stream.Delete, nil
+		}
+	}
+	return 0, fmt.Errorf("%q is %s, not one of \"+I\", \"-U\", \"+U\", \"-D\"", OpKey, format.Shorten(v.MarshalTo(nil)))
 }
 
 func (d *Decoder) appendValue(c *format.Column, v *fastjson.Value) error {
@@ -154,7 +208,10 @@ type Encoder struct {
 	keys   [][]byte // `{"a":` then `,"b":` ...
 }
 
-var _ format.Encoder = (*Encoder)(nil)
+var (
+	_ format.Encoder          = (*Encoder)(nil)
+	_ format.ChangelogEncoder = (*Encoder)(nil)
+)
 
 // NewEncoder returns an encoder for rows of schema.
 func NewEncoder(schema types.Schema, opts Options) *Encoder {
@@ -175,14 +232,40 @@ func NewEncoder(schema types.Schema, opts Options) *Encoder {
 // Extension returns "json".
 func (e *Encoder) Extension() string { return "json" }
 
-// Encode appends rec's rows to dst.
+// Encode appends rec's rows to dst (as +I rows in the changelog variant).
 func (e *Encoder) Encode(dst []byte, rec arrow.RecordBatch) ([]byte, error) {
+	return e.EncodeChangelog(dst, stream.Batch{Record: rec}, false)
+}
+
+// opText is the OpKey member written after a row's columns, per row kind.
+var opText = [4]string{
+	stream.Insert:       `"op":"+I"}`,
+	stream.UpdateBefore: `"op":"-U"}`,
+	stream.UpdateAfter:  `"op":"+U"}`,
+	stream.Delete:       `"op":"-D"}`,
+}
+
+// EncodeChangelog appends b's rows to dst; in the changelog variant each
+// object ends with its row kind under OpKey, and -U rows are left out when
+// dropUpdateBefore is set. Without Options.Changelog every row must be +I.
+func (e *Encoder) EncodeChangelog(dst []byte, b stream.Batch, dropUpdateBefore bool) ([]byte, error) {
+	rec := b.Record
 	vs, err := format.ColumnValues(e.schema, rec)
 	if err != nil {
 		return dst, err
 	}
 	n := int(rec.NumRows())
 	for i := 0; i < n; i++ {
+		k := b.Kind(i)
+		if k < stream.Insert || k > stream.Delete {
+			return dst, fmt.Errorf("row %d: invalid row kind %s", i, k)
+		}
+		if !e.opts.Changelog && k != stream.Insert {
+			return dst, fmt.Errorf("row %d is %s: the json format writes inserts only (use changelog-json for updates)", i, k)
+		}
+		if k == stream.UpdateBefore && dropUpdateBefore {
+			continue
+		}
 		if len(vs) == 0 {
 			dst = append(dst, '{')
 		}
@@ -214,7 +297,15 @@ func (e *Encoder) Encode(dst []byte, rec arrow.RecordBatch) ([]byte, error) {
 				dst = v.AppendText(dst, i, false)
 			}
 		}
-		dst = append(dst, '}', '\n')
+		if e.opts.Changelog {
+			if len(vs) > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, opText[k]...)
+		} else {
+			dst = append(dst, '}')
+		}
+		dst = append(dst, '\n')
 	}
 	return dst, nil
 }
