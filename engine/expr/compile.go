@@ -16,15 +16,49 @@ import (
 // compiler turns an Expr tree into progs.
 type compiler struct {
 	input types.Schema
-	used  map[int]bool
 	env   Env
+	opts  compileOpts
+	// cse records the distinct subexpressions (nil with CSE off).
+	cse *cseState
 }
 
-// compile compiles one node.
+// newCompiler returns a compiler for expressions over input.
+func newCompiler(input types.Schema, env Env, opts compileOpts) *compiler {
+	c := &compiler{input: input, env: env, opts: opts}
+	if !opts.noCSE {
+		c.cse = newCSEState()
+	}
+	return c
+}
+
+// compile compiles one node, or returns the prog of an identical
+// subexpression compiled before (see cse.go).
 func (c *compiler) compile(e *Expr) (*prog, error) {
 	if e == nil {
 		return nil, fmt.Errorf("expr: nil expression")
 	}
+	s := c.cse
+	if s == nil {
+		return c.compileNode(e)
+	}
+	id := c.id(e)
+	p, ok := s.nodes[id]
+	if !ok {
+		var err error
+		if p, err = c.compileNode(e); err != nil {
+			return nil, err
+		}
+		s.nodes[id] = p
+		if s.uses[p] == 0 {
+			s.order = append(s.order, p)
+		}
+	}
+	s.uses[p]++
+	return p, nil
+}
+
+// compileNode compiles one node and its arguments.
+func (c *compiler) compileNode(e *Expr) (*prog, error) {
 	switch e.Kind {
 	case KindColumn:
 		return c.column(e)
@@ -53,8 +87,7 @@ func (c *compiler) column(e *Expr) (*prog, error) {
 	if err := checkValueType(f.Type); err != nil {
 		return nil, fmt.Errorf("expr: column %d (%s): %w", i, f.Name, err)
 	}
-	c.used[i] = true
-	return &prog{
+	p := &prog{
 		t:    e.Type,
 		text: f.Name,
 		cols: []int{i},
@@ -63,7 +96,11 @@ func (c *compiler) column(e *Expr) (*prog, error) {
 			a.Retain()
 			return value{arr: a}, nil
 		},
-	}, nil
+	}
+	if c.cse != nil {
+		c.cse.columns[p] = true
+	}
+	return p, nil
 }
 
 // checkValueType reports whether t can be evaluated.
@@ -140,8 +177,26 @@ func (c *compiler) call(e *Expr) (*prog, error) {
 	if p.konst == nil {
 		p.cols = unionCols(args)
 		p.costly = p.costly || anyCostly(args...)
+		c.noteCall(e, p, args)
+		if tr := c.opts.trace; tr != nil && p.run != nil && !isArg(p, args) {
+			run, fn := p.run, e.Func
+			p.run = func(ec *evalCtx, in *batch) (value, error) {
+				tr(fn, in.n)
+				return run(ec, in)
+			}
+		}
 	}
 	return p, nil
+}
+
+// isArg reports whether p is one of args (a call compiled to its argument).
+func isArg(p *prog, args []*prog) bool {
+	for _, a := range args {
+		if a == p {
+			return true
+		}
+	}
+	return false
 }
 
 // strict reports whether fn is NULL whenever an argument is NULL.

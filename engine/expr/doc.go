@@ -18,6 +18,24 @@
 // of being materialized as columns. The caller owns and releases the result;
 // a bare column reference returns the input column retained (zero copy).
 //
+// # Common subexpressions
+//
+// Identical deterministic subexpressions (the same function of the same
+// arguments, recursively, with the same types) compile to one node, which
+// an evaluation computes once per batch and shares: within one expression
+// (Compile), and across a calc's filter and projections (CompileProgram),
+// whose projections gather the filter's values for the rows it keeps.
+// RAND(), the clock and user-defined functions are computed at every
+// occurrence, unless a user-defined function implements Deterministic. A
+// shared value is reused only for rows it was computed on (gathered when a
+// lazy branch needs a subset of them), so lazy AND, OR and CASE still
+// evaluate each argument only on the rows that reach it, and an expression
+// that can fail fails exactly where it would without sharing. A shared
+// subexpression that is cheap and cannot fail, and is also used at the top
+// of its expression, is computed over the whole batch when a lazy branch
+// asks for it first, and gathered for the branch. Every shared value is
+// released when the evaluation ends.
+//
 // Select and Filter evaluate a BOOLEAN predicate and keep the rows where it
 // is TRUE (FALSE and NULL drop), copying nothing when every row passes.
 //

@@ -37,6 +37,15 @@ type Evaluator interface {
 type batch struct {
 	cols []arrow.Array
 	n    int
+	// memo holds the values of shared subexpressions computed during the
+	// evaluation (nil when the expression shares none; see cse.go).
+	memo *memo
+	// rows are, with a memo, the rows of the evaluation's base batch that
+	// this batch holds (nil: all of them, in order).
+	rows []int32
+	// top is, with a memo, the batch the whole expression is evaluated
+	// over (a lazy construct evaluates its arguments over subsets of it).
+	top *batch
 }
 
 // evalCtx carries what every kernel needs during one evaluation.
@@ -113,6 +122,8 @@ type evaluator struct {
 	input types.Schema
 	arrow []arrow.DataType
 	cols  []int
+	// slots counts the shared subexpressions (see cse.go).
+	slots int
 }
 
 // Type implements Evaluator.
@@ -137,24 +148,38 @@ func (e *evaluator) EvalColumns(ctx context.Context, cols []arrow.Array, n int, 
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for _, c := range e.cols {
-		if c >= len(cols) || cols[c] == nil {
-			return nil, fmt.Errorf("expr: evaluate %s: input column %d (%s) is missing", e.root.text, c, e.input.Fields[c].Name)
-		}
-		a := cols[c]
-		if a.Len() != n {
-			return nil, fmt.Errorf("expr: evaluate %s: input column %d (%s) has %d rows, want %d", e.root.text, c, e.input.Fields[c].Name, a.Len(), n)
-		}
-		if !arrow.TypeEqual(a.DataType(), e.arrow[c]) {
-			return nil, fmt.Errorf("expr: evaluate %s: input column %d (%s) is %s, want %s", e.root.text, c, e.input.Fields[c].Name, a.DataType(), e.arrow[c])
-		}
+	if err := e.checkColumns(cols, n); err != nil {
+		return nil, err
 	}
 	ec := &evalCtx{ctx: ctx, mem: mem}
-	out, err := e.root.evalArray(ec, &batch{cols: cols, n: n})
+	in := &batch{cols: cols, n: n}
+	if e.slots > 0 {
+		in.memo, in.top = newMemo(e.slots, n), in
+		defer in.memo.release()
+	}
+	out, err := e.root.evalArray(ec, in)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// checkColumns checks that cols holds n rows of every column e reads, of
+// the input's types.
+func (e *evaluator) checkColumns(cols []arrow.Array, n int) error {
+	for _, c := range e.cols {
+		if c >= len(cols) || cols[c] == nil {
+			return fmt.Errorf("expr: evaluate %s: input column %d (%s) is missing", e.root.text, c, e.input.Fields[c].Name)
+		}
+		a := cols[c]
+		if a.Len() != n {
+			return fmt.Errorf("expr: evaluate %s: input column %d (%s) has %d rows, want %d", e.root.text, c, e.input.Fields[c].Name, a.Len(), n)
+		}
+		if !arrow.TypeEqual(a.DataType(), e.arrow[c]) {
+			return fmt.Errorf("expr: evaluate %s: input column %d (%s) is %s, want %s", e.root.text, c, e.input.Fields[c].Name, a.DataType(), e.arrow[c])
+		}
+	}
+	return nil
 }
 
 // Compile type-checks e against the input schema and compiles it into an
@@ -167,17 +192,27 @@ func Compile(e *Expr, input types.Schema) (Evaluator, error) {
 
 // compileEnv is Compile and CompileWith.
 func compileEnv(e *Expr, input types.Schema, env Env) (Evaluator, error) {
-	c := &compiler{input: input, used: map[int]bool{}, env: env}
+	return compileOne(e, input, env, compileOpts{})
+}
+
+// compileOne compiles one expression with the given switches.
+func compileOne(e *Expr, input types.Schema, env Env, opts compileOpts) (*evaluator, error) {
+	c := newCompiler(input, env, opts)
 	p, err := c.compile(e)
 	if err != nil {
 		return nil, err
 	}
-	ev := &evaluator{root: p, input: input, arrow: make([]arrow.DataType, len(input.Fields))}
-	for i := range input.Fields {
-		if c.used[i] {
-			ev.cols = append(ev.cols, i)
-			ev.arrow[i] = input.Fields[i].Type.Arrow()
-		}
-	}
+	ev := newEvaluator(p, e, input)
+	ev.slots = c.shareCommon(p)
 	return ev, nil
+}
+
+// newEvaluator wraps the compiled root p of e.
+func newEvaluator(p *prog, e *Expr, input types.Schema) *evaluator {
+	ev := &evaluator{root: p, input: input, arrow: make([]arrow.DataType, len(input.Fields))}
+	ev.cols = exprColumns(e, len(input.Fields))
+	for _, i := range ev.cols {
+		ev.arrow[i] = input.Fields[i].Type.Arrow()
+	}
+	return ev
 }

@@ -231,6 +231,11 @@ func decimalResult(r *rand.Rand, fn string, a, b types.Type) types.Type {
 type exprGen struct {
 	r      *rand.Rand
 	schema types.Schema
+	// pool, when set, holds calls generated so far by kind, which gen then
+	// reuses at random (the same node or a copy of it), so that trees have
+	// repeated subtrees; it also adds string functions (LOWER, REGEXP,
+	// REGEXP_EXTRACT) the reference does not know.
+	pool map[types.Kind][]*Expr
 }
 
 // columnsOf returns the indices of the columns of kind k.
@@ -305,6 +310,62 @@ var valueKinds = []types.Kind{types.Boolean, types.Int, types.BigInt, types.Doub
 
 // gen returns a random expression of kind k.
 func (g *exprGen) gen(k types.Kind, depth int) *Expr {
+	if g.pool == nil {
+		return g.genFresh(k, depth)
+	}
+	if ps := g.pool[k]; len(ps) > 0 && g.r.IntN(3) == 0 {
+		e := ps[g.r.IntN(len(ps))]
+		if g.r.IntN(2) == 0 {
+			return cloneExpr(e)
+		}
+		return e
+	}
+	var e *Expr
+	if depth > 0 && g.r.IntN(6) == 0 {
+		e = g.stringFunc(k, depth)
+	}
+	if e == nil {
+		e = g.genFresh(k, depth)
+	}
+	if e.Kind == KindCall {
+		g.pool[k] = append(g.pool[k], e)
+	}
+	return e
+}
+
+// cloneExpr returns a deep copy of e.
+func cloneExpr(e *Expr) *Expr {
+	c := *e
+	c.Args = make([]*Expr, len(e.Args))
+	for i, a := range e.Args {
+		c.Args[i] = cloneExpr(a)
+	}
+	return &c
+}
+
+// regexpPatterns are patterns for the generated REGEXP calls.
+var regexpPatterns = []string{`([a-z]+)`, `^(-?\d+)`, `(é|ö)+`, `(\s)`, `^$`}
+
+// stringFunc returns a LOWER, REGEXP or REGEXP_EXTRACT call of kind k, or
+// nil when k is neither STRING nor BOOLEAN.
+func (g *exprGen) stringFunc(k types.Kind, depth int) *Expr {
+	str := types.StringType
+	s := g.gen(types.String, depth-1)
+	pat := Lit(regexpPatterns[g.r.IntN(len(regexpPatterns))], str)
+	switch k {
+	case types.String:
+		if g.r.IntN(2) == 0 {
+			return Call(FuncLower, str, s)
+		}
+		return Call(FuncRegexpExtract, str, s, pat, Lit("1", types.IntType))
+	case types.Boolean:
+		return Call(FuncRegexp, types.BooleanType, s, pat)
+	}
+	return nil
+}
+
+// genFresh returns a random expression of kind k, built afresh.
+func (g *exprGen) genFresh(k types.Kind, depth int) *Expr {
 	r := g.r
 	if depth <= 0 || r.IntN(10) < 3 {
 		return g.leaf(k)

@@ -63,7 +63,10 @@ func (s *subBatch) release() {
 
 // takeBatch gathers rows idx of the columns p reads.
 func takeBatch(mem memory.Allocator, in *batch, p *prog, idx []int32) (subBatch, error) {
-	s := subBatch{batch{cols: make([]arrow.Array, len(in.cols)), n: len(idx)}}
+	s := subBatch{batch{cols: make([]arrow.Array, len(in.cols)), n: len(idx), memo: in.memo, top: in.top}}
+	if in.memo != nil {
+		s.rows = subRows(in.rows, idx)
+	}
 	for _, c := range p.cols {
 		a, err := takeArray(mem, in.cols[c], idx)
 		if err != nil {

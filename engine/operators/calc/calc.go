@@ -2,6 +2,7 @@ package calc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -23,11 +24,9 @@ type Calc struct {
 	input  types.Schema
 	output *arrow.Schema
 	notNul []bool
-	filter expr.Evaluator
-	projs  []expr.Evaluator
-	// need lists the input columns the projections read: the only ones
-	// gathered when the filter drops rows.
-	need  []int
+	// prog is the filter and the projections compiled together, which
+	// computes their common subexpressions once per batch.
+	prog  *expr.Program
 	alloc memory.Allocator
 	// named reports that the evaluators were recompiled with the input's
 	// column names (from the first batch).
@@ -158,38 +157,33 @@ func inputSchema(cs *jobgraph.CalcSpec, names []string) (types.Schema, error) {
 	return types.Schema{Fields: fields}, nil
 }
 
-// compile compiles the filter and projections against c.input.
+// compile compiles the filter and projections against c.input, as one
+// program.
 func (c *Calc) compile() error {
 	cs := c.spec.Calc
-	c.filter = nil
-	if cs.Filter != nil {
-		f, err := expr.CompileWith(cs.Filter, c.input, c.env)
-		if err != nil {
-			return fmt.Errorf("calc %s: filter: %w", c.name, err)
+	c.prog = nil
+	prog, err := expr.CompileProgram(cs.Filter, cs.Projections, c.input, c.env)
+	if err != nil {
+		var pe *expr.ProgramError
+		if errors.As(err, &pe) && pe.Projection >= 0 && pe.Projection < len(c.spec.Output.Fields) {
+			return fmt.Errorf("calc %s: projection %d (%s): %w", c.name, pe.Projection, c.spec.Output.Fields[pe.Projection].Name, pe.Err)
 		}
+		if errors.As(err, &pe) {
+			return fmt.Errorf("calc %s: filter: %w", c.name, pe.Err)
+		}
+		return fmt.Errorf("calc %s: %w", c.name, err)
+	}
+	if f := prog.Filter(); f != nil {
 		if k := f.Type().Kind; k != types.Boolean && k != types.Null {
 			return fmt.Errorf("calc %s: filter is %s, want BOOLEAN", c.name, f.Type())
 		}
-		c.filter = f
 	}
-	c.projs, c.need = nil, nil
-	need := map[int]bool{}
-	for i, p := range cs.Projections {
-		ev, err := expr.CompileWith(p, c.input, c.env)
-		if err != nil {
-			return fmt.Errorf("calc %s: projection %d (%s): %w", c.name, i, c.spec.Output.Fields[i].Name, err)
-		}
+	for i, ev := range prog.Projections() {
 		if f := c.spec.Output.Fields[i]; !arrow.TypeEqual(ev.Type().Arrow(), f.Type.Arrow()) {
 			return fmt.Errorf("calc %s: projection %d is %s but output column %s is %s", c.name, i, ev.Type(), f.Name, f.Type)
 		}
-		c.projs = append(c.projs, ev)
-		for _, col := range ev.Columns() {
-			if !need[col] {
-				need[col] = true
-				c.need = append(c.need, col)
-			}
-		}
 	}
+	c.prog = prog
 	return nil
 }
 
@@ -235,7 +229,7 @@ func (c *Calc) ProcessBatch(ctx context.Context, input int, b stream.Batch, out 
 	if c.alloc == nil {
 		c.alloc = memory.DefaultAllocator
 	}
-	if len(c.projs) != len(c.spec.Calc.Projections) {
+	if c.prog == nil {
 		return fmt.Errorf("calc %s: a batch arrived before Open compiled the expressions", c.name)
 	}
 	rec := b.Record
@@ -248,39 +242,17 @@ func (c *Calc) ProcessBatch(ctx context.Context, input int, b stream.Batch, out 
 	if !c.named {
 		c.nameColumns(rec)
 	}
-	cols := rec.Columns()
-	sel := expr.Selection{All: true}
-	if c.filter != nil {
-		var err error
-		sel, err = expr.SelectColumns(ctx, c.filter, cols, n, c.alloc)
-		if err != nil {
-			return fmt.Errorf("calc %s: filter: %w", c.name, err)
-		}
-		if !sel.All && len(sel.Indices) == 0 {
-			return nil
-		}
+	run := c.prog.Start(ctx, rec.Columns(), n, c.alloc)
+	defer run.Release()
+	sel, err := run.Select()
+	if err != nil {
+		return fmt.Errorf("calc %s: filter: %w", c.name, err)
 	}
-	m := n
-	if !sel.All {
-		m = len(sel.Indices)
-		kept := make([]arrow.Array, len(cols))
-		defer func() {
-			for _, a := range kept {
-				if a != nil {
-					a.Release()
-				}
-			}
-		}()
-		for _, i := range c.need {
-			a, err := expr.Take(cols[i], sel.Indices, c.alloc)
-			if err != nil {
-				return fmt.Errorf("calc %s: %w", c.name, err)
-			}
-			kept[i] = a
-		}
-		cols = kept
+	if !sel.All && len(sel.Indices) == 0 {
+		return nil
 	}
-	outs := make([]arrow.Array, len(c.projs))
+	m := sel.Len(n)
+	outs := make([]arrow.Array, len(c.notNul))
 	defer func() {
 		for _, a := range outs {
 			if a != nil {
@@ -288,8 +260,8 @@ func (c *Calc) ProcessBatch(ctx context.Context, input int, b stream.Batch, out 
 			}
 		}
 	}()
-	for i, p := range c.projs {
-		a, err := p.EvalColumns(ctx, cols, m, c.alloc)
+	for i := range outs {
+		a, err := run.Project(i)
 		if err != nil {
 			return fmt.Errorf("calc %s: %w", c.name, err)
 		}

@@ -105,6 +105,21 @@ func filters(r *rand.Rand) []filterCase {
 			func(g gift) bool { return g.price != nil && g.price.Cmp(p) >= 0 }},
 		{"not", call(expr.FuncNot, types.BooleanType, call(expr.FuncLt, types.BooleanType, col("room_id"), lit("5", types.BigIntType))),
 			func(g gift) bool { return g.room != nil && !(*g.room < 5) }},
+		// Filters sharing subexpressions with the projections total and
+		// per_unit (computed once per batch, the projections gathering
+		// them), one of them a division its CASE guards.
+		{"total>k", call(expr.FuncGt, types.BooleanType,
+			call(expr.FuncMul, types.BigIntType, col("amount"), call(expr.FuncCast, types.BigIntType, col("quantity"))),
+			lit(strconv.FormatInt(k, 10), types.BigIntType)),
+			func(g gift) bool { return g.amount != nil && g.quantity != nil && *g.amount*int64(*g.quantity) > k }},
+		{"per_unit>m", call(expr.FuncGt, types.BooleanType,
+			call(expr.FuncCase, types.BigIntType,
+				call(expr.FuncNe, types.BooleanType, col("quantity"), lit("0", types.IntType)),
+				call(expr.FuncDiv, types.BigIntType, col("amount"), call(expr.FuncCast, types.BigIntType, col("quantity")))),
+			lit(strconv.FormatInt(m, 10), types.BigIntType)),
+			func(g gift) bool {
+				return g.amount != nil && g.quantity != nil && *g.quantity != 0 && *g.amount/int64(*g.quantity) > m
+			}},
 		{"false", lit("false", types.BooleanType), func(gift) bool { return false }},
 		{"true", lit("true", types.BooleanType), func(gift) bool { return true }},
 		{"null", expr.NullLit(types.BooleanType), func(gift) bool { return false }},

@@ -10,6 +10,11 @@
 // kept rows, and a batch with no kept row emits nothing. Watermarks need no
 // work.
 //
+// The filter and the projections are compiled together (expr.Program), so
+// a subexpression they repeat - Nexmark q21's LOWER(channel), written
+// eight times - is computed once per batch: the projections gather the
+// filter's values for the kept rows instead of computing them again.
+//
 // The operator's input schema is not part of its spec: the column types come
 // from the column references in the expressions (every one carries its
 // type), and the column names from the first batch, for error messages.
