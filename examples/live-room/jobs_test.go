@@ -3,10 +3,12 @@ package liveroom
 import (
 	"cmp"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"regexp"
 	"slices"
 	"sort"
@@ -55,6 +57,7 @@ func runJob(t *testing.T, job string, parallelism int, seed uint64) {
 		fmt.Sscanf(rowsOption.FindStringSubmatch(m)[1], "%d", &n)
 		return fmt.Sprintf("'number-of-rows' = '%d'", n/4)
 	})
+	text = strings.ReplaceAll(text, "'path' = 'examples/live-room/", "'path' = '")
 	for _, c := range []string{"print", "blackhole"} {
 		text = strings.ReplaceAll(text, "'connector' = '"+c+"'", "'connector' = 'collect'")
 	}
@@ -288,6 +291,7 @@ var references = map[string]func(in map[string][]row) map[string][]string{
 	"hot_rooms":          refHotRooms,
 	"top_gifters":        refTopGifters,
 	"first_gift_per_day": refFirstGiftPerDay,
+	"enriched_gifts":     refEnrichedGifts,
 }
 
 // checks post-process a job's final rows where ties make a value
@@ -658,4 +662,30 @@ func checkFirstGifts(t *testing.T, in map[string][]row, got []string) []string {
 		out[i] = strings.Join(f, "|")
 	}
 	return out
+}
+
+// refEnrichedGifts: every gift with its catalogue entry's name and tier,
+// the catalogue read from gift_catalog.csv with encoding/csv.
+func refEnrichedGifts(in map[string][]row) map[string][]string {
+	f, err := os.Open("gift_catalog.csv")
+	if err != nil {
+		panic(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		panic(err)
+	}
+	names, tiers := map[string]string{}, map[string]string{}
+	for _, r := range recs {
+		names[r[0]], tiers[r[0]] = r[1], r[3]
+	}
+	var out []string
+	for _, g := range in["gifts"] {
+		id := fmt.Sprint(g["gift_id"])
+		if name, ok := names[id]; ok {
+			out = append(out, render(g["room_id"], g["user_id"], g["gift_id"], name, tiers[id], g["quantity"], g["amount"], g["ts"]))
+		}
+	}
+	return map[string][]string{"enriched_gifts": out}
 }
