@@ -14,6 +14,7 @@ import (
 
 	"github.com/eddy-streaming/eddy/connectors"
 	"github.com/eddy-streaming/eddy/engine/expr"
+	"github.com/eddy-streaming/eddy/engine/internal/gather"
 	"github.com/eddy-streaming/eddy/engine/internal/winbuf"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/operator"
@@ -668,7 +669,7 @@ func (o *Operator) evalResidual(ctx context.Context, rec arrow.RecordBatch) (exp
 		if ci < o.inW {
 			cols[ci], err = expr.Take(rec.Column(ci), o.li, o.mem)
 		} else {
-			cols[ci], o.idx, err = gather(o.mem, o.out.Field(ci).Type, o.cache.chunks, ci-o.inW, o.rf, o.idx)
+			cols[ci], o.idx, err = gather.Column(o.mem, o.out.Field(ci).Type, o.cache.chunks, ci-o.inW, o.rf, o.idx)
 		}
 		if err != nil {
 			return expr.Selection{}, fmt.Errorf("residual condition: column %d: %w", ci, err)
@@ -698,7 +699,7 @@ func (o *Operator) emit(ctx context.Context, b stream.Batch, li []int32, rf []re
 		cols = append(cols, a)
 	}
 	for c := 0; c < o.dimW; c++ {
-		a, idx, err := gather(o.mem, o.out.Field(o.inW+c).Type, o.cache.chunks, c, rf, o.idx)
+		a, idx, err := gather.Column(o.mem, o.out.Field(o.inW+c).Type, o.cache.chunks, c, rf, o.idx)
 		o.idx = idx
 		if err != nil {
 			release()

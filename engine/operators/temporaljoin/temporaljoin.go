@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddy-streaming/eddy/engine/expr"
+	"github.com/eddy-streaming/eddy/engine/internal/gather"
 	"github.com/eddy-streaming/eddy/engine/internal/hashtable"
 	"github.com/eddy-streaming/eddy/engine/internal/rowkey"
 	"github.com/eddy-streaming/eddy/engine/internal/winbuf"
@@ -503,7 +504,7 @@ func (o *Operator) compact() error {
 	for _, vs := range o.vers {
 		for _, v := range vs {
 			if v.Row >= 0 {
-				refs = append(refs, ref{v.Chunk, v.Row})
+				refs = append(refs, ref{Chunk: v.Chunk, Row: v.Row})
 			}
 		}
 	}
@@ -517,7 +518,7 @@ func (o *Operator) compact() error {
 		}
 	}
 	for c := 0; c < w; c++ {
-		a, idx, err := gather(o.mem, o.out.Field(o.width[0]+c).Type, st.chunks, c, refs, o.idx)
+		a, idx, err := gather.Column(o.mem, o.out.Field(o.width[0]+c).Type, st.chunks, c, refs, o.idx)
 		o.idx = idx
 		if err != nil {
 			release()
@@ -587,13 +588,13 @@ func (o *Operator) fire(ctx context.Context, wm int64, out operator.Collector) e
 			}
 			if !ok {
 				if o.spec.Left {
-					o.lref = append(o.lref, ref{p.Chunk, p.Row})
+					o.lref = append(o.lref, ref{Chunk: p.Chunk, Row: p.Row})
 					o.rref = append(o.rref, nullRef)
 				}
 				continue
 			}
-			o.lref = append(o.lref, ref{p.Chunk, p.Row})
-			o.rref = append(o.rref, ref{v.Chunk, v.Row})
+			o.lref = append(o.lref, ref{Chunk: p.Chunk, Row: p.Row})
+			o.rref = append(o.rref, ref{Chunk: v.Chunk, Row: v.Row})
 		}
 		if err := o.emit(ctx, out); err != nil {
 			return err
@@ -647,7 +648,7 @@ func (o *Operator) emit(ctx context.Context, out operator.Collector) error {
 			st, off = &o.right, o.width[0]
 		}
 		for c := 0; c < o.width[s]; c++ {
-			a, idx, err := gather(o.mem, o.out.Field(off+c).Type, st.chunks, c, refs, o.idx)
+			a, idx, err := gather.Column(o.mem, o.out.Field(off+c).Type, st.chunks, c, refs, o.idx)
 			o.idx = idx
 			if err != nil {
 				release()
@@ -674,9 +675,9 @@ func (o *Operator) evalResidual(ctx context.Context) (expr.Selection, error) {
 	for _, ci := range o.residual.Columns() {
 		var err error
 		if ci < o.width[0] {
-			cols[ci], o.idx, err = gather(o.mem, o.out.Field(ci).Type, o.left.chunks, ci, o.lref, o.idx)
+			cols[ci], o.idx, err = gather.Column(o.mem, o.out.Field(ci).Type, o.left.chunks, ci, o.lref, o.idx)
 		} else {
-			cols[ci], o.idx, err = gather(o.mem, o.out.Field(ci).Type, o.right.chunks, ci-o.width[0], o.rref, o.idx)
+			cols[ci], o.idx, err = gather.Column(o.mem, o.out.Field(ci).Type, o.right.chunks, ci-o.width[0], o.rref, o.idx)
 		}
 		if err != nil {
 			return expr.Selection{}, fmt.Errorf("residual condition: column %d: %w", ci, err)

@@ -1,4 +1,4 @@
-package lookupjoin
+package gather
 
 import (
 	"fmt"
@@ -11,20 +11,21 @@ import (
 	"github.com/eddy-streaming/eddy/engine/expr"
 )
 
-// ref is one stored dimension row: row Row of chunk Chunk, or, with Chunk
-// -1, no row (NULLs).
-type ref struct {
+// Ref is one stored row: row Row of chunk Chunk, or, with Chunk -1, no
+// row (NULLs).
+type Ref struct {
 	Chunk int32
 	Row   int32
 }
 
-// nullRef pads an unmatched row with NULLs.
-var nullRef = ref{Chunk: -1}
+// NullRef pads an unmatched row with NULLs.
+var NullRef = Ref{Chunk: -1}
 
-// gather builds the column whose row k is column col of the row refs[k]
-// points at (NULL for nullRef), from chunks. It works a column at a time:
-// one typed loop per column, no allocation per row.
-func gather(mem memory.Allocator, dt arrow.DataType, chunks []arrow.RecordBatch, col int, refs []ref, idx []int32) (arrow.Array, []int32, error) {
+// Column builds the column whose row k is column col of the row refs[k]
+// points at (NULL for NullRef), from chunks. It works a column at a time:
+// one typed loop per column, no allocation per row. idx is scratch space,
+// returned for reuse.
+func Column(mem memory.Allocator, dt arrow.DataType, chunks []arrow.RecordBatch, col int, refs []Ref, idx []int32) (arrow.Array, []int32, error) {
 	// The common cases: every row from one chunk, none NULL-padded; or
 	// every row NULL-padded.
 	one, nulls := int32(-2), 0 // one: -2 none seen, -1 several chunks
@@ -83,7 +84,7 @@ type appender[T any] interface {
 }
 
 // gatherValues gathers from the value slices of fixed-width columns.
-func gatherValues[T any, A arrow.Array, B appender[T]](b B, chunks []arrow.RecordBatch, col int, refs []ref, values func(A) []T) error {
+func gatherValues[T any, A arrow.Array, B appender[T]](b B, chunks []arrow.RecordBatch, col int, refs []Ref, values func(A) []T) error {
 	// The chunk of the previous row is kept at hand: rows come in runs.
 	cur, vals := int32(-1), []T(nil)
 	var arr arrow.Array
@@ -109,7 +110,7 @@ func gatherValues[T any, A arrow.Array, B appender[T]](b B, chunks []arrow.Recor
 }
 
 // gatherAt gathers through a value accessor (booleans, strings).
-func gatherAt[T any, A arrow.Array, B appender[T]](b B, chunks []arrow.RecordBatch, col int, refs []ref, value func(A, int) T) error {
+func gatherAt[T any, A arrow.Array, B appender[T]](b B, chunks []arrow.RecordBatch, col int, refs []Ref, value func(A, int) T) error {
 	cur := int32(-1)
 	var arr A
 	for _, r := range refs {
