@@ -44,12 +44,15 @@ func TestHotRoomShare(t *testing.T) {
 // BenchmarkHotKeys measures what two-phase aggregation and split distinct
 // aggregation gain on skewed keys: a non-windowed GROUP BY room over the
 // live-room datagen with room 1 taking 30% of the gifts, at parallelism 2,
-// into blackhole; each variant sets the job option that asks for it.
+// into blackhole; each variant sets the job options that ask for it, with
+// and without mini-batches ('table.exec.mini-batch.*').
 func BenchmarkHotKeys(b *testing.B) {
 	const (
 		events  = 2_000_000
 		aggSel  = "COUNT(*), SUM(amount), MAX(amount)"
 		aggCols = "a BIGINT, b BIGINT, c BIGINT"
+		// Flink's advice for hot keys: mini-batches as well.
+		miniBatch = "SET 'table.exec.mini-batch.enabled' = 'true'; SET 'table.exec.mini-batch.allow-latency' = '1 s'; SET 'table.exec.mini-batch.size' = '20000';"
 	)
 	queries := []struct {
 		name, sel, cols, opt string
@@ -58,6 +61,10 @@ func BenchmarkHotKeys(b *testing.B) {
 		{"agg/two-phase", aggSel, aggCols, "SET 'table.optimizer.agg-phase-strategy' = 'TWO_PHASE';"},
 		{"distinct/one-phase", "COUNT(DISTINCT user_id)", "a BIGINT", ""},
 		{"distinct/split", "COUNT(DISTINCT user_id)", "a BIGINT", "SET 'table.optimizer.distinct-agg.split.enabled' = 'true';"},
+		{"agg/one-phase+mini-batch", aggSel, aggCols, miniBatch},
+		{"agg/two-phase+mini-batch", aggSel, aggCols, miniBatch + "SET 'table.optimizer.agg-phase-strategy' = 'TWO_PHASE';"},
+		{"distinct/one-phase+mini-batch", "COUNT(DISTINCT user_id)", "a BIGINT", miniBatch},
+		{"distinct/split+mini-batch", "COUNT(DISTINCT user_id)", "a BIGINT", miniBatch + "SET 'table.optimizer.distinct-agg.split.enabled' = 'true';"},
 	}
 	for _, q := range queries {
 		b.Run(q.name, func(b *testing.B) {

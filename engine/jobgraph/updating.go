@@ -73,6 +73,18 @@ type GroupAggSpec struct {
 	StateTTL
 	// Phase is LocalPhase for the local half of a two-phase aggregation.
 	Phase AggPhase `json:"phase,omitempty"`
+	// MiniBatch, when set, folds input rows in mini-batches rather than
+	// batch by batch, so a group changed many times in one mini-batch
+	// emits one change ('table.exec.mini-batch.*').
+	MiniBatch *MiniBatch `json:"mini_batch,omitempty"`
+}
+
+// MiniBatch buffers an operator's input and processes it as one batch when
+// Size rows are buffered, when the oldest buffered row has waited LatencyMs
+// of processing time, at every watermark and at end of input.
+type MiniBatch struct {
+	Size      int   `json:"size"`
+	LatencyMs int64 `json:"latency_ms"`
 }
 
 // RankFunc is a ranking function of a Top-N.

@@ -394,6 +394,9 @@ func groupAggDetails(g *jobgraph.GroupAggSpec, in []string) []string {
 	if g.Phase == jobgraph.LocalPhase {
 		d = append(d, "phase: local (partial results, no state)")
 	}
+	if m := g.MiniBatch; m != nil {
+		d = append(d, fmt.Sprintf("mini-batch: %d rows or %s", m.Size, Interval(m.LatencyMs)))
+	}
 	d = append(d, changes(g.Changes, g.TTLMs)...)
 	return d
 }

@@ -28,6 +28,11 @@ const (
 	// aggregate spreads each group's distinct values over (1024 by
 	// default).
 	OptSplitBuckets = "table.optimizer.distinct-agg.split.bucket-num"
+	// OptMiniBatch, OptMiniBatchLatency and OptMiniBatchSize make group
+	// aggregates fold their input in mini-batches.
+	OptMiniBatch        = "table.exec.mini-batch.enabled"
+	OptMiniBatchLatency = "table.exec.mini-batch.allow-latency"
+	OptMiniBatchSize    = "table.exec.mini-batch.size"
 )
 
 // defaultSplitBuckets is Flink's default 'table.optimizer.distinct-agg.split.bucket-num'.
@@ -41,6 +46,8 @@ type jobOptions struct {
 	// buckets hash buckets.
 	splitDistinct bool
 	buckets       int64
+	// miniBatch is set by 'table.exec.mini-batch.enabled' = 'true'.
+	miniBatch *jobgraph.MiniBatch
 }
 
 // OptionError is a SET option planning cannot use. planner.Compile
@@ -63,6 +70,7 @@ func optionError(k, v, why string) error { return &OptionError{Key: k, Value: v,
 // statements (keys are case-insensitive).
 func readOptions(cfg map[string]string) (jobOptions, error) {
 	o := jobOptions{buckets: defaultSplitBuckets}
+	mini, miniOn := jobgraph.MiniBatch{Size: 10000, LatencyMs: 1000}, false
 	for k, v := range cfg {
 		switch strings.ToLower(strings.TrimSpace(k)) {
 		case OptStateTTL:
@@ -93,7 +101,30 @@ func readOptions(cfg map[string]string) (jobOptions, error) {
 				return o, optionError(k, v, "want a positive number of buckets (e.g. '1024')")
 			}
 			o.buckets = n
+		case OptMiniBatch:
+			switch strings.ToLower(strings.TrimSpace(v)) {
+			case "true":
+				miniOn = true
+			case "false":
+			default:
+				return o, optionError(k, v, "want 'true' or 'false'")
+			}
+		case OptMiniBatchLatency:
+			d, err := connectors.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return o, optionError(k, v, "want a positive duration (e.g. '1 s', '500ms')")
+			}
+			mini.LatencyMs = max(d.Milliseconds(), 1)
+		case OptMiniBatchSize:
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 1 {
+				return o, optionError(k, v, "want a positive number of rows (e.g. '5000')")
+			}
+			mini.Size = n
 		}
+	}
+	if miniOn {
+		o.miniBatch = &mini
 	}
 	return o, nil
 }
@@ -227,6 +258,7 @@ func (b *builder) groupAggNode(a *logical.Aggregate, pre *Node, edge *Input, par
 	spec := &jobgraph.GroupAggSpec{GroupKeys: append([]int{}, groupKeys...), Aggs: aggs, Phase: phase}
 	if phase == jobgraph.OnePhase {
 		spec.StateTTL = b.ttl(a.StateTTLMs)
+		spec.MiniBatch = b.opts.miniBatch
 	}
 	node := &Node{
 		Op:          &jobgraph.OperatorSpec{Output: types.Schema{Fields: fields}, GroupAgg: spec},

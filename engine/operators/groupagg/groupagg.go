@@ -71,6 +71,9 @@ type Operator struct {
 	liveCount int
 	nextSweep int64
 
+	// One phase with a MiniBatch spec: the buffered input.
+	mini miniBatch
+
 	// Local phase: the partial results since the last flush.
 	part    *agg.Groups
 	pending int
@@ -163,7 +166,10 @@ func New(spec *jobgraph.OperatorSpec) (operator.Operator, error) {
 		}
 	}
 	o := &Operator{spec: gs, id: spec.ID, out: spec.Output.Arrow(), nk: nk, local: local, retract: gs.InputRetracts}
-	if gs.TTLMs > 0 && !local {
+	if m := gs.MiniBatch; m != nil && (m.Size < 1 || m.LatencyMs < 1) {
+		return nil, fail("mini-batch of %d rows or %d ms: both must be positive", m.Size, m.LatencyMs)
+	}
+	if (gs.TTLMs > 0 || gs.MiniBatch != nil) && !local {
 		return procOperator{o}, nil
 	}
 	return o, nil
@@ -237,9 +243,12 @@ func (o *Operator) bind(s *arrow.Schema) error {
 // ProcessBatch implements operator.Operator.
 func (o *Operator) ProcessBatch(ctx context.Context, input int, b stream.Batch, out operator.Collector) error {
 	var err error
-	if o.local {
+	switch {
+	case o.local:
 		err = o.processLocal(ctx, b, out)
-	} else {
+	case o.spec.MiniBatch != nil:
+		err = o.buffer(ctx, b, out)
+	default:
 		err = o.process(ctx, b, out)
 	}
 	if err != nil {
@@ -600,10 +609,16 @@ func (o *Operator) flush(ctx context.Context, out operator.Collector) error {
 }
 
 // ProcessWatermark implements operator.Operator: the local phase flushes
-// its partial results; the one-phase aggregate has emitted everything
-// already.
+// its partial results, a mini-batch aggregate folds in what it buffered;
+// otherwise the aggregate has emitted everything already.
 func (o *Operator) ProcessWatermark(ctx context.Context, wm int64, out operator.Collector) error {
-	if !o.local || o.part == nil {
+	if !o.local {
+		if err := o.flushMini(ctx, out); err != nil {
+			return fmt.Errorf("group_agg %s: %w", o.id, err)
+		}
+		return nil
+	}
+	if o.part == nil {
 		return nil
 	}
 	if err := o.flush(ctx, out); err != nil {
@@ -612,9 +627,18 @@ func (o *Operator) ProcessWatermark(ctx context.Context, wm int64, out operator.
 	return nil
 }
 
-// OnProcessingTime implements operator.ProcessingTimeHandler: it drops the
-// groups the state TTL expires.
+// OnProcessingTime implements operator.ProcessingTimeHandler: it folds in
+// a mini-batch whose oldest row has waited the allowed latency, and drops
+// the groups the state TTL expires.
 func (p procOperator) OnProcessingTime(ctx context.Context, nowMs int64, out operator.Collector) error {
+	if m := p.spec.MiniBatch; m != nil && p.mini.rows > 0 && nowMs-p.mini.since >= m.LatencyMs {
+		if err := p.flushMini(ctx, out); err != nil {
+			return fmt.Errorf("group_agg %s: %w", p.id, err)
+		}
+	}
+	if p.spec.TTLMs <= 0 {
+		return nil
+	}
 	if err := p.sweep(nowMs); err != nil {
 		return fmt.Errorf("group_agg %s: %w", p.id, err)
 	}
@@ -623,6 +647,7 @@ func (p procOperator) OnProcessingTime(ctx context.Context, nowMs int64, out ope
 
 // Close implements operator.Operator.
 func (o *Operator) Close(ctx context.Context) error {
+	o.releaseMini()
 	if o.rb != nil {
 		o.rb.Release()
 		o.rb = nil

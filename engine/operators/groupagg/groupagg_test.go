@@ -190,6 +190,15 @@ var allCalls = []call{
 
 func newOp(t testing.TB, keys []int, calls []call, changes jobgraph.Changes, ttl int64, phase jobgraph.AggPhase) operator.Operator {
 	t.Helper()
+	op, err := groupagg.New(specFor(keys, calls, changes, ttl, phase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op
+}
+
+// specFor is the operator spec newOp builds.
+func specFor(keys []int, calls []call, changes jobgraph.Changes, ttl int64, phase jobgraph.AggPhase) *jobgraph.OperatorSpec {
 	spec := &jobgraph.GroupAggSpec{GroupKeys: keys, Changes: changes, StateTTL: jobgraph.StateTTL{TTLMs: ttl}, Phase: phase}
 	var out types.Schema
 	for _, k := range keys {
@@ -203,11 +212,7 @@ func newOp(t testing.TB, keys []int, calls []call, changes jobgraph.Changes, ttl
 		spec.Aggs = append(spec.Aggs, ac)
 		out.Fields = append(out.Fields, types.Field{Name: fmt.Sprintf("a%d", i), Type: c.typ})
 	}
-	op, err := groupagg.New(&jobgraph.OperatorSpec{ID: "agg", Output: out, GroupAgg: spec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return op
+	return &jobgraph.OperatorSpec{ID: "agg", Output: out, GroupAgg: spec}
 }
 
 // The reference: a row at a time, from the SQL semantics.
