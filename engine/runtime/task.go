@@ -12,6 +12,7 @@ import (
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/operator"
 	"github.com/eddy-streaming/eddy/engine/stream"
+	"github.com/eddy-streaming/eddy/engine/types"
 	"github.com/eddy-streaming/eddy/engine/watermark"
 	"github.com/eddy-streaming/eddy/state"
 	"github.com/eddy-streaming/eddy/state/keygroup"
@@ -99,7 +100,7 @@ func newSubtask(j *job, p *vertexPlan, i int) (*subtask, error) {
 		o.metrics = j.metrics.forOperator(p.v.ID, spec.ID, i)
 		switch {
 		case spec.Sink != nil:
-			o.op = &sinkOp{sink: p.sink, batchSize: j.opts.BatchSize}
+			o.op = &sinkOp{sink: p.sink, batchSize: j.opts.BatchSize, table: spec.Sink.Table, schema: spec.Sink.Schema}
 		case spec.WatermarkAssigner != nil:
 			gen, err := watermark.NewGenerator(spec.WatermarkAssigner.Column, spec.WatermarkAssigner.DelayMs)
 			if err != nil {
@@ -448,12 +449,20 @@ func (s *subtask) cleanup(ctx context.Context) error {
 type sinkOp struct {
 	sink      connectors.Sink
 	batchSize int
+	table     string
+	schema    types.Schema
+	notNull   *notNullEnforcer // nil: no NOT NULL column
 	w         connectors.Writer
 	closed    bool
 }
 
 // Open implements operator.Operator: it opens the subtask's writer.
 func (o *sinkOp) Open(ctx context.Context, oc *operator.Context) error {
+	nn, err := newNotNullEnforcer(o.table, o.schema, oc)
+	if err != nil {
+		return err
+	}
+	o.notNull = nn
 	w, err := o.sink.Writer(ctx, connectors.ReaderContext{
 		Subtask: oc.Subtask, Parallelism: oc.Parallelism, BatchSize: o.batchSize,
 		Alloc: oc.Alloc, Logger: oc.Logger, Metrics: oc.Metrics,
@@ -468,8 +477,22 @@ func (o *sinkOp) Open(ctx context.Context, oc *operator.Context) error {
 	return nil
 }
 
-// ProcessBatch implements operator.Operator: it writes b.
+// ProcessBatch implements operator.Operator: it writes b, once its NOT
+// NULL columns are checked.
 func (o *sinkOp) ProcessBatch(ctx context.Context, input int, b stream.Batch, out operator.Collector) error {
+	if o.notNull != nil {
+		checked, err := o.notNull.check(b)
+		if err != nil {
+			return err
+		}
+		if checked.Record != b.Record {
+			defer checked.Release()
+			b = checked
+		}
+	}
+	if b.NumRows() == 0 {
+		return nil
+	}
 	if err := o.w.Write(ctx, b); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
