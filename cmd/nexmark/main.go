@@ -10,7 +10,9 @@ import (
 	"os"
 	"os/signal"
 	goruntime "runtime"
+	"runtime/metrics"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,6 +34,7 @@ type result struct {
 	query              string
 	events, in, out    int64
 	wall, cpu          time.Duration
+	peakHeap           uint64
 	err                error
 	lateRecordsDropped int64
 }
@@ -72,6 +75,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		list = append(list, q)
 	}
 	p := nexmark.Params{Events: *events, Rate: *rate, Seed: *seed}
+	if !*explain {
+		// q10 writes its files and q13 reads its side input in a
+		// directory of the run's own, removed at the end.
+		dir, err := os.MkdirTemp("", "nexmark-")
+		if err != nil {
+			fmt.Fprintf(stderr, "nexmark: %v\n", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		if err := nexmark.WriteSideInput(dir); err != nil {
+			fmt.Fprintf(stderr, "nexmark: %v\n", err)
+			return 1
+		}
+		p.Dir = dir
+	}
 	opts := embedded.Options{
 		Parallelism: *parallelism,
 		Functions:   nexmark.Functions(),
@@ -101,8 +119,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	fmt.Fprintf(stdout, "Nexmark: %d events per query, parallelism %d, first-event.rate %d, %d CPUs (GOMAXPROCS %d)\n\n",
 		*events, *parallelism, *rate, goruntime.NumCPU(), goruntime.GOMAXPROCS(0))
-	const row = "%-6s %12s %12s %12s %10s %10s %13s %10s\n"
-	fmt.Fprintf(stdout, row, "query", "events", "rows in", "rows out", "wall", "CPU", "events/CPU-s", "events/s")
+	const row = "%-6s %12s %12s %12s %10s %10s %13s %10s %10s\n"
+	fmt.Fprintf(stdout, row, "query", "events", "rows in", "rows out", "wall", "CPU", "events/CPU-s", "events/s", "peak heap")
 	var results []result
 	for _, q := range list {
 		if ctx.Err() != nil {
@@ -111,12 +129,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		r := runQuery(ctx, q, p, opts)
 		results = append(results, r)
 		if r.err != nil {
-			fmt.Fprintf(stdout, row, q, fmt.Sprint(r.events), "-", "-", "-", "-", "failed", "-")
+			fmt.Fprintf(stdout, row, q, fmt.Sprint(r.events), "-", "-", "-", "-", "failed", "-", "-")
 			continue
 		}
 		fmt.Fprintf(stdout, row, q, fmt.Sprint(r.events), fmt.Sprint(r.in), fmt.Sprint(r.out),
 			r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond),
-			rate2(float64(r.events)/r.cpu.Seconds()), rate2(float64(r.events)/r.wall.Seconds()))
+			rate2(float64(r.events)/r.cpu.Seconds()), rate2(float64(r.events)/r.wall.Seconds()), bytes2(r.peakHeap))
 	}
 	code, sep := 0, "\n"
 	for _, r := range results {
@@ -147,9 +165,11 @@ func runQuery(ctx context.Context, q string, p nexmark.Params, opts embedded.Opt
 	opts.JobName = q
 	opts.Connectors = builtin.Registry()
 	goruntime.GC()
+	stopHeap := watchHeap()
 	cpu0, wall0 := cpuTime(), time.Now()
 	_, res, err := embedded.Run(ctx, q+".sql", script, opts)
 	r.wall, r.cpu = time.Since(wall0), cpuTime()-cpu0
+	r.peakHeap = stopHeap()
 	if err != nil {
 		r.err = err
 		return r
@@ -176,6 +196,60 @@ func rate2(v float64) string {
 		return fmt.Sprintf("%.1fK", v/1e3)
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// heapMetric is the runtime metric of the bytes held by heap objects, live
+// or not yet swept.
+const heapMetric = "/memory/classes/heap/objects:bytes"
+
+// watchHeap samples the heap every 10 ms until the returned function is
+// called, which returns the largest sample: the query's peak heap, its
+// state included (garbage not yet collected counts too, so it is an upper
+// bound of the live heap).
+func watchHeap() (stop func() uint64) {
+	sample := []metrics.Sample{{Name: heapMetric}}
+	read := func() uint64 {
+		metrics.Read(sample)
+		if sample[0].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return sample[0].Value.Uint64()
+	}
+	var (
+		wg   sync.WaitGroup
+		peak = read()
+		done = make(chan struct{})
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				peak = max(peak, read())
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		wg.Wait()
+		return max(peak, read())
+	}
+}
+
+// bytes2 renders a byte count with a binary unit: 12.3MiB.
+func bytes2(v uint64) string {
+	switch {
+	case v >= 1<<30:
+		return fmt.Sprintf("%.2fGiB", float64(v)/(1<<30))
+	case v >= 1<<20:
+		return fmt.Sprintf("%.1fMiB", float64(v)/(1<<20))
+	}
+	return fmt.Sprintf("%.0fKiB", float64(v)/(1<<10))
 }
 
 // cpuTime returns the process's user + system CPU time.

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -177,5 +179,63 @@ func TestCountChar(t *testing.T) {
 	}
 	if _, ok := Functions().Lookup("COUNT_CHAR"); !ok {
 		t.Error("Functions() lacks count_char")
+	}
+}
+
+// TestScriptDir checks that Script puts the run's directory in place of
+// DefaultDir in q10's sink and q13's side input, and leaves the files as
+// written without one.
+func TestScriptDir(t *testing.T) {
+	for _, q := range []string{"q10", "q13"} {
+		text, err := File(q + ".sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text, "'"+DefaultDir+"/data/") {
+			t.Fatalf("%s.sql does not name %s/data/", q, DefaultDir)
+		}
+		s, err := Script(q, Params{Events: 10, Rate: 10, Dir: "/x/it's/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(s, "'"+DefaultDir) || !strings.Contains(s, "'/x/it''s/data/") {
+			t.Errorf("%s: the directory is not replaced:\n%s", q, s)
+		}
+		s, err = Script(q, Params{Events: 10, Rate: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(s, "'"+DefaultDir+"/data/") {
+			t.Errorf("%s: without Dir the script lost %s:\n%s", q, DefaultDir, s)
+		}
+	}
+}
+
+// TestWriteSideInput reads the side-input file back and checks every key
+// from 0 to SideInputRows-1 once, with its value.
+func TestWriteSideInput(t *testing.T) {
+	dir := t.TempDir()
+	if err := WriteSideInput(dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(SideInputPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != SideInputRows {
+		t.Fatalf("%d lines, want %d", len(lines), SideInputRows)
+	}
+	seen := map[int]bool{}
+	for i, l := range lines {
+		k, v, ok := strings.Cut(l, ",")
+		n, err := strconv.Atoi(k)
+		if !ok || err != nil || v != k || seen[n] || n < 0 || n >= SideInputRows {
+			t.Fatalf("line %d: %q", i+1, l)
+		}
+		seen[n] = true
+	}
+	if err := WriteSideInput(filepath.Join(SideInputPath(dir), "under-a-file")); err == nil {
+		t.Error("WriteSideInput under a regular file succeeded")
 	}
 }

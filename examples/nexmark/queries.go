@@ -14,7 +14,14 @@ import (
 var files embed.FS
 
 // Queries lists the queries of this directory, in benchmark order.
-var Queries = []string{"q0", "q1", "q2", "q5", "q8", "q11", "q12", "q14", "q21", "q22"}
+var Queries = []string{"q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10", "q11", "q12", "q13", "q14",
+	"q15", "q16", "q17", "q18", "q19", "q20", "q21", "q22"}
+
+// DefaultDir is the directory the query files name for the files a run
+// reads or writes: q10's output (DefaultDir/data/output/bid/) and q13's
+// side input (DefaultDir/data/side_input.txt). Script puts Params.Dir in
+// its place.
+const DefaultDir = "/tmp/nexmark"
 
 // The marker lines around the copy of ddl.sql in every query file.
 const (
@@ -34,6 +41,9 @@ type Params struct {
 	// Options are further connector options (e.g. 'base-time',
 	// 'max-emit-speed'); they override the ones above.
 	Options map[string]string
+	// Dir is the directory of the run's files (q10's output, q13's side
+	// input, which WriteSideInput writes); empty means DefaultDir.
+	Dir string
 }
 
 // DefaultParams are the parameters ddl.sql is written with: Flink's V1
@@ -136,6 +146,12 @@ func Script(query string, p Params) (string, error) {
 	head, body, err := splitDDL(query, text)
 	if err != nil {
 		return "", err
+	}
+	if dir := strings.TrimRight(p.Dir, "/"); p.Dir != "" && dir != DefaultDir {
+		if dir == "" {
+			dir = "/"
+		}
+		body = strings.ReplaceAll(body, "'"+DefaultDir+"/", "'"+strings.ReplaceAll(dir, "'", "''")+"/")
 	}
 	return head + beginDDL + DDL(p) + endDDL + body, nil
 }

@@ -1,0 +1,108 @@
+-- -------------------------------------------------------------------------------------------------
+-- Query 16: Channel Statistics Report (Not in original suite)
+-- -------------------------------------------------------------------------------------------------
+-- How many distinct users join the bidding for different level of price for a channel?
+-- Illustrates multiple distinct aggregations with filters for multiple keys.
+--
+-- Eddy: a non-windowed GROUP BY over ~10,000 channels; the sink takes updates.
+-- -------------------------------------------------------------------------------------------------
+
+-- BEGIN ddl.sql (the Nexmark tables; Script replaces this block)
+CREATE TABLE person (
+    id BIGINT,
+    name VARCHAR,
+    emailAddress VARCHAR,
+    creditCard VARCHAR,
+    city VARCHAR,
+    state VARCHAR,
+    dateTime TIMESTAMP(3),
+    extra VARCHAR,
+    WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
+) WITH (
+    'connector' = 'nexmark',
+    'table' = 'person',
+    'first-event.rate' = '10000000',
+    'next-event.rate' = '10000000',
+    'events.num' = '10000000',
+    'seed' = '0'
+);
+
+CREATE TABLE auction (
+    id BIGINT,
+    itemName VARCHAR,
+    description VARCHAR,
+    initialBid BIGINT,
+    reserve BIGINT,
+    dateTime TIMESTAMP(3),
+    expires TIMESTAMP(3),
+    seller BIGINT,
+    category BIGINT,
+    extra VARCHAR,
+    WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
+) WITH (
+    'connector' = 'nexmark',
+    'table' = 'auction',
+    'first-event.rate' = '10000000',
+    'next-event.rate' = '10000000',
+    'events.num' = '10000000',
+    'seed' = '0'
+);
+
+CREATE TABLE bid (
+    auction BIGINT,
+    bidder BIGINT,
+    price BIGINT,
+    channel VARCHAR,
+    url VARCHAR,
+    dateTime TIMESTAMP(3),
+    extra VARCHAR,
+    WATERMARK FOR dateTime AS dateTime - INTERVAL '4' SECOND
+) WITH (
+    'connector' = 'nexmark',
+    'table' = 'bid',
+    'first-event.rate' = '10000000',
+    'next-event.rate' = '10000000',
+    'events.num' = '10000000',
+    'seed' = '0'
+);
+-- END ddl.sql
+
+CREATE TABLE nexmark_q16 (
+    channel VARCHAR,
+    `day` VARCHAR,
+    `minute` VARCHAR,
+    total_bids BIGINT,
+    rank1_bids BIGINT,
+    rank2_bids BIGINT,
+    rank3_bids BIGINT,
+    total_bidders BIGINT,
+    rank1_bidders BIGINT,
+    rank2_bidders BIGINT,
+    rank3_bidders BIGINT,
+    total_auctions BIGINT,
+    rank1_auctions BIGINT,
+    rank2_auctions BIGINT,
+    rank3_auctions BIGINT
+) WITH (
+    'connector' = 'blackhole'
+);
+
+INSERT INTO nexmark_q16
+SELECT
+    channel,
+    DATE_FORMAT(dateTime, 'yyyy-MM-dd') as `day`,
+    max(DATE_FORMAT(dateTime, 'HH:mm')) as `minute`,
+    count(*) AS total_bids,
+    count(*) filter (where price < 10000) AS rank1_bids,
+    count(*) filter (where price >= 10000 and price < 1000000) AS rank2_bids,
+    count(*) filter (where price >= 1000000) AS rank3_bids,
+    count(distinct bidder) AS total_bidders,
+    count(distinct bidder) filter (where price < 10000) AS rank1_bidders,
+    count(distinct bidder) filter (where price >= 10000 and price < 1000000) AS rank2_bidders,
+    count(distinct bidder) filter (where price >= 1000000) AS rank3_bidders,
+    count(distinct auction) AS total_auctions,
+    count(distinct auction) filter (where price < 10000) AS rank1_auctions,
+    count(distinct auction) filter (where price >= 10000 and price < 1000000) AS rank2_auctions,
+    count(distinct auction) filter (where price >= 1000000) AS rank3_auctions
+FROM bid
+GROUP BY channel, DATE_FORMAT(dateTime, 'yyyy-MM-dd');
