@@ -115,6 +115,58 @@ type ChangelogReader interface {
 	NextBatch(ctx context.Context) (stream.Batch, error)
 }
 
+// RestorableSource is implemented by sources whose readers' positions can
+// be checkpointed, so a restored job resumes reading where the checkpoint
+// was taken (exactly once). Positions are opaque bytes owned by the
+// connector. A checkpoint holds the position of every reader; on restore
+// each new reader is given all of them, so a source whose shares depend on
+// the parallelism (reader s of P) can resume at another parallelism
+// (rescale) by skipping what any old reader had already read.
+type RestorableSource interface {
+	Source
+	// RestoreReader opens the reader of rc.Subtask of rc.Parallelism
+	// resuming after positions (those of every reader of the checkpoint,
+	// possibly taken at another parallelism). Its readers implement
+	// PositionedReader.
+	RestoreReader(ctx context.Context, rc ReaderContext, positions [][]byte) (Reader, error)
+}
+
+// PositionedReader is implemented by the readers of a RestorableSource:
+// Position describes everything the reader has returned so far (all batches
+// up to the last Next), for a checkpoint taken between two Next calls.
+type PositionedReader interface {
+	Reader
+	Position() ([]byte, error)
+}
+
+// TwoPhaseWriter is implemented by the writers of sinks that take part in
+// checkpoints for exactly-once output. At a checkpoint barrier the runtime
+// calls Prepare: everything written so far becomes durable but stays
+// invisible (e.g. hidden in-progress files), and Prepare returns a
+// committable describing it, which the checkpoint stores. When the
+// checkpoint is complete, the runtime calls Commit with it, which makes that
+// output visible. Commit must be idempotent: after a failure the restored
+// job commits the committables of the checkpoint it restores again (through
+// RecoverableSink), since the old writer may have died before committing.
+// Output written after the last Prepare is committed by Close at the end
+// of input, or dropped by Abort.
+type TwoPhaseWriter interface {
+	Writer
+	Prepare(ctx context.Context, checkpointID int64) (committable []byte, err error)
+	Commit(ctx context.Context, checkpointID int64, committable []byte) error
+}
+
+// RecoverableSink is implemented by sinks whose writers are TwoPhaseWriters.
+// Recover is called once per job start from a checkpoint, before any
+// writer opens, with the committables of that checkpoint (every writer's,
+// possibly at another parallelism): it commits them if they are not
+// committed yet, and removes output prepared or written after the
+// checkpoint (by any writer of the failed run), so nothing is doubled.
+type RecoverableSink interface {
+	Sink
+	Recover(ctx context.Context, committables [][]byte) error
+}
+
 // LookupSourceFactory is implemented by factories whose tables serve
 // point lookups by key (the dimension side of a lookup join). A bounded
 // source without it can still be joined: the engine reads it whole into
