@@ -325,6 +325,9 @@ func pushFilterIntoUnion(n logical.Node) (logical.Node, bool) {
 // output that read one input only into that input, where the join keeps
 // every row of that input unchanged: both inputs of an inner join, the
 // preserved side of an outer join, the left input of a semi or anti join.
+// Over an inner join, the terms that read both inputs (and cannot fail)
+// join its ON condition, where the planner can use them as join keys,
+// interval bounds or a residual.
 func pushFilterIntoJoin(n logical.Node) (logical.Node, bool) {
 	f, ok := n.(*logical.Filter)
 	if !ok {
@@ -337,7 +340,8 @@ func pushFilterIntoJoin(n logical.Node) (logical.Node, bool) {
 	nl := j.Left.Schema().Len()
 	intoLeft := j.Type == jobgraph.InnerJoin || j.Type == jobgraph.LeftJoin || j.Type == jobgraph.SemiJoin || j.Type == jobgraph.AntiJoin
 	intoRight := j.Type == jobgraph.InnerJoin || j.Type == jobgraph.RightJoin
-	var left, right, stay []*expr.Expr
+	intoCond := j.Type == jobgraph.InnerJoin
+	var left, right, both, stay []*expr.Expr
 	mayFail := false
 	for _, t := range exprutil.Conjuncts(f.Cond) {
 		mayFail = mayFail || exprutil.MayFail(t)
@@ -346,20 +350,28 @@ func pushFilterIntoJoin(n logical.Node) (logical.Node, bool) {
 			left = append(left, t)
 		case intoRight && readsOnly(t, func(c int) bool { return c >= nl }):
 			right = append(right, exprutil.Remap(t, shift(-nl, nl+j.Right.Schema().Len())))
+		case intoCond && !exprutil.MayFail(t):
+			both = append(both, t)
 		default:
 			stay = append(stay, t)
 		}
 	}
 	moved := 0
-	for _, part := range [][]*expr.Expr{left, right, stay} {
+	for _, part := range [][]*expr.Expr{left, right, both, stay} {
 		if len(part) > 0 {
 			moved++
 		}
 	}
-	if len(left)+len(right) == 0 || (mayFail && moved > 1) {
+	if len(left)+len(right)+len(both) == 0 || (mayFail && moved > 1) {
 		return nil, false
 	}
 	c := *j
+	if len(both) > 0 {
+		if j.Cond != nil {
+			both = append(exprutil.Conjuncts(j.Cond), both...)
+		}
+		c.Cond = exprutil.And(both...)
+	}
 	if len(left) > 0 {
 		c.Left = &logical.Filter{At: f.At, Input: j.Left, Cond: exprutil.And(left...)}
 	}

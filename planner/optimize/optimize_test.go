@@ -109,6 +109,20 @@ func TestRules(t *testing.T) {
 			return b.Filter(j, gt(plantest.JCol(scan, r, "R", "amount"), 4))
 		}(), "PushFilterIntoJoin",
 			"Join INNER on room_id = room_id\n├── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n└── Filter amount > 4\n    └── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n"},
+		// Over an inner join, a term on both sides joins the ON condition,
+		// unless it may fail (then the whole WHERE stays).
+		{"both sides into an inner join's condition", func() logical.Node {
+			r := b.Scan(plantest.Gifts, plantest.GiftsWatermark())
+			j := b.Join(scan, r, jobgraph.InnerJoin, plantest.Bool(expr.FuncEq, plantest.JCol(scan, r, "L", "room_id"), plantest.JCol(scan, r, "R", "room_id")))
+			return b.Filter(j, plantest.Bool(expr.FuncGt, plantest.JCol(scan, r, "L", "quantity"), plantest.JCol(scan, r, "R", "quantity")))
+		}(), "PushFilterIntoJoin",
+			"Join INNER on room_id = room_id AND quantity > quantity\n├── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n└── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n"},
+		{"no failing term into an inner join's condition", func() logical.Node {
+			r := b.Scan(plantest.Gifts, plantest.GiftsWatermark())
+			j := b.Join(scan, r, jobgraph.InnerJoin, plantest.Bool(expr.FuncEq, plantest.JCol(scan, r, "L", "room_id"), plantest.JCol(scan, r, "R", "room_id")))
+			return b.Filter(j, gt(plantest.Arith(expr.FuncDiv, plantest.JCol(scan, r, "L", "amount"), plantest.JCol(scan, r, "R", "amount")), 1))
+		}(), "",
+			"Filter amount / amount > 1\n└── Join INNER on room_id = room_id\n    ├── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n    └── Scan gifts [connector=datagen] watermark=ts - INTERVAL '5' SECOND\n"},
 	}
 	for _, c := range cases {
 		before := tree(c.in)
