@@ -30,6 +30,7 @@ func init() {
 
 		FuncRegexpExtract:    compileRegexpExtract,
 		FuncExtract:          compileExtract,
+		FuncTimestampDiff:    compileTimestampDiff,
 		FuncFloorTo:          compileFloorCeilTo(false),
 		FuncCeilTo:           compileFloorCeilTo(true),
 		FuncDateFormat:       compileDateFormat,

@@ -584,6 +584,12 @@ func fnCases() []fnCase {
 			return ok(i64(tm.UnixMilli()))
 		}},
 	}
+	for _, u := range []string{"YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "HOUR", "MINUTE", "SECOND"} {
+		unit := u
+		cases = append(cases, fnCase{name: "TIMESTAMPDIFF_" + unit, fn: FuncTimestampDiff, out: intT, args: []argGen{{t: strT, gen: pick(unit), konst: 1}, ts, ts}, ref: func(a []rv) (rv, error) {
+			return ok(i64(int64(int32(refTimestampDiff(unit, utc(a[1].i), utc(a[2].i))))))
+		}})
+	}
 	for _, u := range []string{"YEAR", "QUARTER", "MONTH", "WEEK", "DAY", "DOY", "DOW", "HOUR", "MINUTE", "SECOND", "MILLISECOND"} {
 		unit := u
 		cases = append(cases, fnCase{name: "EXTRACT_" + unit, fn: FuncExtract, out: bigT, args: []argGen{{t: strT, gen: pick(unit), konst: 1}, ts}, ref: func(a []rv) (rv, error) {
@@ -604,6 +610,43 @@ func fnCases() []fnCase {
 		}})
 	}
 	return cases
+}
+
+// refTimestampDiff counts whole units from a to b with package time:
+// elapsed time for SECOND to WEEK; for MONTH and up, calendar months, one
+// being whole when b's day of month and clock time reach a's.
+func refTimestampDiff(unit string, a, b time.Time) int64 {
+	d := b.Sub(a)
+	if d > 100*365*24*time.Hour || d < -100*365*24*time.Hour {
+		d = time.Duration(b.UnixMilli()-a.UnixMilli()) * time.Millisecond // beyond Sub's range
+	}
+	switch unit {
+	case "SECOND":
+		return int64(d / time.Second)
+	case "MINUTE":
+		return int64(d / time.Minute)
+	case "HOUR":
+		return int64(d / time.Hour)
+	case "DAY":
+		return int64(d / (24 * time.Hour))
+	case "WEEK":
+		return int64(d / (7 * 24 * time.Hour))
+	}
+	months := int64(b.Year()-a.Year())*12 + int64(b.Month()-a.Month())
+	clock := func(t time.Time) time.Duration { return t.Sub(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)) }
+	if months > 0 && (b.Day() < a.Day() || b.Day() == a.Day() && clock(b) < clock(a)) {
+		months--
+	}
+	if months < 0 && (b.Day() > a.Day() || b.Day() == a.Day() && clock(b) > clock(a)) {
+		months++
+	}
+	switch unit {
+	case "QUARTER":
+		return months / 3
+	case "YEAR":
+		return months / 12
+	}
+	return months
 }
 
 func refPad(s string, n int64, pad string, left bool) rv {

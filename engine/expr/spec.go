@@ -96,6 +96,10 @@ const (
 	// YEAR, QUARTER, MONTH, WEEK (ISO), DAY, DOY, DOW (1 = Sunday), HOUR,
 	// MINUTE, SECOND or MILLISECOND (of the minute).
 	FuncExtract = "extract"
+	// FuncTimestampDiff is timestampdiff(unit, t1, t2) INT: whole units
+	// (SECOND, MINUTE, HOUR, DAY, WEEK; MONTH, QUARTER, YEAR by the
+	// calendar) from t1 to t2, truncated toward zero.
+	FuncTimestampDiff = "timestampdiff"
 	// FuncFloorTo and FuncCeilTo are floor_to(ts, unit) and
 	// ceil_to(ts, unit): FLOOR(ts TO unit) and CEIL(ts TO unit), unit a
 	// constant STRING: YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE,

@@ -484,7 +484,7 @@ func refWatchSessions(in map[string][]row) map[string][]string {
 					beats++
 				}
 			}
-			out = append(out, render(v.room, v.user, first, last+gap, first, last, beats))
+			out = append(out, render(v.room, v.user, first, last+gap, first, last, (last-first)/1000, beats))
 			i = j
 		}
 	}

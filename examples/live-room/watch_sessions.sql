@@ -27,6 +27,7 @@ CREATE TABLE watch_sessions (
   session_end   TIMESTAMP(3),
   first_seen    TIMESTAMP(3),
   last_seen     TIMESTAMP(3),
+  watch_seconds INT,
   heartbeats    BIGINT
 ) WITH (
   'connector' = 'print'
@@ -34,6 +35,7 @@ CREATE TABLE watch_sessions (
 
 INSERT INTO watch_sessions
 SELECT room_id, user_id, window_start, window_end, MIN(ts), MAX(ts),
+       TIMESTAMPDIFF(SECOND, MIN(ts), MAX(ts)),
        COUNT(*) FILTER (WHERE kind = 'heartbeat')
 FROM TABLE(SESSION(TABLE room_events PARTITION BY (room_id, user_id), DESCRIPTOR(ts), INTERVAL '2' MINUTE))
 GROUP BY window_start, window_end, room_id, user_id;

@@ -90,6 +90,24 @@ func registerTime() {
 			}
 			return extractUnit("EXTRACT", unit)(c, args[1:])
 		}})
+	register(&Func{Name: "TIMESTAMPDIFF", Category: "time", Synopsis: "TIMESTAMPDIFF(unit, t1, t2)", Doc: "Whole units (SECOND, MINUTE, HOUR, DAY, WEEK; MONTH, QUARTER, YEAR by the calendar) from t1 to t2, an INT; negative when t2 is before t1.", MinArgs: 3, MaxArgs: 3,
+		bind: func(c Ctx, args []*expr.Expr) (*expr.Expr, error) {
+			u, _ := strLiteral(args[0])
+			switch strings.ToUpper(u) {
+			case "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH", "QUARTER", "YEAR":
+			default:
+				return nil, c.Errorf(0, "TIMESTAMPDIFF takes SECOND, MINUTE, HOUR, DAY, WEEK, MONTH, QUARTER or YEAR, not %s", u)
+			}
+			t1, err := wantTimestamp(c, "TIMESTAMPDIFF", args, 1)
+			if err != nil {
+				return nil, err
+			}
+			t2, err := wantTimestamp(c, "TIMESTAMPDIFF", args, 2)
+			if err != nil {
+				return nil, err
+			}
+			return expr.Call(expr.FuncTimestampDiff, typ(types.IntType, notNull(t1, t2)), strLit(strings.ToUpper(u)), t1, t2), nil
+		}})
 	register(&Func{Name: "__EDDY_FLOOR_TO", Category: "time", Synopsis: "FLOOR(ts TO unit)", Doc: "ts rounded down to a whole unit (YEAR, QUARTER, MONTH, WEEK starting on Sunday, DAY, HOUR, MINUTE, SECOND, MILLISECOND).", MinArgs: 2, MaxArgs: 2,
 		bind: floorTo("FLOOR", expr.FuncFloorTo)})
 	register(&Func{Name: "__EDDY_CEIL_TO", Category: "time", Synopsis: "CEIL(ts TO unit)", Doc: "ts rounded up to a whole unit.", MinArgs: 2, MaxArgs: 2,
