@@ -633,7 +633,9 @@ func refTimestampDiff(unit string, a, b time.Time) int64 {
 		return int64(d / (7 * 24 * time.Hour))
 	}
 	months := int64(b.Year()-a.Year())*12 + int64(b.Month()-a.Month())
-	clock := func(t time.Time) time.Duration { return t.Sub(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)) }
+	clock := func(t time.Time) time.Duration {
+		return t.Sub(time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC))
+	}
 	if months > 0 && (b.Day() < a.Day() || b.Day() == a.Day() && clock(b) < clock(a)) {
 		months--
 	}
