@@ -81,6 +81,11 @@ type SubtaskState struct {
 	// Committable is a sink writer's prepared output
 	// (connectors.TwoPhaseWriter).
 	Committable []byte `json:"committable,omitempty"`
+	// Pending holds the same writer's committables of earlier checkpoints
+	// that were dropped (failed or timed out) after it prepared them, oldest
+	// first: output not committed yet that Committable does not cover. A
+	// restore recovers them together with Committable.
+	Pending [][]byte `json:"pending,omitempty"`
 }
 
 // BackendHandle describes a backend snapshot in storage: the shared files
