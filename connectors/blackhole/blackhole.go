@@ -16,6 +16,9 @@ var (
 	_ connectors.SinkFactory    = (*Factory)(nil)
 	_ connectors.TableValidator = (*Factory)(nil)
 	_ connectors.UpdatingSink   = (*Factory)(nil)
+
+	_ connectors.RecoverableSink = sink{}
+	_ connectors.TwoPhaseWriter  = writer{}
 )
 
 // AcceptsUpdates accepts every updating stream: all rows are discarded.
@@ -70,3 +73,12 @@ func (writer) Close(ctx context.Context) error { return nil }
 
 // Abort does nothing.
 func (writer) Abort(ctx context.Context) error { return nil }
+
+// Prepare returns an empty committable: there is nothing to make visible.
+func (writer) Prepare(ctx context.Context, checkpointID int64) ([]byte, error) { return nil, nil }
+
+// Commit does nothing.
+func (writer) Commit(ctx context.Context, checkpointID int64, committable []byte) error { return nil }
+
+// Recover does nothing: a blackhole has no output to restore.
+func (sink) Recover(ctx context.Context, committables [][]byte) error { return nil }

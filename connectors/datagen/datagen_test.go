@@ -50,7 +50,7 @@ func readRows(t *testing.T, info connectors.TableInfo, parallelism int, r *rand.
 		}
 		idx := int64(s)
 		for {
-			if p := rd.(*Reader).Position(); p != idx {
+			if p := rd.(*Reader).NextRow(); p != idx {
 				t.Fatalf("position %d, want %d", p, idx)
 			}
 			rec, err := rd.Next(context.Background())
@@ -400,7 +400,7 @@ func TestUnboundedAndResume(t *testing.T) {
 			t.Fatalf("batch %d: %v", i, err)
 		}
 		if i == 20 {
-			pos = a.(*Reader).Position()
+			pos = a.(*Reader).NextRow()
 		}
 		if i > 20 {
 			for j := 0; j < int(rec.NumRows()); j++ {
@@ -410,13 +410,13 @@ func TestUnboundedAndResume(t *testing.T) {
 		rec.Release()
 	}
 	b, _ := src.Reader(ctx, rc)
-	if err := b.(*Reader).SetPosition(pos); err != nil {
+	if err := b.(*Reader).SetNextRow(pos); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.(*Reader).SetPosition(pos + 1); err == nil {
+	if err := b.(*Reader).SetNextRow(pos + 1); err == nil {
 		t.Fatal("a row of another reader was accepted as a position")
 	}
-	b.(*Reader).SetPosition(pos)
+	b.(*Reader).SetNextRow(pos)
 	var again []string
 	for len(again) < len(seen) {
 		rec, err := b.Next(ctx)

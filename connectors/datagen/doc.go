@@ -7,7 +7,12 @@
 // the seed and the row index), so the same seed gives the same rows at any
 // parallelism and batch size. Reader s of P produces the rows i with
 // i mod P == s, in order, so all readers' event times advance together,
-// and its position is simply the index of its next row (Reader.Position).
+// and its position is simply the index of its next row. The source is a
+// connectors.RestorableSource: restored at any parallelism P', reader s
+// produces, in index order, the rows i mod P' == s that no reader of the
+// checkpoint had returned (row i was returned iff i is below the next row
+// of the old reader that owned it), so every row is produced exactly once
+// and is the row an uninterrupted run produces.
 //
 // Event time: row i's nominal time is 'start-time' + i * 1000 /
 // 'event-time.rows-per-second' milliseconds; its ts is that minus a uniform

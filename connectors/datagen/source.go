@@ -95,6 +95,11 @@ type Reader struct {
 	step    int64
 	next    int64 // index of the next row this reader produces
 
+	// After a restore, levels say which rows earlier runs read (see
+	// position.go); rows from hi on were read by none of them.
+	levels []level
+	hi     int64
+
 	rate    float64 // rows per second for this reader; 0 = unlimited
 	started time.Time
 	emitted int64 // rows since started (for the rate limit)
@@ -102,17 +107,17 @@ type Reader struct {
 
 var _ connectors.Reader = (*Reader)(nil)
 
-// Position returns the index of the next row the reader will produce:
-// the whole state a checkpoint needs.
-func (r *Reader) Position() int64 { return r.next }
+// NextRow returns the index of the next row the reader will produce.
+func (r *Reader) NextRow() int64 { return r.next }
 
-// SetPosition makes pos the next row the reader produces. pos must be one of
+// SetNextRow makes pos the next row the reader produces. pos must be one of
 // this reader's rows (pos mod P == subtask).
-func (r *Reader) SetPosition(pos int64) error {
+func (r *Reader) SetNextRow(pos int64) error {
 	if pos < 0 || pos%r.step != r.subtask {
 		return fmt.Errorf("table '%s': row %d does not belong to reader %d of %d", r.src.cfg.table, pos, r.subtask, r.step)
 	}
 	r.next = pos
+	r.levels, r.hi = nil, 0
 	r.started, r.emitted = time.Time{}, 0
 	return nil
 }
@@ -150,13 +155,28 @@ func (r *Reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			}
 		}
 	}
-	r.gen.fill(r.builder, uint64(r.next), uint64(r.step), int(n))
+	got := 0
+	if r.next < r.hi {
+		got = r.fillRestored(int(n))
+		if got == 0 && r.src.cfg.bounded {
+			// What was left below hi had all been read.
+			if r.next >= r.src.cfg.rows {
+				return nil, io.EOF
+			}
+			n = min(int64(r.batch), (r.src.cfg.rows-r.next+r.step-1)/r.step)
+		}
+	}
+	if got > 0 {
+		n = int64(got)
+	} else {
+		r.gen.fill(r.builder, uint64(r.next), uint64(r.step), int(n))
+		r.next += n * r.step
+	}
 	r.builder.CommitN(int(n))
 	rec, err := r.builder.Build(r.alloc)
 	if err != nil {
 		return nil, fmt.Errorf("table '%s': %w", r.src.cfg.table, err)
 	}
-	r.next += n * r.step
 	r.emitted += n
 	return rec, nil
 }

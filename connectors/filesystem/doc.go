@@ -23,6 +23,33 @@
 // is closed, after an fsync, so the table shows complete files only; Abort
 // deletes them. With csv and json the sink takes inserts only.
 //
+// # Checkpoints
+//
+// The sink takes part in checkpoints as a two-phase commit
+// (connectors.TwoPhaseWriter, connectors.RecoverableSink). At a barrier,
+// Prepare fsyncs and closes the writer's in-progress file and returns, as
+// JSON, the in-progress and final names of the files finished since (and
+// of those prepared earlier whose Commit has not come yet), with the
+// writer's next part counter. Commit renames them to their visible names;
+// a file already renamed is fine, so Commit is idempotent. Close, at the
+// end of input, commits everything not yet committed; Abort deletes only
+// what was written after the last Prepare. Recover, when a job resumes
+// from a checkpoint, commits that checkpoint's files, then deletes every
+// in-progress part file it does not name and every visible part file of a
+// checkpointed writer numbered from its committable's next counter on (the
+// output of the failed run after the checkpoint), so the visible output
+// holds every row exactly once. Writers then number their files on from
+// there. (Visible files of writers absent from the restored checkpoint,
+// e.g. added by a rescale after it and closed before the failure, cannot
+// be told from an earlier job's and are kept.)
+//
+// The source is a connectors.RestorableSource: a reader's position is, per
+// file, the byte ranges whose records it has returned. A restored reader,
+// at any parallelism, reads its share less every range any old reader had
+// read, so each record is read exactly once; a changelog-json writer's
+// files are still read by one reader, in order, resuming where the old
+// one stopped.
+//
 // 'format' = 'changelog-json' is the format of updating tables (the
 // factory is a connectors.UpdatingSink and a connectors.ChangelogSource):
 // json lines with the row kind under "op" ("+I", "-U", "+U", "-D"). A

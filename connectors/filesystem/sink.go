@@ -2,12 +2,14 @@ package filesystem
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/eddy-streaming/eddy/connectors"
 	"github.com/eddy-streaming/eddy/connectors/format"
@@ -19,7 +21,10 @@ type Sink struct {
 	cfg *config
 }
 
-var _ connectors.Sink = (*Sink)(nil)
+var (
+	_ connectors.Sink            = (*Sink)(nil)
+	_ connectors.RecoverableSink = (*Sink)(nil)
+)
 
 // NewSink validates the table; the directory is made when writers open.
 func (f *Factory) NewSink(info connectors.TableInfo) (connectors.Sink, error) {
@@ -30,8 +35,41 @@ func (f *Factory) NewSink(info connectors.TableInfo) (connectors.Sink, error) {
 	return &Sink{cfg: cfg}, nil
 }
 
+// inProgressSuffix ends the hidden name of a part file being written.
+const inProgressSuffix = ".inprogress"
+
+// inProgressName returns the hidden name a part file is written under.
+func inProgressName(final string) string { return "." + final + inProgressSuffix }
+
+// partFile parses a part file's name, visible ("part-<s>-<n>.<ext>") or in
+// progress (".part-<s>-<n>.<ext>.inprogress"), into its writer's subtask and
+// its counter.
+func partFile(name string) (subtask, counter int, inProgress, ok bool) {
+	if strings.HasPrefix(name, ".") && strings.HasSuffix(name, inProgressSuffix) {
+		inProgress = true
+		name = strings.TrimSuffix(strings.TrimPrefix(name, "."), inProgressSuffix)
+	}
+	rest, found := strings.CutPrefix(name, "part-")
+	if !found {
+		return 0, 0, false, false
+	}
+	sub, rest, found := strings.Cut(rest, "-")
+	if !found {
+		return 0, 0, false, false
+	}
+	num, _, _ := strings.Cut(rest, ".")
+	s, err1 := strconv.Atoi(sub)
+	n, err2 := strconv.Atoi(num)
+	if err1 != nil || err2 != nil || s < 0 || n < 0 {
+		return 0, 0, false, false
+	}
+	return s, n, inProgress, true
+}
+
 // Writer opens the writer of subtask rc.Subtask: it creates the directory
-// and numbers its files after those subtask rc.Subtask already has there.
+// and numbers its files after those subtask rc.Subtask already has there
+// (visible or in progress), so counters keep increasing across checkpoints
+// and restarts.
 func (s *Sink) Writer(ctx context.Context, rc connectors.ReaderContext) (connectors.Writer, error) {
 	dir := s.cfg.path
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -43,21 +81,18 @@ func (s *Sink) Writer(ctx context.Context, rc connectors.ReaderContext) (connect
 	if err != nil {
 		return nil, fmt.Errorf("table '%s': %w", s.cfg.table, err)
 	}
-	prefix := "part-" + strconv.Itoa(rc.Subtask) + "-"
 	for _, e := range entries {
-		name := strings.TrimSuffix(strings.TrimPrefix(e.Name(), "."), ".inprogress")
-		if !strings.HasPrefix(name, prefix) {
-			continue
-		}
-		num, _, _ := strings.Cut(strings.TrimPrefix(name, prefix), ".")
-		if n, err := strconv.Atoi(num); err == nil && n >= w.counter {
+		if sub, n, _, ok := partFile(e.Name()); ok && sub == rc.Subtask && n >= w.counter {
 			w.counter = n + 1
 		}
 	}
 	return w, nil
 }
 
-// Writer writes one subtask's part files.
+// Writer writes one subtask's part files. It is a connectors.TwoPhaseWriter:
+// files are written under hidden in-progress names, Prepare closes them
+// (after an fsync) and names them in its committable, and Commit renames
+// them to their visible names.
 type Writer struct {
 	cfg     *config
 	dir     string
@@ -67,14 +102,34 @@ type Writer struct {
 	counter int
 
 	f       *os.File
-	cur     string   // in-progress path of f
-	size    int64    // bytes written to f
-	pending []string // finished in-progress files, renamed at Close
+	cur     pendingFile // names of f
+	size    int64       // bytes written to f
+	pending []pendingFile
 	buf     []byte
 	closed  bool
+
+	mu       sync.Mutex
+	prepared []pendingFile // prepared at a checkpoint, maybe not committed yet
 }
 
-var _ connectors.Writer = (*Writer)(nil)
+var _ connectors.TwoPhaseWriter = (*Writer)(nil)
+
+// pendingFile names a finished part file that is not visible yet: its
+// in-progress name and its final name, both in the sink's directory.
+type pendingFile struct {
+	InProgress string `json:"in_progress"`
+	Final      string `json:"final"`
+}
+
+// committable is what Prepare returns, as JSON: the files a writer
+// finished since its previous Prepare, and the counter its next file will
+// have, which tells Recover that the writer's part files numbered from it
+// on were written after the checkpoint.
+type committable struct {
+	Subtask int           `json:"subtask"`
+	Next    int           `json:"next"`
+	Files   []pendingFile `json:"files"`
+}
 
 // finalName is the name of part file n. changelog-json counters have ten
 // digits, so that name order is numeric order, which is the order the
@@ -120,7 +175,7 @@ func (w *Writer) Write(ctx context.Context, b stream.Batch) error {
 	n, err := w.f.Write(w.buf)
 	w.size += int64(n)
 	if err != nil {
-		return fmt.Errorf("table '%s': writing '%s': %w", w.cfg.table, w.cur, err)
+		return fmt.Errorf("table '%s': writing '%s': %w", w.cfg.table, w.cur.InProgress, err)
 	}
 	if w.size >= w.cfg.rollBytes {
 		return w.finishFile()
@@ -129,10 +184,10 @@ func (w *Writer) Write(ctx context.Context, b stream.Batch) error {
 }
 
 func (w *Writer) openFile() error {
-	name := w.finalName(w.counter)
+	final := w.finalName(w.counter)
 	w.counter++
-	w.cur = filepath.Join(w.dir, "."+name+".inprogress")
-	f, err := os.OpenFile(w.cur, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	w.cur = pendingFile{InProgress: inProgressName(final), Final: final}
+	f, err := os.OpenFile(filepath.Join(w.dir, w.cur.InProgress), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("table '%s': %w", w.cfg.table, err)
 	}
@@ -140,7 +195,7 @@ func (w *Writer) openFile() error {
 	return nil
 }
 
-// finishFile syncs and closes the current file and queues it for Close.
+// finishFile syncs and closes the current file and queues it as pending.
 func (w *Writer) finishFile() error {
 	if w.f == nil {
 		return nil
@@ -150,15 +205,75 @@ func (w *Writer) finishFile() error {
 	w.pending = append(w.pending, w.cur)
 	if err := f.Sync(); err != nil {
 		f.Close()
-		return fmt.Errorf("table '%s': syncing '%s': %w", w.cfg.table, w.cur, err)
+		return fmt.Errorf("table '%s': syncing '%s': %w", w.cfg.table, w.cur.InProgress, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("table '%s': closing '%s': %w", w.cfg.table, w.cur, err)
+		return fmt.Errorf("table '%s': closing '%s': %w", w.cfg.table, w.cur.InProgress, err)
 	}
 	return nil
 }
 
-// Close makes every file the writer wrote visible under its final name.
+// Prepare is called at checkpoint checkpointID's barrier: it syncs and
+// closes the current in-progress file (the next row starts a new one), and
+// returns, as the committable, every file finished since the previous
+// Prepare together with those prepared earlier whose Commit has not come
+// (a checkpoint whose notification was skipped or lost is thus committed
+// with a later one). The files stay hidden until Commit.
+func (w *Writer) Prepare(ctx context.Context, checkpointID int64) ([]byte, error) {
+	if w.closed {
+		return nil, fmt.Errorf("table '%s': checkpoint %d prepared after the writer closed", w.cfg.table, checkpointID)
+	}
+	if err := w.finishFile(); err != nil {
+		return nil, err
+	}
+	if len(w.pending) > 0 {
+		// The in-progress names must survive a crash for Recover to find.
+		if err := syncDir(w.dir); err != nil {
+			return nil, fmt.Errorf("table '%s': checkpoint %d: %w", w.cfg.table, checkpointID, err)
+		}
+	}
+	w.mu.Lock()
+	w.prepared = append(w.prepared, w.pending...)
+	c := committable{Subtask: w.subtask, Next: w.counter, Files: append([]pendingFile{}, w.prepared...)}
+	w.mu.Unlock()
+	w.pending = nil
+	data, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("table '%s': checkpoint %d: %w", w.cfg.table, checkpointID, err)
+	}
+	return data, nil
+}
+
+// Commit makes the files of a committable Prepare returned visible, by
+// renaming each to its final name. It is idempotent: a file already
+// renamed is fine.
+func (w *Writer) Commit(ctx context.Context, checkpointID int64, data []byte) error {
+	c, err := parseCommittable(data)
+	if err != nil {
+		return fmt.Errorf("table '%s': committing checkpoint %d: %w", w.cfg.table, checkpointID, err)
+	}
+	if err := commitFiles(w.dir, c.Files); err != nil {
+		return fmt.Errorf("table '%s': committing checkpoint %d: %w", w.cfg.table, checkpointID, err)
+	}
+	done := make(map[pendingFile]bool, len(c.Files))
+	for _, f := range c.Files {
+		done[f] = true
+	}
+	w.mu.Lock()
+	kept := w.prepared[:0]
+	for _, f := range w.prepared {
+		if !done[f] {
+			kept = append(kept, f)
+		}
+	}
+	w.prepared = kept
+	w.mu.Unlock()
+	return nil
+}
+
+// Close, at the end of input, makes every file the writer wrote visible
+// under its final name: those written since the last Prepare and those
+// prepared but not yet committed (a later Commit of them is a no-op).
 func (w *Writer) Close(ctx context.Context) error {
 	if w.closed {
 		return nil
@@ -167,17 +282,20 @@ func (w *Writer) Close(ctx context.Context) error {
 	if err := w.finishFile(); err != nil {
 		return err
 	}
-	for _, p := range w.pending {
-		final := filepath.Join(w.dir, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "."), ".inprogress"))
-		if err := os.Rename(p, final); err != nil {
-			return fmt.Errorf("table '%s': publishing '%s': %w", w.cfg.table, final, err)
-		}
-	}
+	w.mu.Lock()
+	files := append(w.prepared, w.pending...)
+	w.prepared = nil
+	w.mu.Unlock()
 	w.pending = nil
-	return syncDir(w.dir)
+	if err := commitFiles(w.dir, files); err != nil {
+		return fmt.Errorf("table '%s': %w", w.cfg.table, err)
+	}
+	return nil
 }
 
-// Abort deletes the writer's unpublished files.
+// Abort deletes the files written since the last Prepare. Prepared files
+// stay: they belong to a checkpoint, which a restored job commits
+// (RecoverableSink), or whose Recover deletes them if it is not restored.
 func (w *Writer) Abort(ctx context.Context) error {
 	if w.closed {
 		return nil
@@ -190,13 +308,125 @@ func (w *Writer) Abort(ctx context.Context) error {
 		w.pending = append(w.pending, w.cur)
 	}
 	for _, p := range w.pending {
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := os.Remove(filepath.Join(w.dir, p.InProgress)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
 	w.pending = nil
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("table '%s': removing unfinished files: %w", w.cfg.table, err)
+	}
+	return nil
+}
+
+// parseCommittable decodes and checks a committable: its names must be
+// plain file names of the sink's directory.
+func parseCommittable(data []byte) (committable, error) {
+	var c committable
+	if len(data) == 0 {
+		return c, nil
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		return c, fmt.Errorf("bad committable: %w", err)
+	}
+	for _, f := range c.Files {
+		for _, n := range []string{f.InProgress, f.Final} {
+			if n == "" || n != filepath.Base(n) || n == "." || n == ".." {
+				return c, fmt.Errorf("bad committable: '%s' is not a file name", n)
+			}
+		}
+		if !strings.HasPrefix(f.InProgress, ".") {
+			return c, fmt.Errorf("bad committable: in-progress file '%s' is not hidden", f.InProgress)
+		}
+	}
+	return c, nil
+}
+
+// commitFiles renames each file from its in-progress name to its final
+// name, accepting files already renamed, then syncs the directory.
+func commitFiles(dir string, files []pendingFile) error {
+	if len(files) == 0 {
+		return nil
+	}
+	for _, f := range files {
+		from, to := filepath.Join(dir, f.InProgress), filepath.Join(dir, f.Final)
+		err := os.Rename(from, to)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("publishing '%s': %w", to, err)
+		}
+		if _, serr := os.Stat(to); serr != nil {
+			return fmt.Errorf("publishing '%s': neither it nor its in-progress file '%s' exists: the prepared output is lost", to, from)
+		}
+	}
+	return syncDir(dir)
+}
+
+// Recover is called before any writer opens when a job resumes from a
+// checkpoint, with the committables of that checkpoint's writers: it
+// commits their files (if not committed yet), then deletes what the failed
+// run wrote after the checkpoint: every in-progress part file the
+// committables do not name, and the visible part files of a checkpointed
+// writer numbered from its committable's next counter on (committed by a
+// Close after the checkpoint). Visible files of writers that are absent
+// from the checkpoint are kept: nothing tells them from an earlier job's.
+func (s *Sink) Recover(ctx context.Context, committables [][]byte) error {
+	dir := s.cfg.path
+	keep := map[string]bool{}
+	next := map[int]int{}
+	var files []pendingFile
+	for i, data := range committables {
+		c, err := parseCommittable(data)
+		if err != nil {
+			return fmt.Errorf("table '%s': recovering committable %d: %w", s.cfg.table, i, err)
+		}
+		if len(data) == 0 {
+			continue
+		}
+		for _, f := range c.Files {
+			keep[f.InProgress] = true
+		}
+		files = append(files, c.Files...)
+		if n, ok := next[c.Subtask]; !ok || c.Next > n {
+			next[c.Subtask] = c.Next
+		}
+	}
+	if len(files) == 0 {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			return nil // nothing was ever written
+		}
+	}
+	if err := commitFiles(dir, files); err != nil {
+		return fmt.Errorf("table '%s': recovering: %w", s.cfg.table, err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("table '%s': recovering: %w", s.cfg.table, err)
+	}
+	removed := false
+	for _, e := range entries {
+		sub, n, inProgress, ok := partFile(e.Name())
+		if !ok || e.IsDir() {
+			continue
+		}
+		stale := inProgress && !keep[e.Name()]
+		if nx, ok := next[sub]; ok && !inProgress && n >= nx {
+			stale = true
+		}
+		if !stale {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("table '%s': recovering: removing output written after the checkpoint: %w", s.cfg.table, err)
+		}
+		removed = true
+	}
+	if removed {
+		if err := syncDir(dir); err != nil {
+			return fmt.Errorf("table '%s': recovering: %w", s.cfg.table, err)
+		}
 	}
 	return nil
 }

@@ -88,6 +88,18 @@
 //     reader paces itself so that event time follows the wall clock from
 //     its first batch (upstream's throttle).
 //
+// # Checkpoints
+//
+// The source is a connectors.RestorableSource. A reader's position is its
+// timeline (first id, number of events, event spacing, base time) and how
+// many of its events it passed. Restored at any parallelism, the old
+// readers' unfinished timelines are kept as they were (so every event
+// keeps its id and event time) and dealt round-robin to the new readers; a
+// reader given several merges them by event time. Restored at more readers
+// than there are unfinished timelines, the extra readers get none (bounded:
+// they end at once; unbounded: they stay empty, so declare the source idle
+// timeout, or restore at no more readers than before).
+//
 // Generation is column by column into reused buffers, strings being copies
 // of slices of two fixed 1 MiB random texts (as upstream cuts 'extra').
 // See BenchmarkGenerate for rows per CPU-second.

@@ -582,9 +582,9 @@ func TestPosition(t *testing.T) {
 			got = append(got, rowsOf(rec)...)
 			rec.Release()
 		}
-		pos := rd.(*Reader).Position()
+		pos := rd.(*Reader).EventsPassed()
 		rd2, _ := src.Reader(ctx, rc)
-		if err := rd2.(*Reader).SetPosition(pos); err != nil {
+		if err := rd2.(*Reader).SetEventsPassed(pos); err != nil {
 			t.Fatal(err)
 		}
 		for {
@@ -601,8 +601,8 @@ func TestPosition(t *testing.T) {
 		if !equalRows(got, full[1], "") {
 			t.Fatalf("%s: resumed rows differ (%d rows vs %d)", table, len(got), len(full[1]))
 		}
-		if err := rd2.(*Reader).SetPosition(-1); err == nil {
-			t.Fatal("SetPosition(-1) succeeded")
+		if err := rd2.(*Reader).SetEventsPassed(-1); err == nil {
+			t.Fatal("SetEventsPassed(-1) succeeded")
 		}
 	}
 }

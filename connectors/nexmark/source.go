@@ -56,10 +56,11 @@ func (s *Source) Reader(ctx context.Context, rc connectors.ReaderContext) (conne
 		count = total - share*(p-1)
 	}
 	r := &Reader{
-		src:   s,
-		gen:   generator{cfg: s.cfg, key: s.key, text: sharedTexts()},
-		alloc: rc.Alloc,
-		batch: rc.BatchSize,
+		src:      s,
+		gen:      generator{cfg: s.cfg, key: s.key, text: sharedTexts()},
+		alloc:    rc.Alloc,
+		batch:    rc.BatchSize,
+		paceFrom: s.cfg.base,
 		line: timeline{
 			firstID: 1 + i*share,
 			events:  count,
@@ -117,22 +118,28 @@ type Reader struct {
 	line  timeline
 	next  int64 // events (of every kind) consumed so far: the position
 
-	started time.Time // wall clock of the first batch, when paced
+	// others are further timelines a restored reader merges with line by
+	// event time (see position.go).
+	others []segment
+
+	started  time.Time // wall clock of the first batch, when paced
+	paceFrom int64     // event time due at started, when paced
 }
 
 var _ connectors.Reader = (*Reader)(nil)
 
-// Position returns how many events (of every kind) the reader has passed:
-// the whole state a checkpoint needs.
-func (r *Reader) Position() int64 { return r.next }
+// EventsPassed returns how many events (of every kind) the reader has
+// passed on its timeline.
+func (r *Reader) EventsPassed() int64 { return r.next }
 
-// SetPosition makes the reader continue after pos events of its share.
-func (r *Reader) SetPosition(pos int64) error {
+// SetEventsPassed makes the reader continue after pos events of its share.
+func (r *Reader) SetEventsPassed(pos int64) error {
 	if pos < 0 || pos > r.line.events {
 		return fmt.Errorf("table '%s': position %d is outside the reader's %d events", r.src.cfg.name, pos, r.line.events)
 	}
 	r.next = pos
 	r.started = time.Time{}
+	r.paceFrom = r.src.cfg.base
 	return nil
 }
 
@@ -144,13 +151,14 @@ func (r *Reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		return nil, err
 	}
 	cfg := r.src.cfg
+	merge, mergeLimit := r.pickSegment()
 	paced, limit := !cfg.maxSpeed, int64(0) // limit: the latest event time due when paced
 	if paced {
 		now := time.Now()
 		if r.started.IsZero() {
 			r.started = now
 		}
-		limit = cfg.base + now.Sub(r.started).Milliseconds()
+		limit = r.paceFrom + now.Sub(r.started).Milliseconds()
 		if n, ok := r.peek(); ok {
 			if wait := time.Duration(r.line.time(n)-limit) * time.Millisecond; wait > 0 {
 				t := time.NewTimer(min(wait, 100*time.Millisecond))
@@ -160,9 +168,15 @@ func (r *Reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 					return nil, ctx.Err()
 				case <-t.C:
 				}
-				limit = cfg.base + time.Since(r.started).Milliseconds()
+				limit = r.paceFrom + time.Since(r.started).Milliseconds()
 			}
 		}
+	}
+	if merge {
+		if !paced || mergeLimit < limit {
+			limit = mergeLimit
+		}
+		paced = true
 	}
 	n := r.collect(paced, limit)
 	if n == 0 {
@@ -174,6 +188,7 @@ func (r *Reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 		return nil, nil
 	}
 	r.out.reset(r.alloc, n)
+	r.gen.line = r.line
 	r.gen.fill(&r.out, r.src.kind, n)
 	return r.out.record(r.src.schema), nil
 }

@@ -8,4 +8,11 @@
 // Each batch is formatted first and written whole under one lock shared by
 // every print table of the factory, so lines of parallel writers never
 // interleave.
+//
+// The print sink is not transactional: it does not take part in
+// checkpoints (its writers are not connectors.TwoPhaseWriters), and lines
+// are printed as rows arrive. A job restored from a checkpoint prints again
+// the rows it had printed after that checkpoint, so its output is
+// at-least-once; that is fine for demos and debugging. Use the filesystem
+// sink for exactly-once output.
 package print
