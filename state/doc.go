@@ -11,6 +11,7 @@
 // checkpoints) at every barrier. This keeps the per-row path off the backend,
 // as Flink's window buffers do.
 //
-// Backends: memstate (in memory, for tests and small jobs). A Pebble backend
-// with checkpoints follows.
+// Backends: memstate (in memory, for tests and small jobs) and pebblestate
+// (github.com/cockroachdb/pebble/v2, one DB per subtask, snapshotted
+// incrementally into checkpoint storage; see package checkpoint).
 package state
