@@ -3,6 +3,7 @@ package embedded
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,8 @@ import (
 	"github.com/eddy-streaming/eddy/engine/operators"
 	"github.com/eddy-streaming/eddy/engine/runtime"
 	"github.com/eddy-streaming/eddy/planner"
+	"github.com/eddy-streaming/eddy/state"
+	"github.com/eddy-streaming/eddy/state/checkpoint"
 	"github.com/eddy-streaming/eddy/udf"
 )
 
@@ -35,6 +38,19 @@ type Options struct {
 	BatchSize  int
 	Registerer prometheus.Registerer
 	Config     map[string]string
+
+	// State, CheckpointStorage, CheckpointInterval, Restore,
+	// AllowNonRestoredState and RestartStrategy configure keyed state and
+	// checkpoints, and are passed to the runtime (see runtime.Options):
+	// a job checkpoints with a storage, a State that restores (e.g.
+	// pebblestate) and an interval (or the job option
+	// 'execution.checkpointing.interval', which the interval overrides).
+	State                 state.Provider
+	CheckpointStorage     checkpoint.Storage
+	CheckpointInterval    time.Duration
+	Restore               *checkpoint.Metadata
+	AllowNonRestoredState bool
+	RestartStrategy       runtime.RestartStrategy
 }
 
 func (o Options) connectors() *connectors.Registry {
@@ -84,5 +100,12 @@ func RunPlan(ctx context.Context, plan *planner.Plan, reg *connectors.Registry, 
 		BatchSize:  opts.BatchSize,
 		Registerer: opts.Registerer,
 		Config:     opts.Config,
+
+		State:                 opts.State,
+		CheckpointStorage:     opts.CheckpointStorage,
+		CheckpointInterval:    opts.CheckpointInterval,
+		Restore:               opts.Restore,
+		AllowNonRestoredState: opts.AllowNonRestoredState,
+		RestartStrategy:       opts.RestartStrategy,
 	})
 }

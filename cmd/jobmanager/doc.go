@@ -1,6 +1,7 @@
 // Command jobmanager compiles Eddy SQL scripts and runs them.
 //
-//	jobmanager run [--parallelism N] JOB.sql
+//	jobmanager run [--parallelism N] [--checkpoint-dir DIR --checkpoint-interval 2s
+//	               [--from-checkpoint DIR-or-path] [--allow-non-restored-state]] JOB.sql
 //	jobmanager explain [--parallelism N] JOB.sql
 //
 // run executes every INSERT (and bare query) of the script as one job in an
@@ -10,6 +11,18 @@
 // stdout first, in order, and do not run; a script of EXPLAIN statements
 // only runs nothing and exits 0. Any error exits non-zero with a message;
 // SQL errors read FILE:LINE:COL: message.
+//
+// With --checkpoint-dir DIR the job keeps its keyed state in Pebble (working
+// files in a temporary directory) and its checkpoints in DIR, every
+// --checkpoint-interval (a Go duration; it overrides the job option
+// 'execution.checkpointing.interval', which applies when the flag is
+// absent); a failed job restarts in process from its latest checkpoint.
+// --from-checkpoint resumes from the newest intact checkpoint under a
+// directory (it may be DIR itself) or from one checkpoint's directory or
+// _metadata file; when the directory holds no complete checkpoint the job
+// starts from the beginning and logs "no complete checkpoint under DIR;
+// starting from the beginning". A restore whose state does not fit the
+// job fails naming the operators, unless --allow-non-restored-state.
 //
 // explain prints the EXPLAIN statements' plans, then the job's logical plan
 // and physical DAG: operators, exchanges and parallelism.

@@ -6,6 +6,8 @@
 // reads all of its input channels through one Gate, which hands out
 // messages in FIFO order per channel and round-robin across channels, and
 // can hold back a single channel (Block) for checkpoint-barrier alignment.
+// Wake interrupts a consumer waiting in Next (ErrWoken), so it can act on
+// something outside its channels, such as a completed checkpoint.
 // A Transport makes both ends. Local is the in-process Transport: every
 // channel is a bounded queue of messages, so a slow consumer blocks its
 // producers (backpressure) and nothing is ever dropped. A network transport

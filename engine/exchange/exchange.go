@@ -11,6 +11,9 @@ import (
 // ErrClosed is returned by Send when the receiving gate was closed.
 var ErrClosed = errors.New("exchange: channel closed")
 
+// ErrWoken is returned by Gate.Next after Gate.Wake.
+var ErrWoken = errors.New("exchange: gate woken")
+
 // ChannelID names one channel: producer subtask From of the edge with index
 // Edge in the job graph sends to consumer subtask To.
 type ChannelID struct {
@@ -46,6 +49,11 @@ type Gate interface {
 	Block(ch int)
 	// Unblock undoes Block.
 	Unblock(ch int)
+	// Wake makes the Next that is waiting, or else the next call to Next,
+	// return ErrWoken once, so the consumer can act on something outside
+	// its channels (a completed checkpoint, for example). It may be called
+	// from any goroutine.
+	Wake()
 	// Close releases every message still queued and makes later and
 	// pending Sends fail with ErrClosed. It is idempotent.
 	Close()

@@ -111,6 +111,7 @@ type localGate struct {
 	queues   []*localQueue
 	next     int // round-robin start
 	isClosed bool
+	woken    bool
 	// notify gets a token whenever a message is queued.
 	notify chan struct{}
 	// closed is closed by Close, waking blocked producers.
@@ -127,6 +128,11 @@ func (g *localGate) Next(ctx context.Context) (int, stream.Message, error) {
 		if g.isClosed {
 			g.mu.Unlock()
 			return 0, stream.Message{}, ErrClosed
+		}
+		if g.woken {
+			g.woken = false
+			g.mu.Unlock()
+			return 0, stream.Message{}, ErrWoken
 		}
 		n := len(g.queues)
 		for k := 0; k < n; k++ {
@@ -167,6 +173,17 @@ func (g *localGate) Block(ch int) {
 func (g *localGate) Unblock(ch int) {
 	g.mu.Lock()
 	g.queues[ch].blocked = false
+	g.mu.Unlock()
+	select {
+	case g.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Wake implements Gate.
+func (g *localGate) Wake() {
+	g.mu.Lock()
+	g.woken = true
 	g.mu.Unlock()
 	select {
 	case g.notify <- struct{}{}:

@@ -234,3 +234,31 @@ func TestLocalManyProducers(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestLocalWake: Wake makes a waiting Next, or else the next one, return
+// ErrWoken once; messages are then read as before.
+func TestLocalWake(t *testing.T) {
+	g, senders := newLocal(t, 2, []ChannelID{{Edge: 0, From: 0, To: 0}})
+	defer g.Close()
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := g.Next(ctx)
+		done <- err
+	}()
+	g.Wake()
+	if err := <-done; !errors.Is(err, ErrWoken) {
+		t.Fatalf("waiting Next after Wake: %v, want ErrWoken", err)
+	}
+	// A Wake with nothing waiting is kept for the next Next, once.
+	if err := senders[0].Send(ctx, stream.WatermarkMessage(7)); err != nil {
+		t.Fatal(err)
+	}
+	g.Wake()
+	if _, _, err := g.Next(ctx); !errors.Is(err, ErrWoken) {
+		t.Fatalf("Next after Wake: %v, want ErrWoken", err)
+	}
+	if _, m, err := g.Next(ctx); err != nil || m.Kind != stream.Watermark || m.Watermark != 7 {
+		t.Fatalf("Next after the wake-up: %+v, %v", m, err)
+	}
+}

@@ -41,6 +41,34 @@
 // state closed and every queued batch released. Run returns that error
 // wrapped in a *SubtaskError naming the vertex, operator and subtask.
 //
+// Checkpoints (Options.CheckpointStorage and an interval: Options.
+// CheckpointInterval, or else the job option
+// 'execution.checkpointing.interval') are Flink's asynchronous barrier
+// snapshots; coordinator.go describes them. In short: a coordinator
+// triggers checkpoint n at the sources, whose subtasks record their
+// readers' positions (connectors.PositionedReader), snapshot their chains
+// and send a barrier; subtasks with several input channels align the
+// barrier (exchange.Gate.Block), snapshot (operator.Snapshotter, then the
+// backend's checkpoint.SnapshotBackend), forward it, and persist the
+// snapshot on a goroutine before acknowledging; sinks with
+// connectors.TwoPhaseWriters prepare at the barrier and commit once the
+// checkpoint's metadata is committed. A checkpoint that fails or times
+// out is dropped, never committed. Once a source has reached the end of
+// its input no new checkpoint starts, and at the end of the job the sinks
+// commit the rest as they close.
+//
+// With Options.Restore the job resumes from a checkpoint: it must fit the
+// job (Metadata.Fits; Options.AllowNonRestoredState drops the state of
+// operators the job lacks), every RecoverableSink recovers that
+// checkpoint's committables before a writer opens, each operator's backend
+// is restored from the snapshots of the old subtasks whose key groups
+// overlap its own (checkpoint.RestoringProvider), RestoreState rebuilds
+// its memory, its watermark is replayed, and sources resume from their
+// positions (connectors.RestorableSource). With a checkpoint storage, a
+// job that fails is torn down and restarted in process from its latest
+// checkpoint under Options.RestartStrategy (exponential delay, a bounded
+// number of attempts).
+//
 // Metrics are prometheus counters labelled job, vertex, operator and
 // subtask: records in and out of every operator, plus whatever counters
 // operators and connectors ask for (for example late_records_dropped).

@@ -10,6 +10,7 @@ import (
 	"github.com/eddy-streaming/eddy/connectors"
 	"github.com/eddy-streaming/eddy/engine/operator"
 	"github.com/eddy-streaming/eddy/state"
+	"github.com/eddy-streaming/eddy/state/checkpoint"
 	"github.com/eddy-streaming/eddy/state/memstate"
 	"github.com/eddy-streaming/eddy/udf"
 )
@@ -60,6 +61,92 @@ type Options struct {
 	// Now is the wall clock, in epoch milliseconds, for processing time
 	// (operator.Context.Now); default the system clock.
 	Now func() int64
+
+	// CheckpointStorage keeps the job's checkpoints. Without it the job
+	// takes no checkpoints and a failure ends it.
+	CheckpointStorage checkpoint.Storage
+	// CheckpointInterval is the time between two checkpoints. When 0, the
+	// job option CheckpointIntervalKey decides (Options.CheckpointInterval,
+	// set from a command-line flag, wins over the option); when neither is
+	// set, or the interval is 0, no checkpoint is triggered. Checkpoints
+	// need CheckpointStorage, a State that is a checkpoint.RestoringProvider
+	// and sources that are connectors.RestorableSources.
+	CheckpointInterval time.Duration
+	// CheckpointTimeout drops a checkpoint not complete within it; when 0,
+	// the job option CheckpointTimeoutKey, else DefaultCheckpointTimeout.
+	CheckpointTimeout time.Duration
+	// Restore, when set, is the checkpoint (or savepoint) the job resumes
+	// from. Its files are read from CheckpointStorage.
+	Restore *checkpoint.Metadata
+	// AllowNonRestoredState lets a restore drop the state of operators the
+	// job no longer has; otherwise such a restore fails naming them.
+	AllowNonRestoredState bool
+	// RestartStrategy says how a job with CheckpointStorage restarts after
+	// a failure: torn down whole and resumed in process from the latest
+	// complete checkpoint (or from Restore, or from the beginning, when
+	// none completed yet). Zero fields take DefaultRestartStrategy's.
+	RestartStrategy RestartStrategy
+}
+
+// Job options of checkpointing (Flink's names).
+const (
+	// CheckpointIntervalKey is the interval between checkpoints, a Go
+	// ("2s", "500ms") or Flink ("10 s", "1 min") duration.
+	CheckpointIntervalKey = "execution.checkpointing.interval"
+	// CheckpointTimeoutKey is how long a checkpoint may take before it is
+	// dropped.
+	CheckpointTimeoutKey = "execution.checkpointing.timeout"
+)
+
+// DefaultCheckpointTimeout is the default of Options.CheckpointTimeout
+// (Flink's: 10 minutes).
+const DefaultCheckpointTimeout = 10 * time.Minute
+
+// RestartStrategy is an exponential-delay restart strategy: after the
+// n-th failure (n from 1) the job waits min(InitialDelay * Multiplier^(n-1),
+// MaxDelay) and restarts, unless it already restarted MaxAttempts times.
+type RestartStrategy struct {
+	// MaxAttempts is the most restarts; negative means none.
+	MaxAttempts int
+	// InitialDelay is the wait before the first restart.
+	InitialDelay time.Duration
+	// MaxDelay bounds the wait.
+	MaxDelay time.Duration
+	// Multiplier grows the wait after each restart (at least 1).
+	Multiplier float64
+}
+
+// DefaultRestartStrategy is used for the zero fields of
+// Options.RestartStrategy: 3 restarts, 1 s doubling up to 30 s.
+var DefaultRestartStrategy = RestartStrategy{MaxAttempts: 3, InitialDelay: time.Second, MaxDelay: 30 * time.Second, Multiplier: 2}
+
+func (r RestartStrategy) withDefaults() RestartStrategy {
+	d := DefaultRestartStrategy
+	if r.MaxAttempts == 0 {
+		r.MaxAttempts = d.MaxAttempts
+	}
+	if r.MaxAttempts < 0 {
+		r.MaxAttempts = 0
+	}
+	if r.InitialDelay <= 0 {
+		r.InitialDelay = d.InitialDelay
+	}
+	if r.MaxDelay <= 0 {
+		r.MaxDelay = max(d.MaxDelay, r.InitialDelay)
+	}
+	if r.Multiplier < 1 {
+		r.Multiplier = d.Multiplier
+	}
+	return r
+}
+
+// delay returns the wait before restart n (from 1).
+func (r RestartStrategy) delay(n int) time.Duration {
+	d := float64(r.InitialDelay)
+	for i := 1; i < n && d < float64(r.MaxDelay); i++ {
+		d *= r.Multiplier
+	}
+	return min(time.Duration(d), r.MaxDelay)
 }
 
 func (o Options) withDefaults() Options {
@@ -84,6 +171,7 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = func() int64 { return time.Now().UnixMilli() }
 	}
+	o.RestartStrategy = o.RestartStrategy.withDefaults()
 	return o
 }
 
@@ -102,6 +190,21 @@ type Result struct {
 	Vertices []VertexResult
 	// Operators has one entry per operator, in graph order.
 	Operators []OperatorResult
+
+	// Checkpoints is the number of checkpoints completed, and
+	// CheckpointsFailed of those dropped (failed or timed out).
+	Checkpoints       int
+	CheckpointsFailed int
+	// LastCheckpointID, LastCheckpointDuration and LastCheckpointSize
+	// describe the last completed checkpoint: its ID, the time from
+	// trigger to its metadata being committed, and the bytes it
+	// references (state files, positions and committables).
+	LastCheckpointID       int64
+	LastCheckpointDuration time.Duration
+	LastCheckpointSize     int64
+	// Restarts is how many times the job was restarted after a failure.
+	// The record counts include the rows processed again after a restart.
+	Restarts int
 }
 
 // VertexResult is what one vertex did, summed over its subtasks.

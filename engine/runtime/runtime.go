@@ -9,9 +9,10 @@ import (
 
 	"github.com/eddy-streaming/eddy/engine/exchange"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/state/checkpoint"
 )
 
-// job is one running graph.
+// job is one attempt at running a graph: the first run, or a restart.
 type job struct {
 	g           *jobgraph.Graph
 	name        string
@@ -24,6 +25,17 @@ type job struct {
 	plans       []*vertexPlan
 	subtasks    []*subtask
 
+	// Checkpoints: the configuration, the checkpoint this attempt resumes
+	// from (nil: from the beginning), the coordinator (nil: none taken),
+	// the context of persisting snapshots (done when the attempt ends) and
+	// the persists in flight.
+	ckpt      ckptConfig
+	restore   *checkpoint.Metadata
+	restarted bool
+	coord     *coordinator
+	ckptCtx   context.Context
+	persistWG sync.WaitGroup
+
 	mu     sync.Mutex
 	err    error
 	cancel context.CancelCauseFunc
@@ -34,6 +46,11 @@ type job struct {
 // the job's Result and the first error: a validation error (with a nil
 // Result: nothing ran), a *SubtaskError (with the counts up to the
 // failure), or ctx.Err() wrapped when ctx was cancelled.
+//
+// With Options.CheckpointStorage, a job that fails is torn down and
+// restarted in process, from the latest complete checkpoint, under
+// Options.RestartStrategy; Run returns the last attempt's error when the
+// attempts run out.
 func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) {
 	start := time.Now()
 	opts = opts.withDefaults()
@@ -41,38 +58,83 @@ func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
-	j := &job{
-		g: g, name: g.Name, opts: opts, maxP: maxP, idleTimeout: idle, config: cfg,
-		logger: opts.Logger.With("job", g.Name), plans: plans,
-	}
-	j.metrics = newMetricSet(opts.Registerer, g.Name, j.logger)
-	if err := j.wire(); err != nil {
+	ck, err := checkpointConfig(opts, cfg, plans)
+	if err != nil {
 		return nil, err
 	}
-
-	jctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	j.cancel = cancel
-	var wg sync.WaitGroup
-	for _, s := range j.subtasks {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.main(jctx)
-		}()
-	}
-	wg.Wait()
-	for _, s := range j.subtasks {
-		if s.gate != nil {
-			s.gate.Close() // releases anything still queued
+	logger := opts.Logger.With("job", g.Name)
+	metrics := newMetricSet(opts.Registerer, g.Name, logger)
+	stats := &ckptStats{}
+	restore := opts.Restore
+	var lastID int64
+	restarts := 0
+	var j *job
+	for {
+		j = &job{
+			g: g, name: g.Name, opts: opts, maxP: maxP, idleTimeout: idle, config: cfg,
+			logger: logger, metrics: metrics, plans: plans, ckpt: ck, restore: restore, restarted: restarts > 0,
+		}
+		var started bool
+		started, lastID, err = j.attempt(ctx, stats, lastID)
+		if !started && restarts == 0 {
+			return nil, err
+		}
+		if err == nil || ctx.Err() != nil || ck.storage == nil || restarts >= opts.RestartStrategy.MaxAttempts {
+			break
+		}
+		restarts++
+		delay := opts.RestartStrategy.delay(restarts)
+		logger.Warn("job failed; restarting", "err", err, "restart", restarts, "of", opts.RestartStrategy.MaxAttempts, "delay", delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		if ctx.Err() != nil {
+			break
+		}
+		m, skipped, lerr := ck.storage.Latest(ctx)
+		for _, e := range skipped {
+			logger.Warn("skipping a damaged checkpoint", "err", e)
+		}
+		if lerr != nil {
+			err = fmt.Errorf("runtime: cannot restart: find the latest checkpoint: %w (after: %w)", lerr, err)
+			break
+		}
+		// Only a checkpoint of this run: the storage may hold older ones
+		// (of an earlier run, or older than the one restored).
+		stats.mu.Lock()
+		first := stats.runFirst
+		stats.mu.Unlock()
+		switch {
+		case m != nil && first > 0 && m.ID >= first:
+			restore = m
+			logger.Info("restarting from checkpoint", "checkpoint", m.ID)
+		case restore != nil:
+			logger.Info("restarting from the checkpoint the run resumed from", "checkpoint", restore.ID)
+		default:
+			logger.Info("no complete checkpoint yet; restarting from the beginning")
 		}
 	}
 
 	res := j.result(time.Since(start))
-	err = j.outcome(ctx)
+	stats.mu.Lock()
+	res.Checkpoints, res.CheckpointsFailed = stats.completed, stats.failed
+	res.LastCheckpointID, res.LastCheckpointDuration, res.LastCheckpointSize = stats.lastID, stats.lastDur, stats.lastSize
+	stats.mu.Unlock()
+	res.Restarts = restarts
+	if err == nil || ctx.Err() == nil || !isTeardown(err) {
+		// keep err
+	} else {
+		err = fmt.Errorf("runtime: job %q cancelled: %w", j.name, ctx.Err())
+	}
 	attrs := []any{
 		"records_in", res.RecordsIn, "records_out", res.RecordsOut,
 		"late_records_dropped", res.LateRecordsDropped, "duration", res.Duration,
+	}
+	if ck.enabled() || restarts > 0 {
+		attrs = append(attrs, "checkpoints", res.Checkpoints, "checkpoints_failed", res.CheckpointsFailed, "restarts", restarts)
 	}
 	switch {
 	case err != nil && ctx.Err() != nil:
@@ -83,6 +145,70 @@ func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) 
 		j.logger.Info("job finished", attrs...)
 	}
 	return res, err
+}
+
+// attempt runs the job once. It reports whether it started (false: a
+// validation error, nothing ran) and the last checkpoint ID it used.
+func (j *job) attempt(ctx context.Context, stats *ckptStats, lastID int64) (started bool, usedID int64, err error) {
+	if j.restore != nil {
+		if err := j.checkRestore(j.restore, j.opts.AllowNonRestoredState); err != nil {
+			return false, lastID, err
+		}
+	}
+	if err := j.wire(); err != nil {
+		return false, lastID, err
+	}
+	jctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	j.cancel = cancel
+	ckctx, ckcancel := context.WithCancel(jctx)
+	defer ckcancel()
+	j.ckptCtx = ckctx
+	closeGates := func() {
+		for _, s := range j.subtasks {
+			if s.gate != nil {
+				s.gate.Close() // releases anything still queued
+			}
+		}
+	}
+	if j.ckpt.enabled() {
+		first, err := firstCheckpointID(ctx, j.ckpt.storage, j.restore, lastID)
+		if err != nil {
+			closeGates()
+			return false, lastID, err
+		}
+		j.coord = newCoordinator(j, j.ckpt, stats, first)
+	}
+	if err := j.recoverSinks(jctx); err != nil {
+		closeGates()
+		return true, lastID, err
+	}
+	var coordDone chan struct{}
+	if j.coord != nil {
+		coordDone = make(chan struct{})
+		go func() {
+			defer close(coordDone)
+			j.coord.run(ckctx)
+		}()
+	}
+	var wg sync.WaitGroup
+	for _, s := range j.subtasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.main(jctx)
+		}()
+	}
+	wg.Wait()
+	ckcancel()
+	j.persistWG.Wait()
+	usedID = lastID
+	if coordDone != nil {
+		<-coordDone
+		usedID = j.coord.nextID - 1
+	}
+	closeGates()
+	return true, usedID, j.outcome(ctx)
 }
 
 // wire creates every subtask with its operators, gate and routers.

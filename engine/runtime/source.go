@@ -52,18 +52,42 @@ func (s *subtask) openSource(ctx context.Context) error {
 		}
 		s.src.gen = gen
 	}
-	rd, err := s.plan.source.Reader(ctx, connectors.ReaderContext{
+	rc := connectors.ReaderContext{
 		Subtask: s.index, Parallelism: s.plan.v.Parallelism, BatchSize: j.opts.BatchSize,
 		Alloc: j.opts.Alloc, Logger: s.logger.With("operator", s.src.spec.ID), Metrics: s.src.metrics,
-	})
+	}
+	rd, err := s.restoredReader(ctx, rc)
 	if err != nil {
-		return s.wrap(-1, fmt.Errorf("open reader: %w", err))
+		return s.wrap(-1, err)
+	}
+	if rd == nil {
+		if rd, err = s.plan.source.Reader(ctx, rc); err != nil {
+			return s.wrap(-1, fmt.Errorf("open reader: %w", err))
+		}
 	}
 	if rd == nil {
 		return s.wrap(-1, fmt.Errorf("open reader: connector returned no reader"))
 	}
 	s.src.reader = rd
+	if j.ckpt.enabled() {
+		if _, ok := rd.(connectors.PositionedReader); !ok {
+			return s.wrap(-1, fmt.Errorf("open reader: connector %q returned a reader that cannot report its position (not a connectors.PositionedReader), so the job cannot be checkpointed", spec.Connector))
+		}
+	}
 	return nil
+}
+
+// position returns the reader's position for a checkpoint.
+func (r *sourceRun) position() ([]byte, error) {
+	pr, ok := r.reader.(connectors.PositionedReader)
+	if !ok {
+		return nil, fmt.Errorf("reader of connector %q cannot report its position", r.spec.Source.Connector)
+	}
+	pos, err := pr.Position()
+	if err != nil {
+		return nil, fmt.Errorf("reader position: %w", err)
+	}
+	return pos, nil
 }
 
 // runSource reads the source until end of input, pushing batches down the
@@ -84,12 +108,18 @@ func (s *subtask) runSource(ctx context.Context) error {
 		if err := s.procDue(ctx); err != nil {
 			return err
 		}
+		if err := s.checkMail(ctx); err != nil {
+			return err
+		}
 		rec, kinds, err := readNext(ctx, src.reader)
 		if err != nil {
 			if rec != nil {
 				rec.Release()
 			}
 			if errors.Is(err, io.EOF) {
+				if c := s.job.coord; c != nil {
+					c.sourceEnded(s.job.ckptCtx, sourceEnd{s: s, lastBarrier: s.lastBarrier})
+				}
 				return nil
 			}
 			return s.wrap(-1, fmt.Errorf("read: %w", err))
@@ -111,6 +141,13 @@ func (s *subtask) runSource(ctx context.Context) error {
 			case <-ctx.Done():
 				return s.wrap(-1, ctx.Err())
 			case <-timer.C:
+			case <-s.mail.wake:
+				if !timer.Stop() {
+					select {
+					case <-timer.C:
+					default:
+					}
+				}
 			}
 			backoff = min(2*backoff, maxBackoff)
 			continue

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime/debug"
 
 	"github.com/eddy-streaming/eddy/connectors"
@@ -15,6 +16,7 @@ import (
 	"github.com/eddy-streaming/eddy/engine/types"
 	"github.com/eddy-streaming/eddy/engine/watermark"
 	"github.com/eddy-streaming/eddy/state"
+	"github.com/eddy-streaming/eddy/state/checkpoint"
 	"github.com/eddy-streaming/eddy/state/keygroup"
 )
 
@@ -29,6 +31,11 @@ type opRun struct {
 	state   state.Backend
 	opened  bool
 	closed  bool
+	// wm is the last watermark handed to the operator.
+	wm int64
+	// restored is the operator's part of the checkpoint the job resumes
+	// from, nil when it starts empty.
+	restored *checkpoint.OperatorState
 }
 
 // Emit implements operator.Collector for the operator's output: it hands
@@ -83,20 +90,31 @@ type subtask struct {
 	proc procTime
 	// ended reports that End went downstream.
 	ended bool
+
+	// kgs are the key groups the subtask owns.
+	kgs keygroup.Range
+	// Checkpoints: the coordinator's messages, the barrier alignment, the
+	// last barrier sent on, and the persist in flight (closed when done).
+	mail        mailbox
+	align       alignment
+	lastBarrier int64
+	persisting  chan struct{}
 }
 
 func newSubtask(j *job, p *vertexPlan, i int) (*subtask, error) {
 	s := &subtask{
 		job: j, plan: p, index: i, cur: -1, lastWM: stream.MinWatermark, outWM: stream.MinWatermark,
 		logger: j.logger.With("vertex", p.v.ID, "subtask", i),
+		kgs:    keygroup.RangeOf(i, j.maxP, p.v.Parallelism),
 	}
+	s.mail.wake = make(chan struct{}, 1)
 	specs := p.v.Ops
 	if p.source != nil {
 		s.src = &sourceRun{spec: specs[0], metrics: j.metrics.forOperator(p.v.ID, specs[0].ID, i)}
 		specs = specs[1:]
 	}
 	for k, spec := range specs {
-		o := &opRun{s: s, k: k, spec: spec, logger: s.logger.With("operator", spec.ID)}
+		o := &opRun{s: s, k: k, spec: spec, logger: s.logger.With("operator", spec.ID), wm: stream.MinWatermark}
 		o.metrics = j.metrics.forOperator(p.v.ID, spec.ID, i)
 		switch {
 		case spec.Sink != nil:
@@ -192,7 +210,7 @@ func (s *subtask) run(ctx context.Context) error {
 // open opens every operator of the chain (and the source reader).
 func (s *subtask) open(ctx context.Context) error {
 	j, v := s.job, s.plan.v
-	kgs := keygroup.RangeOf(s.index, j.maxP, v.Parallelism)
+	kgs := s.kgs
 	for k, o := range s.ops {
 		oc := &operator.Context{
 			JobName: j.name, VertexID: v.ID, OperatorID: o.spec.ID,
@@ -202,11 +220,11 @@ func (s *subtask) open(ctx context.Context) error {
 			Connector: j.connectorLookup(),
 		}
 		if o.spec.Sink == nil && o.spec.WatermarkAssigner == nil {
-			st, err := j.opts.State.Open(ctx, state.Scope{
+			st, err := s.openState(ctx, o, state.Scope{
 				Job: j.name, OperatorID: o.spec.ID, Subtask: s.index, KeyGroups: kgs, MaxParallelism: j.maxP,
 			})
 			if err != nil {
-				return s.wrap(k, fmt.Errorf("open state: %w", err))
+				return s.wrap(k, err)
 			}
 			o.state, oc.State = st, st
 		}
@@ -217,11 +235,16 @@ func (s *subtask) open(ctx context.Context) error {
 		}
 		s.cur = -1
 	}
+	if err := s.restoreChain(ctx); err != nil {
+		return err
+	}
 	s.initProcTime()
 	if s.src != nil {
 		return s.openSource(ctx)
 	}
-	s.tracker = watermark.NewTracker(s.gate.NumChannels())
+	n := s.gate.NumChannels()
+	s.tracker = watermark.NewTracker(n)
+	s.align.arrived, s.align.ended = make([]bool, n), make([]bool, n)
 	return nil
 }
 
@@ -275,8 +298,12 @@ func (s *subtask) broadcast(ctx context.Context, m stream.Message) error {
 	return nil
 }
 
-// advance hands watermark wm, from upstream, to the chain.
+// advance hands watermark wm, from upstream, to the chain. A watermark
+// not above the last one (after a restore replayed it) is dropped.
 func (s *subtask) advance(ctx context.Context, wm int64) error {
+	if wm <= s.lastWM {
+		return nil
+	}
 	s.lastWM = wm
 	return s.advanceFrom(ctx, 0, wm)
 }
@@ -285,6 +312,9 @@ func (s *subtask) advance(ctx context.Context, wm int64) error {
 // in chain order, then forwards it downstream. A watermark assigner stops
 // every watermark but stream.MaxWatermark: it makes its own.
 func (s *subtask) advanceFrom(ctx context.Context, k int, wm int64) error {
+	if k < len(s.ops) && wm <= s.ops[k].wm {
+		return nil // not above what a restore replayed
+	}
 	prev := s.cur
 	for ; k < len(s.ops); k++ {
 		o := s.ops[k]
@@ -292,6 +322,7 @@ func (s *subtask) advanceFrom(ctx context.Context, k int, wm int64) error {
 			s.cur = prev
 			return nil
 		}
+		o.wm = wm
 		s.cur = k
 		if err := o.op.ProcessWatermark(ctx, wm, o); err != nil {
 			return s.wrap(k, err)
@@ -308,10 +339,16 @@ func (s *subtask) runInputs(ctx context.Context) error {
 		if err := s.procDue(ctx); err != nil {
 			return err
 		}
+		if err := s.checkMail(ctx); err != nil {
+			return err
+		}
 		ch, m, err := s.gate.Next(s.waitContext(ctx))
 		if err != nil {
 			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 				continue // processing time is due
+			}
+			if errors.Is(err, exchange.ErrWoken) {
+				continue // mail
 			}
 			return s.wrap(-1, fmt.Errorf("read input: %w", err))
 		}
@@ -338,9 +375,24 @@ func (s *subtask) runInputs(ctx context.Context) error {
 		case stream.Idle:
 			u, err = s.tracker.SetIdle(ch)
 		case stream.End:
-			u, err = s.tracker.End(ch)
+			if u, err = s.tracker.End(ch); err == nil {
+				if err = s.update(ctx, u); err != nil {
+					return err
+				}
+				if err := s.channelEnded(ctx, ch); err != nil {
+					return err
+				}
+				continue
+			}
 		case stream.BarrierMsg:
-			err = fmt.Errorf("checkpoint barrier %d on input channel %d: checkpoints are not supported yet", m.Barrier.CheckpointID, ch)
+			if s.job.coord == nil {
+				err = fmt.Errorf("checkpoint barrier %d on input channel %d of a job without checkpoints", m.Barrier.CheckpointID, ch)
+				break
+			}
+			if err := s.onBarrier(ctx, ch, m.Barrier); err != nil {
+				return err
+			}
+			continue
 		default:
 			m.Batch.Release()
 			err = fmt.Errorf("unknown message kind %d on input channel %d", m.Kind, ch)
@@ -454,6 +506,50 @@ type sinkOp struct {
 	notNull   *notNullEnforcer // nil: no NOT NULL column
 	w         connectors.Writer
 	closed    bool
+	// pending are the committables prepared (connectors.TwoPhaseWriter)
+	// and not committed yet, oldest first.
+	pending []pendingCommit
+}
+
+// pendingCommit is a committable prepared at checkpoint id.
+type pendingCommit struct {
+	id          int64
+	committable []byte
+}
+
+// prepare prepares the writer's output at checkpoint id when it is a
+// connectors.TwoPhaseWriter (ok), returning the committable and those of
+// earlier checkpoints not committed yet.
+func (o *sinkOp) prepare(ctx context.Context, id int64) (committable []byte, earlier [][]byte, ok bool, err error) {
+	tw, ok := o.w.(connectors.TwoPhaseWriter)
+	if !ok || o.closed {
+		return nil, nil, false, nil
+	}
+	c, err := tw.Prepare(ctx, id)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("prepare writer: %w", err)
+	}
+	for _, p := range o.pending {
+		earlier = append(earlier, p.committable)
+	}
+	o.pending = append(o.pending, pendingCommit{id: id, committable: c})
+	return c, earlier, true, nil
+}
+
+// commitUpTo commits the output prepared at checkpoints up to id.
+func (o *sinkOp) commitUpTo(ctx context.Context, id int64) error {
+	tw, ok := o.w.(connectors.TwoPhaseWriter)
+	if !ok || o.closed {
+		return nil
+	}
+	for len(o.pending) > 0 && o.pending[0].id <= id {
+		p := o.pending[0]
+		if err := tw.Commit(ctx, p.id, p.committable); err != nil {
+			return fmt.Errorf("commit writer's checkpoint %d: %w", p.id, err)
+		}
+		o.pending = o.pending[1:]
+	}
+	return nil
 }
 
 // Open implements operator.Operator: it opens the subtask's writer.
@@ -504,10 +600,15 @@ func (o *sinkOp) ProcessWatermark(ctx context.Context, wm int64, out operator.Co
 	return nil
 }
 
-// commit completes the output (Writer.Close) after the last write.
+// commit completes the output after the last write: it commits what
+// checkpoints prepared and not committed yet, then Writer.Close commits
+// the rest.
 func (o *sinkOp) commit(ctx context.Context) error {
 	if o.w == nil || o.closed {
 		return nil
+	}
+	if err := o.commitUpTo(ctx, math.MaxInt64); err != nil {
+		return err
 	}
 	o.closed = true
 	if err := o.w.Close(ctx); err != nil {
