@@ -11,6 +11,7 @@ import (
 	"github.com/eddy-streaming/eddy/engine/stream"
 	"github.com/eddy-streaming/eddy/state"
 	"github.com/eddy-streaming/eddy/state/checkpoint"
+	"github.com/eddy-streaming/eddy/state/memstate"
 )
 
 // The subtask's side of checkpoints: its mailbox from the coordinator,
@@ -241,6 +242,11 @@ func (s *subtask) snapshot(ctx context.Context, b stream.Barrier) error {
 		if o.state == nil {
 			continue
 		}
+		if _, stateful := o.op.(operator.Snapshotter); !stateful {
+			// No state of its own: only its watermark is recorded.
+			states[o.spec.ID] = newState(o.wm)
+			continue
+		}
 		sb, ok := o.state.(checkpoint.SnapshotBackend)
 		if !ok {
 			release()
@@ -337,6 +343,12 @@ func (s *subtask) waitPersist(ctx context.Context) {
 func (s *subtask) openState(ctx context.Context, o *opRun, scope state.Scope) (state.Backend, error) {
 	j := s.job
 	os := j.restoredOp(o.spec.ID)
+	if _, stateful := o.op.(operator.Snapshotter); !stateful && j.ckpt.enabled() {
+		// Operators without state of their own (calcs, unions, ...)
+		// snapshot nothing: no checkpointed backend for them.
+		o.restored = os
+		return memstate.New(), nil
+	}
 	var st state.Backend
 	var err error
 	if os != nil {

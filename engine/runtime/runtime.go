@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -94,19 +95,16 @@ func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) 
 		if ctx.Err() != nil {
 			break
 		}
-		m, skipped, lerr := ck.storage.Latest(ctx)
-		for _, e := range skipped {
-			logger.Warn("skipping a damaged checkpoint", "err", e)
-		}
-		if lerr != nil {
-			err = fmt.Errorf("runtime: cannot restart: find the latest checkpoint: %w (after: %w)", lerr, err)
-			break
-		}
 		// Only a checkpoint of this run: the storage may hold older ones
 		// (of an earlier run, or older than the one restored).
 		stats.mu.Lock()
 		first := stats.runFirst
 		stats.mu.Unlock()
+		m, lerr := restartPoint(ctx, ck.storage, first, logger)
+		if lerr != nil {
+			err = fmt.Errorf("runtime: cannot restart: find the latest checkpoint: %w (after: %w)", lerr, err)
+			break
+		}
 		switch {
 		case m != nil && first > 0 && m.ID >= first:
 			restore = m
@@ -355,4 +353,34 @@ func (j *job) connectorLookup() func(string) (any, bool) {
 		f, ok := reg.Lookup(name)
 		return f, ok
 	}
+}
+
+// restartPoint returns the newest complete checkpoint of this run (ID at
+// least first; none when first is 0) whose metadata and files are intact,
+// their contents checked against their SHA-256: a damaged checkpoint is
+// logged and skipped for the one before it, so a restart never loops on a
+// checkpoint it cannot restore. Nil when there is none.
+func restartPoint(ctx context.Context, st checkpoint.Storage, first int64, logger *slog.Logger) (*checkpoint.Metadata, error) {
+	if first <= 0 {
+		return nil, nil
+	}
+	ids, err := st.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(ids) - 1; i >= 0 && ids[i] >= first; i-- {
+		m, err := st.Load(ctx, strconv.FormatInt(ids[i], 10))
+		if err == nil {
+			err = checkpoint.VerifyFiles(ctx, st, m)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			logger.Warn("skipping a damaged checkpoint", "checkpoint", ids[i], "err", err)
+			continue
+		}
+		return m, nil
+	}
+	return nil, nil
 }

@@ -570,10 +570,37 @@ func (b *builder) orderLike(from *Node, keys []int) []int {
 }
 
 // exchanges reports whether connect would put an exchange between from and
-// a consumer with requirement req.
+// a consumer with requirement req at a parallelism above 1. It answers the
+// same at parallelism 1, where every edge is forward, so that whether a
+// pruning Calc sits before the consumer, and so the input layout of the
+// consumer's state, does not depend on the parallelism: a checkpoint taken
+// at one parallelism restores at another.
 func (b *builder) exchanges(from *Node, req requirement) bool {
+	if b.p == 1 {
+		switch req.kind {
+		case DistHash:
+			return true
+		case DistSingle:
+			return !singleByDesign(from)
+		}
+		return false
+	}
 	in, _, _ := b.connect(from, req)
 	return in.Exchange != jobgraph.Forward
+}
+
+// singleByDesign reports whether from runs in one subtask at any
+// parallelism: a global aggregate (no group keys) or what follows one.
+func singleByDesign(n *Node) bool {
+	for {
+		if g := n.Op.GroupAgg; g != nil && len(g.GroupKeys) == 0 && g.Phase == jobgraph.OnePhase {
+			return true
+		}
+		if len(n.Inputs) != 1 || n.Inputs[0].Exchange != jobgraph.Forward {
+			return false
+		}
+		n = n.Inputs[0].From
+	}
 }
 
 // connect returns the input edge from from that meets req, the consumer's

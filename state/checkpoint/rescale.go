@@ -90,11 +90,24 @@ func (m *Metadata) Watermark(opID string, kgs keygroup.Range) int64 {
 func (m *Metadata) Unmatched(opIDs map[string]bool) []string {
 	var out []string
 	for _, id := range sortedOps(m) {
-		if !opIDs[id] {
+		if !opIDs[id] && m.holdsState(id) {
 			out = append(out, id)
 		}
 	}
 	return out
+}
+
+// holdsState reports whether operator opID saved anything but watermarks:
+// keyed state, a source position or sink output. An operator without (a
+// calc, whose presence can depend on the parallelism) may be missing from a
+// plan without losing anything.
+func (m *Metadata) holdsState(opID string) bool {
+	for _, st := range m.subtasks(opID) {
+		if st.Backend != nil || len(st.Position) > 0 || len(st.Committable) > 0 || len(st.Pending) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Fits checks that the plan, whose operator IDs are opIDs, can take the

@@ -100,8 +100,14 @@ func metas(hs []*BackendHandle) []string {
 }
 
 func TestFits(t *testing.T) {
+	keyed := func() *OperatorState {
+		return &OperatorState{Parallelism: 1, Subtasks: []*SubtaskState{{Backend: &BackendHandle{Kind: "pebble"}}}}
+	}
 	m := &Metadata{Format: FormatVersion, ID: 9, MaxParallelism: 128, Operators: map[string]*OperatorState{
-		"src": {}, "agg-1": {}, "topn-2": {}, "sink": {},
+		"src": {}, "agg-1": keyed(), "topn-2": keyed(), "sink": {},
+		// A calc saves only its watermark: a plan may lack it (at another
+		// parallelism the planner may not insert it) without losing state.
+		"calc-3": {Parallelism: 1, Subtasks: []*SubtaskState{{Watermark: 42}}},
 	}}
 	plan := map[string]bool{"src": true, "agg-1": true, "sink": true, "new-op": true}
 	if err := m.Fits(plan, true); err != nil {

@@ -52,7 +52,8 @@
 //
 // so they move with their key group. (Sessions fire one by one, at their
 // own ends, so unlike windows they cannot be given a key range to scan and
-// delete at once.) What the Tracker remembers about spilled deltas lives in
-// memory only; restoring from a checkpoint, when there are checkpoints, will
-// have to snapshot it.
+// delete at once.) What the Tracker remembers about sessions and their
+// spilled deltas is written at a checkpoint as one record per changed
+// session (Snapshot) and rebuilt from the records (Restore); snapshot.go
+// has the layout.
 package session

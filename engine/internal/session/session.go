@@ -27,6 +27,8 @@ type Session struct {
 	into   int32 // the session this one was merged into during the batch, or -1
 	isOpen bool
 	spills []spillRef // spilled deltas of this session and of those merged into it
+	dirty  bool       // changed since the last Snapshot (in Tracker.dirty)
+	saved  bool       // has a record in the snapshot table
 }
 
 // entry is a heap entry: session id waits until the watermark reaches end-1.
@@ -51,6 +53,8 @@ type Tracker struct {
 	uid      uint64
 	open     int
 	spill    spiller
+	sub      uint64 // the low bits of every uid (SetSubtask)
+	snap     snapper
 }
 
 // New returns an empty tracker for sessions with the given gap. newTable
@@ -172,7 +176,9 @@ func (t *Tracker) place(p uint32, ts int64, wm int64, merge func(dst, src int32)
 			return -1, err
 		}
 		t.uid++
-		t.ss[id] = Session{Start: ts, End: wend, Part: p, UID: t.uid, next: s, into: -1, isOpen: true}
+		uid := t.uid<<uidSubtaskBits | t.sub
+		t.ss[id] = Session{Start: ts, End: wend, Part: p, UID: uid, next: s, into: -1, isOpen: true}
+		t.markDirty(id)
 		if prev < 0 {
 			if t.first[p] < 0 {
 				t.busy++
@@ -181,7 +187,7 @@ func (t *Tracker) place(p uint32, ts int64, wm int64, merge func(dst, src int32)
 		} else {
 			t.ss[prev].next = id
 		}
-		t.push(entry{end: wend, id: id, uid: t.uid})
+		t.push(entry{end: wend, id: id, uid: uid})
 		t.open++
 		return id, nil
 	}
@@ -196,6 +202,7 @@ func (t *Tracker) place(p uint32, ts int64, wm int64, merge func(dst, src int32)
 			return -1, err
 		}
 		src := &t.ss[nx]
+		t.forget(src)
 		t.ss[d].spills = append(t.ss[d].spills, src.spills...)
 		t.ss[d].next = src.next
 		src.isOpen, src.into, src.spills, src.next = false, d, nil, -1
@@ -203,6 +210,7 @@ func (t *Tracker) place(p uint32, ts int64, wm int64, merge func(dst, src int32)
 		t.open--
 	}
 	t.ss[d].End = end
+	t.markDirty(d)
 	return d, nil
 }
 
@@ -319,6 +327,7 @@ func (t *Tracker) Release(ids []int32) {
 				}
 			}
 		}
+		t.forget(s)
 		*s = Session{next: -1, into: -1}
 		t.free = append(t.free, id)
 		t.open--

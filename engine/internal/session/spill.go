@@ -95,6 +95,7 @@ func (t *Tracker) AddDelta(id int32, kg int, delta []byte) error {
 	c.data = append(c.data, delta...)
 	c.ends = append(c.ends, uint32(len(c.data)))
 	s.spills = append(s.spills, spillRef{round: sp.round, uid: s.UID})
+	t.markDirty(id)
 	return nil
 }
 

@@ -317,7 +317,7 @@ func (b *Buffer[W]) SpillIfFull() error {
 		if b.buffered <= b.limit/2 {
 			break
 		}
-		if err := b.spill(k); err != nil {
+		if err := b.spillOpen(k, true); err != nil {
 			return fmt.Errorf("spill window [%d, %d) to state: %w", k.Start, k.End, err)
 		}
 	}
@@ -336,11 +336,23 @@ func prefix(dst []byte, kg int, k Key) []byte {
 // lower it.
 var chunkBytes = 256 << 10
 
-// spill writes every group of open window k, without reading, as chunks
-// of the key groups its groups fall into, and drops the window from
-// memory.
-func (b *Buffer[W]) spill(k Key) error {
+// spillOpen writes open window k to state (write) and drops it from
+// memory. count says to count its groups as spilled (SpilledMetric): a
+// snapshot's writes are not.
+func (b *Buffer[W]) spillOpen(k Key, count bool) error {
 	w := b.open[k]
+	if err := b.write(k, w, count); err != nil {
+		return err
+	}
+	b.buffered -= w.Size()
+	delete(b.open, k)
+	b.recycle(w)
+	return nil
+}
+
+// write writes every group of window w, without reading, as chunks of the
+// key groups its groups fall into, as a delta of window k.
+func (b *Buffer[W]) write(k Key, w W, count bool) error {
 	sp := b.spilled[k]
 	if sp == nil {
 		sp = &spill{kgs: make([]uint64, (b.oc.MaxParallelism+63)/64)}
@@ -404,10 +416,10 @@ func (b *Buffer[W]) spill(k Key) error {
 		}
 		lo = hi
 	}
-	b.Spilled.Add(float64(n))
-	b.buffered -= w.Size()
-	delete(b.open, k)
-	b.recycle(w)
+	if count {
+		b.Spilled.Add(float64(n))
+	}
+	b.next = min(b.next, k.End)
 	return nil
 }
 

@@ -69,6 +69,9 @@ type Operator struct {
 	batchNo   uint64
 	nextSweep int64
 
+	// Snapshot bookkeeping (snapshot.go).
+	snap snap
+
 	// Scratch reused from batch to batch.
 	keyArrs []arrow.Array
 	allArrs []arrow.Array
@@ -261,6 +264,9 @@ func (o *Operator) processBatch(ctx context.Context, b stream.Batch, out operato
 		if o.seen[k] != o.batchNo {
 			o.seen[k], o.had[k], o.win[k] = o.batchNo, o.has[k], -1
 			o.touched = append(o.touched, k)
+			if o.ttl > 0 || !o.had[k] || o.storeRows {
+				o.snap.dirty.Add(k)
+			}
 		}
 		if !o.has[k] {
 			// The key's first row (or first since it expired).
@@ -420,6 +426,7 @@ func (o *Operator) growKeys() {
 
 // drop forgets key k's row.
 func (o *Operator) drop(k uint32) {
+	o.snap.dirty.Add(k)
 	o.has[k] = false
 	o.live--
 	if o.storeRows {
@@ -475,10 +482,16 @@ func (o *Operator) sweep(now int64) {
 func (o *Operator) rebuild() {
 	t := o.newTable(o.live)
 	next := 0
+	renum := make([]int32, len(o.has))
 	for k, h := range o.has {
+		renum[k] = -1
 		if !h {
+			if o.snap.written && o.snap.dirty.Has(uint32(k)) {
+				o.snap.dels.Add(o.stateKey(o.snap.key[:0], uint32(k)))
+			}
 			continue
 		}
+		renum[k] = int32(next)
 		id, _, err := t.FindOrInsertOne(o.table.Hash(uint32(k)), o.table.Key(uint32(k)))
 		if err != nil || int(id) != next {
 			return // cannot happen: keep the old table
@@ -493,6 +506,7 @@ func (o *Operator) rebuild() {
 		o.last[next] = o.last[k]
 		next++
 	}
+	o.snap.dirty.Remap(func(k uint32) (uint32, bool) { return uint32(renum[k]), renum[k] >= 0 })
 	o.has, o.seen, o.had, o.win, o.last = o.has[:next], o.seen[:next], o.had[:next], o.win[:next], o.last[:next]
 	if !o.procTime {
 		o.tval, o.tnull = o.tval[:next], o.tnull[:next]

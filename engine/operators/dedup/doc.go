@@ -42,4 +42,16 @@
 // most every quarter TTL (from ProcessBatch, ProcessWatermark and
 // OnProcessingTime), never per row; a sweep that leaves more dropped keys
 // than live ones rebuilds the key table.
+//
+// # Snapshots
+//
+// The operator is an operator.Snapshotter (engine/internal/opsnap). A
+// snapshot writes, per key touched since the previous one, key group of
+// the key | encoded key -> hash, NULL-time flag, kept row's time, last
+// access (with a TTL), kept row (none for proctime keep-first); a key
+// dropped by the TTL is deleted (and recorded for deletion before a table
+// rebuild renumbers it away). The input schema goes under every owned key
+// group once ("schema"). RestoreState binds to it and rebuilds the keys of
+// the owned key groups; ties need no arrival numbers (keep-first keeps
+// the current row, keep-last takes the new one).
 package dedup

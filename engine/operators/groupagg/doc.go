@@ -54,7 +54,28 @@
 // flushes. A OnePhase aggregate downstream merges the partials (SUM of
 // counts and sums, MIN of minima, MAX of maxima).
 //
-// Keyed state stays in memory for now; the per-group layout (encoded key
-// -> accumulator state, agg.GroupState.AppendState) is what moves into
-// keyed state later.
+// # Snapshots
+//
+// The operator is an operator.Snapshotter; its working state stays in
+// memory and a snapshot writes into keyed state what changed since the
+// previous one (engine/internal/opsnap):
+//
+//   - "groups": per group touched since (or dropped by the TTL), key group
+//     of its key | encoded key -> hash, live rows, last access, the
+//     accumulators' state (agg.GroupState.AppendState, which keeps
+//     FIRST_VALUE/LAST_VALUE arrival numbers); a group whose rows all went
+//     is deleted. Dead groups renumbered away by a compaction are recorded
+//     for deletion first.
+//   - "pending": a mini-batch aggregate's buffered rows (key group | their
+//     number -> row kind and row), replaced at every snapshot.
+//   - the local phase writes its partial results under the subtask's first
+//     key group (they belong to no key) with the number of rows folded in
+//     since the last flush ("meta"); after a rescale a subtask merges the
+//     partials and sums the counts of the old subtasks it took over.
+//   - "schema": the input schema, under every owned key group, once.
+//
+// RestoreState binds to the stored schema and rebuilds the groups of the
+// owned key groups. The watermark the runtime replays after a restore does
+// not flush a restored mini-batch or local phase (those rows arrived after
+// it). Restored mini-batch rows count as arrived at the restore.
 package groupagg

@@ -74,6 +74,9 @@ type Operator struct {
 	// One phase with a MiniBatch spec: the buffered input.
 	mini miniBatch
 
+	// Snapshot bookkeeping (snapshot.go).
+	snap snap
+
 	// Local phase: the partial results since the last flush.
 	part    *agg.Groups
 	pending int
@@ -242,6 +245,7 @@ func (o *Operator) bind(s *arrow.Schema) error {
 
 // ProcessBatch implements operator.Operator.
 func (o *Operator) ProcessBatch(ctx context.Context, input int, b stream.Batch, out operator.Collector) error {
+	o.snap.replay = false
 	var err error
 	switch {
 	case o.local:
@@ -390,6 +394,7 @@ func (o *Operator) process(ctx context.Context, b stream.Batch, out operator.Col
 	for i, g := range o.touched {
 		mark[g] = false
 		o.seen[g] = now
+		o.snap.dirty.Add(g)
 		had, has := o.existed[i], live[g] > 0
 		switch {
 		case had && has:
@@ -517,6 +522,7 @@ func (o *Operator) sweep(now int64) error {
 	dropped := 0
 	for g, n := range o.live {
 		if n > 0 && now-o.seen[g] >= ttl {
+			o.snap.dirty.Add(uint32(g))
 			o.st.Clear(uint32(g))
 			o.live[g] = 0
 			dropped++
@@ -544,8 +550,13 @@ func (o *Operator) maybeCompact() error {
 		return err
 	}
 	live, seen := make([]int64, 0, o.liveCount), make([]int64, 0, o.liveCount)
+	renum := make([]uint32, len(o.live))
 	for g, n := range o.live {
 		if n <= 0 {
+			if o.snap.written && o.snap.dirty.Has(uint32(g)) {
+				// Dropped since the last snapshot: delete it there.
+				o.snap.dels.Add(o.groupKey(o.snap.key[:0], uint32(g)))
+			}
 			continue
 		}
 		id, _, err := table.FindOrInsertOne(o.table.Hash(uint32(g)), o.table.Key(uint32(g)))
@@ -557,7 +568,9 @@ func (o *Operator) maybeCompact() error {
 			return fmt.Errorf("compacting group state: %w", err)
 		}
 		live, seen = append(live, n), append(seen, o.seen[g])
+		renum[g] = id
 	}
+	o.snap.dirty.Remap(func(g uint32) (uint32, bool) { return renum[g], o.live[g] > 0 })
 	o.table, o.st, o.live, o.seen = table, st, live, seen
 	o.mark = make([]bool, len(live))
 	return nil
@@ -578,6 +591,7 @@ func (o *Operator) processLocal(ctx context.Context, b stream.Batch, out operato
 		return err
 	}
 	o.pending += b.NumRows()
+	o.snap.localChanged = true
 	if o.pending >= o.miniSize {
 		return o.flush(ctx, out)
 	}
@@ -587,6 +601,7 @@ func (o *Operator) processLocal(ctx context.Context, b stream.Batch, out operato
 // flush emits every partial result as a +I row and forgets them.
 func (o *Operator) flush(ctx context.Context, out operator.Collector) error {
 	o.pending = 0
+	o.snap.localChanged = true
 	n := o.table.Len()
 	if n == 0 {
 		return nil
@@ -612,6 +627,14 @@ func (o *Operator) flush(ctx context.Context, out operator.Collector) error {
 // its partial results, a mini-batch aggregate folds in what it buffered;
 // otherwise the aggregate has emitted everything already.
 func (o *Operator) ProcessWatermark(ctx context.Context, wm int64, out operator.Collector) error {
+	if o.snap.replay && wm != stream.MaxWatermark {
+		// The watermark the runtime replays after a restore: it was
+		// processed before the snapshot, and what is buffered now
+		// arrived after it.
+		o.snap.replay = false
+		return nil
+	}
+	o.snap.replay = false
 	if !o.local {
 		if err := o.flushMini(ctx, out); err != nil {
 			return fmt.Errorf("group_agg %s: %w", o.id, err)

@@ -42,4 +42,21 @@
 // A row whose key or time is NULL matches nothing: a row of a preserved
 // side is emitted NULL-padded at once (ANTI: emitted), others are dropped.
 // SEMI emits a left row once, when it first matches.
+//
+// # Snapshots
+//
+// The operator is an operator.Snapshotter (engine/internal/opsnap). Each
+// stored row has an arrival number; a snapshot writes the rows stored
+// since the previous one, key group of the join key | side | time |
+// arrival number -> key hash, encoded key, matched flag, row, rewrites the
+// rows that matched for the first time since, and deletes the rows the
+// watermark dropped since (recorded as they left); the watermark and the
+// arrival counters go under the subtask's first key group ("meta"; merged
+// by maximum after a rescale), and each side's schema
+// under every owned key group once ("schema"). RestoreState rebuilds the
+// rows of the owned key groups (a key's rows in time, then arrival, order)
+// and takes the largest watermark of the old subtasks' bookkeeping (at an
+// aligned checkpoint every subtask of the join has seen the same
+// watermarks), so late-row decisions and NULL-padded output continue
+// exactly; the replayed watermark then does nothing.
 package intervaljoin

@@ -55,6 +55,7 @@ type Operator struct {
 	out      *joinrows.Output
 	st       [2]side
 	wm       int64
+	ss       snapState // snapshot bookkeeping (snapshot.go)
 
 	// Per batch scratch.
 	rows     rowkey.Rows
@@ -80,12 +81,14 @@ type side struct {
 	garbage  int
 	heap     timeHeap
 	live     int
+	seq      uint64 // arrival number of the last row stored
 	newTable func() *hashtable.Table
 }
 
 // entry is a stored row.
 type entry struct {
 	time    int64
+	seq     uint64 // arrival number (state keys)
 	off     int
 	n       int32
 	kid     int32
@@ -334,7 +337,10 @@ func (o *Operator) process(ctx context.Context, s int, b stream.Batch, out opera
 					return err
 				}
 			}
-			y.matched = true
+			if !y.matched {
+				y.matched = true
+				o.noteMatched(1-s, id)
+			}
 		}
 		if semiType && s == 0 && matched {
 			if err := o.out.Add(ctx, out, x, nil, stream.Insert); err != nil {
@@ -350,9 +356,11 @@ func (o *Operator) process(ctx context.Context, s int, b stream.Batch, out opera
 			}
 			continue
 		}
-		if err := st.add(o.lay.KeyEnc[s], i, t, x, matched); err != nil {
+		id, err := st.add(o.lay.KeyEnc[s], i, t, x, matched)
+		if err != nil {
 			return err
 		}
+		o.noteAdded(s, id)
 	}
 	return o.out.Flush(ctx, out)
 }
@@ -473,6 +481,7 @@ func (o *Operator) expire(ctx context.Context, s int, out operator.Collector) er
 	o.touched = o.touched[:0]
 	for st.heap.Len() > 0 && st.heap.min().time <= exp {
 		it := st.heap.pop()
+		o.noteExpired(s, it.id)
 		e := &st.ent[it.id]
 		if o.keep[s] && !e.matched {
 			if err := o.emitAlone(ctx, out, s, st.row(it.id)); err != nil {

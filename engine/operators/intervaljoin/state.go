@@ -5,11 +5,23 @@ import (
 )
 
 // add stores row i of the batch whose keys ke encoded: x encoded whole,
-// its time t, and whether it has matched already.
-func (st *side) add(ke *winbuf.Keys, i int, t int64, x []byte, matched bool) error {
-	kid, inserted, err := st.keys.FindOrInsertOne(ke.Hashes[i], ke.Rows.Row(i))
+// its time t, and whether it has matched already. It returns the row's id.
+func (st *side) add(ke *winbuf.Keys, i int, t int64, x []byte, matched bool) (int32, error) {
+	id, err := st.store(ke.Hashes[i], ke.Rows.Row(i), t, x, matched)
 	if err != nil {
-		return err
+		return 0, err
+	}
+	st.seq++
+	st.ent[id].seq = st.seq
+	return id, nil
+}
+
+// store stores row x with key k (hash h), time t and matched, after the
+// key's rows of time <= t.
+func (st *side) store(h uint64, k []byte, t int64, x []byte, matched bool) (int32, error) {
+	kid, inserted, err := st.keys.FindOrInsertOne(h, k)
+	if err != nil {
+		return 0, err
 	}
 	if inserted {
 		st.byKey = append(st.byKey, nil)
@@ -40,7 +52,7 @@ func (st *side) add(ke *winbuf.Keys, i int, t int64, x []byte, matched bool) err
 	st.byKey[kid] = ids
 	st.heap.push(heapItem{time: t, id: id})
 	st.live++
-	return nil
+	return id, nil
 }
 
 // compact gives back the memory of dropped rows: it rewrites the arena when

@@ -59,4 +59,16 @@
 // tables are rebuilt from its live rows.
 //
 // Watermarks buffer nothing here; the runtime forwards them.
+//
+// # Snapshots
+//
+// The operator is an operator.Snapshotter (engine/internal/opsnap). A
+// snapshot writes, for each side, the distinct rows changed since the
+// previous one (stored, retracted, matched or unmatched by the other side,
+// read under a TTL): key group of the join key | side | row ->
+// multiplicity, matches, last access, join key hash and encoding; rows
+// whose last copy went are deleted (and recorded for deletion before a
+// compaction renumbers them away). Each side's schema goes under every
+// owned key group once ("schema"). RestoreState binds the sides that had
+// seen a batch and rebuilds both sides' rows of the owned key groups.
 package join

@@ -12,6 +12,7 @@ import (
 
 	"github.com/eddy-streaming/eddy/engine/expr"
 	"github.com/eddy-streaming/eddy/engine/internal/hashtable"
+	"github.com/eddy-streaming/eddy/engine/internal/opsnap"
 	"github.com/eddy-streaming/eddy/engine/internal/rowkey"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/operator"
@@ -58,6 +59,7 @@ type Operator struct {
 	out      *joinrows.Output
 	st       [2]store
 	seed     maphash.Seed
+	ss       snapState // snapshot bookkeeping (snapshot.go)
 
 	// Per batch scratch.
 	rows     rowkey.Rows
@@ -89,6 +91,7 @@ type entry struct {
 	matches int64 // matching rows (copies) of the other side, if counted
 	touched int64 // processing time of the last read or write
 	kid     int32 // key id, or -1 for a NULL key
+	kg      int32 // key group of the join key (state keys)
 	prev    int32 // chain of the key's rows
 	next    int32
 }
@@ -272,10 +275,16 @@ func (o *Operator) match(ctx context.Context, s int, rec arrow.RecordBatch, now 
 				case ttl > 0 && now-e.touched > ttl:
 					o.drop(1-s, rid)
 				case o.residual == nil:
+					if ttl > 0 {
+						o.ss.dirty[1-s].Add(uint32(rid))
+					}
 					e.touched = now
 					o.pairRow = append(o.pairRow, int32(i))
 					o.pairRid = append(o.pairRid, rid)
 				default:
+					if ttl > 0 {
+						o.ss.dirty[1-s].Add(uint32(rid))
+					}
 					e.touched = now
 					o.probe = append(o.probe, int32(i))
 					o.cand = append(o.cand, rid)
@@ -379,6 +388,7 @@ func (o *Operator) apply(ctx context.Context, s int, b stream.Batch, now int64, 
 				st.ent = append(st.ent, entry{kid: -1, prev: -1, next: -1})
 				st.dead++
 			}
+			o.ss.dirty[s].Add(uint32(rid))
 			e := &st.ent[rid]
 			if e.count > 0 && ttl > 0 && now-e.touched > ttl {
 				o.drop(s, int32(rid))
@@ -386,6 +396,7 @@ func (o *Operator) apply(ctx context.Context, s int, b stream.Batch, now int64, 
 			if e.count == 0 {
 				e.matches = m
 				e.kid = -1
+				e.kg = int32(opsnap.KeyGroup(ke.Hashes[i], o.oc.MaxParallelism))
 				if !o.nullKey[i] {
 					kid, ins, err := st.keys.FindOrInsertOne(ke.Hashes[i], ke.Rows.Row(i))
 					if err != nil {
@@ -411,6 +422,7 @@ func (o *Operator) apply(ctx context.Context, s int, b stream.Batch, now int64, 
 				y := &other.ent[rid]
 				yb := other.rows.Key(uint32(rid))
 				if o.keep[1-s] {
+					o.ss.dirty[1-s].Add(uint32(rid))
 					if y.matches == 0 {
 						switch {
 						case !semi: // its NULL-padded rows go
@@ -454,6 +466,7 @@ func (o *Operator) apply(ctx context.Context, s int, b stream.Batch, now int64, 
 			misses++
 			continue
 		}
+		o.ss.dirty[s].Add(uint32(rid))
 		e := &st.ent[rid]
 		e.count--
 		e.touched = now
@@ -478,6 +491,7 @@ func (o *Operator) apply(ctx context.Context, s int, b stream.Batch, now int64, 
 				}
 			}
 			if o.keep[1-s] {
+				o.ss.dirty[1-s].Add(uint32(rid))
 				if y.matches--; y.matches <= 0 {
 					y.matches = 0
 					switch {
@@ -545,6 +559,7 @@ func (st *store) unlink(rid int32) {
 func (o *Operator) drop(s int, rid int32) {
 	st := &o.st[s]
 	e := &st.ent[rid]
+	o.ss.dirty[s].Add(uint32(rid))
 	st.unlink(rid)
 	o.expire.Add(float64(e.count))
 	st.copies -= e.count
@@ -580,15 +595,19 @@ func (o *Operator) compact(s int) error {
 	rows := hashtable.New(st.live)
 	ent := make([]entry, 0, st.live)
 	var head []int32
+	renum := make([]int32, len(st.ent))
 	for rid := range st.ent {
 		e := st.ent[rid]
+		renum[rid] = -1
 		if e.count == 0 {
+			o.noteDropped(s, int32(rid))
 			continue
 		}
+		renum[rid] = int32(len(ent))
 		if _, _, err := rows.FindOrInsertOne(st.rows.Hash(uint32(rid)), st.rows.Key(uint32(rid))); err != nil {
 			return err
 		}
-		ne := entry{count: e.count, matches: e.matches, touched: e.touched, kid: -1, prev: -1, next: -1}
+		ne := entry{count: e.count, matches: e.matches, touched: e.touched, kg: e.kg, kid: -1, prev: -1, next: -1}
 		if e.kid >= 0 {
 			kid, ins, err := keys.FindOrInsertOne(st.keys.Hash(uint32(e.kid)), st.keys.Key(uint32(e.kid)))
 			if err != nil {
@@ -601,6 +620,7 @@ func (o *Operator) compact(s int) error {
 		}
 		ent = append(ent, ne)
 	}
+	o.ss.dirty[s].Remap(func(rid uint32) (uint32, bool) { return uint32(renum[rid]), renum[rid] >= 0 })
 	st.keys, st.rows, st.ent, st.head = keys, rows, ent, head
 	for rid := range st.ent {
 		if st.ent[rid].kid >= 0 {

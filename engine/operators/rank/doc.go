@@ -53,4 +53,18 @@
 // quarter TTL (from ProcessBatch, ProcessWatermark and OnProcessingTime),
 // never per row; a sweep that leaves more empty partitions than live ones
 // rebuilds the partition table.
+//
+// # Snapshots
+//
+// The operator is an operator.Snapshotter (engine/internal/opsnap). A
+// snapshot writes every row that entered since the previous one, key group
+// of the partition key | partition key | arrival number -> partition hash,
+// sort key, row, and deletes every row that left (recorded as it left);
+// with a TTL, the last access of the partitions accessed since goes to
+// "partitions". The input schema goes under every owned key group once
+// ("schema"). RestoreState binds to it and rebuilds the partitions of the
+// owned key groups with the rows' arrival numbers, so ROW_NUMBER ties keep
+// their order; new rows are numbered after the largest restored one. In
+// append mode each restored partition is trimmed, which recomputes its
+// boundary.
 package rank

@@ -126,6 +126,9 @@ type Operator struct {
 	batchNo   uint64
 	nextSweep int64
 
+	// Snapshot bookkeeping (snapshot.go).
+	ss snapState
+
 	// Scratch reused from batch to batch.
 	keyArrs  []arrow.Array
 	sortArrs []arrow.Array
@@ -409,6 +412,7 @@ func (o *Operator) processBatch(ctx context.Context, b stream.Batch, out operato
 				o.expired.Add(1)
 			}
 			o.pLast[p] = now
+			o.ss.dirtyParts.Add(p)
 		}
 		sk := o.skeys.Row(i)
 		if !o.retract {
@@ -515,9 +519,15 @@ func (o *Operator) newCand() int32 {
 
 // insert adds a row to partition p; pay nil leaves its payload pending.
 func (o *Operator) insert(p uint32, sk, pay []byte) int32 {
-	id := o.newCand()
 	o.seq++
-	c := cand{seq: o.seq, pid: p, skOff: len(o.skArena), skLen: int32(len(sk)), payLen: -1, state: candLive}
+	return o.insertSeq(p, sk, pay, o.seq)
+}
+
+// insertSeq adds a row with arrival number seq to partition p.
+func (o *Operator) insertSeq(p uint32, sk, pay []byte, seq uint64) int32 {
+	id := o.newCand()
+	o.noteAdded(id)
+	c := cand{seq: seq, pid: p, skOff: len(o.skArena), skLen: int32(len(sk)), payLen: -1, state: candLive}
 	o.skArena = append(o.skArena, sk...)
 	o.liveBytes += len(sk)
 	if pay != nil {
@@ -537,6 +547,7 @@ func (o *Operator) insert(p uint32, sk, pay []byte) int32 {
 // remove takes candidate id out of the tree; its bytes stay readable until
 // release.
 func (o *Operator) remove(id int32) {
+	o.noteRemoved(id)
 	c := &o.cands[id]
 	o.tree.Delete(o.itemOf(id))
 	c.state = candDying
@@ -675,6 +686,9 @@ func (o *Operator) dropPartition(p uint32) {
 	}
 	o.pBound[p] = -1
 	o.pTrim[p] = o.trimAt(0)
+	if o.ttl > 0 {
+		o.ss.dirtyParts.Add(p)
+	}
 }
 
 // fillPayloads encodes, a column at a time, the rows accepted in this batch
@@ -895,16 +909,18 @@ func (o *Operator) rebuild() {
 	live := len(o.pRows) - o.empty
 	t := o.newTable(live)
 	remap := make([]uint32, len(o.pRows))
+	kept := make([]bool, len(o.pRows))
 	next := 0
 	for p := range o.pRows {
 		if o.pRows[p] == 0 {
+			o.notePartDropped(uint32(p))
 			continue
 		}
 		id, _, err := t.FindOrInsertOne(o.parts.Hash(uint32(p)), o.parts.Key(uint32(p)))
 		if err != nil || int(id) != next {
 			return // cannot happen: keep the old table
 		}
-		remap[p] = id
+		remap[p], kept[p] = id, true
 		o.pRows[next], o.pBound[next], o.pTrim[next], o.pLast[next] = o.pRows[p], o.pBound[p], o.pTrim[p], o.pLast[p]
 		o.pSnap[next] = 0
 		next++
@@ -925,6 +941,7 @@ func (o *Operator) rebuild() {
 		it.pid = remap[it.pid]
 		o.tree.ReplaceOrInsert(it)
 	}
+	o.ss.dirtyParts.Remap(func(p uint32) (uint32, bool) { return remap[p], kept[p] })
 	o.pRows, o.pBound, o.pTrim, o.pLast, o.pSnap = o.pRows[:next], o.pBound[:next], o.pTrim[:next], o.pLast[:next], o.pSnap[:next]
 	o.parts, o.empty = t, 0
 }

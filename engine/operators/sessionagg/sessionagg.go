@@ -1,6 +1,7 @@
 package sessionagg
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -85,6 +86,7 @@ type Operator struct {
 	nulls   operator.Counter
 	spilled operator.Counter
 	table   state.Table
+	snap    snapState // snapshot.go
 	limit   int
 	wm      int64
 	warned  struct{ null, keyGroup bool }
@@ -97,6 +99,7 @@ type Operator struct {
 	accs    *agg.Groups // live and dead groups
 	spare   *agg.Groups // the accumulators rebuilds write into
 	outAccs *agg.Groups // the groups being emitted
+	tmpAccs *agg.Groups // a spilled session's groups, merged before they are emitted
 	nAcc    int         // groups allocated in accs
 	deadAcc int         // of which dead (fired, merged away, spilled)
 
@@ -222,6 +225,9 @@ func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
 	if o.table, err = oc.State.Table(stateTable); err != nil {
 		return fmt.Errorf("window_agg %s (SESSION): open state table: %w", o.id, err)
 	}
+	if err := o.snap.open(oc.State); err != nil {
+		return fmt.Errorf("window_agg %s (SESSION): %w", o.id, err)
+	}
 	o.late = counter(oc.Metrics, LateRecordsMetric, "Rows dropped because their session had already fired.")
 	o.nulls = counter(oc.Metrics, NullRowtimeMetric, "Rows dropped because their rowtime was NULL.")
 	o.spilled = counter(oc.Metrics, SpilledMetric, "Window buffer entries spilled to keyed state because the buffer was full.")
@@ -279,6 +285,9 @@ func (o *Operator) bind(s *arrow.Schema) error {
 		return err
 	}
 	if o.tr, err = session.New(ws.Window.SizeMs, o.parts.NewTable); err != nil {
+		return err
+	}
+	if err := o.tr.SetSubtask(o.oc.Subtask); err != nil {
 		return err
 	}
 	if o.accs, err = o.calls.NewGroups(); err != nil {
@@ -551,7 +560,7 @@ func (o *Operator) spillIfFull() error {
 		if o.head[s] < 0 {
 			continue
 		}
-		if err := o.spill(s); err != nil {
+		if err := o.spill(s, true); err != nil {
 			return fmt.Errorf("spill session to state: %w", err)
 		}
 	}
@@ -565,8 +574,9 @@ func (o *Operator) keyGroup(s *session.Session) int {
 }
 
 // spill writes the in-memory groups of session s as one delta, without
-// reading state, and drops them from memory.
-func (o *Operator) spill(s int32) error {
+// reading state, and drops them from memory. count says to count them as
+// spilled (SpilledMetric): a snapshot's writes are not.
+func (o *Operator) spill(s int32, count bool) error {
 	kg := o.keyGroup(o.tr.Session(s))
 	if !o.warned.keyGroup && !o.oc.KeyGroups.Contains(kg) {
 		o.warned.keyGroup = true
@@ -599,7 +609,9 @@ func (o *Operator) spill(s int32) error {
 	if err := o.tr.AddDelta(s, kg, o.sval); err != nil {
 		return err
 	}
-	o.spilled.Add(float64(n))
+	if count {
+		o.spilled.Add(float64(n))
+	}
 	return nil
 }
 
@@ -711,29 +723,26 @@ func (o *Operator) emitSub(ctx context.Context, ids []int32, out operator.Collec
 	var bounds []int64 // start, end, rows: per session
 	for _, id := range ids {
 		s := o.tr.Session(id)
-		find := func(h uint64, key []byte) (uint32, error) {
-			j, inserted, err := o.fk.FindOrInsertOne(h, key)
-			if inserted {
-				o.outAccs.Grow(base + int(j) + 1)
-			}
-			return uint32(base) + j, err
-		}
 		if !o.tr.HasSpills(id) {
 			// Nothing spilled: the session's entries are its groups, each key
-			// once, so no lookup is needed.
-			k := 0
-			for e := o.head[id]; e >= 0; k++ {
-				key := o.subs.Key(uint32(e))[8:]
+			// once, so no lookup is needed. They come out in the order of
+			// their encoded keys, so the output does not depend on when
+			// snapshots or spills happened.
+			o.ents = o.ents[:0]
+			for e := o.head[id]; e >= 0; e = o.entNext[e] {
+				o.ents = append(o.ents, uint32(e))
+			}
+			slices.SortFunc(o.ents, func(a, b uint32) int { return bytes.Compare(o.subs.Key(a)[8:], o.subs.Key(b)[8:]) })
+			k := len(o.ents)
+			o.outAccs.Grow(base + k)
+			for j, e := range o.ents {
 				o.starts = append(o.starts, len(o.karena))
-				o.karena = append(o.karena, key...)
-				o.outAccs.Grow(base + k + 1)
-				if err := o.outAccs.Merge(uint32(base+k), o.accs, uint32(o.entGroup[e])); err != nil {
+				o.karena = append(o.karena, o.subs.Key(e)[8:]...)
+				if err := o.outAccs.Merge(uint32(base+j), o.accs, uint32(o.entGroup[e])); err != nil {
 					return err
 				}
-				next := o.entNext[e]
 				o.entGroup[e], o.entNext[e] = -1, -1
 				o.deadAcc++
-				e = next
 			}
 			o.head[id] = -1
 			bounds = append(bounds, s.Start, s.End, int64(k))
@@ -743,6 +752,20 @@ func (o *Operator) emitSub(ctx context.Context, ids []int32, out operator.Collec
 		// Spilled deltas first (their rows arrived earlier), then memory,
 		// matched by group key.
 		o.fk.Reset(64)
+		if o.tmpAccs == nil {
+			var err error
+			if o.tmpAccs, err = o.calls.NewGroups(); err != nil {
+				return err
+			}
+		}
+		o.tmpAccs.Reset()
+		find := func(h uint64, key []byte) (uint32, error) {
+			j, inserted, err := o.fk.FindOrInsertOne(h, key)
+			if inserted {
+				o.tmpAccs.Grow(int(j) + 1)
+			}
+			return j, err
+		}
 		err := o.tr.ReadSpills(o.table, id, o.keyGroup(s), func(v []byte) error {
 			if len(v) < 1 || v[0] != stateVersion {
 				return fmt.Errorf("corrupt state entry: value of %d bytes, format %v", len(v), v[:min(1, len(v))])
@@ -757,7 +780,7 @@ func (o *Operator) emitSub(ctx context.Context, ids []int32, out operator.Collec
 			if err != nil {
 				return err
 			}
-			if err := o.outAccs.Merge(g, o.accs, uint32(o.entGroup[e])); err != nil {
+			if err := o.tmpAccs.Merge(g, o.accs, uint32(o.entGroup[e])); err != nil {
 				return err
 			}
 			next := o.entNext[e]
@@ -766,12 +789,21 @@ func (o *Operator) emitSub(ctx context.Context, ids []int32, out operator.Collec
 			e = next
 		}
 		o.head[id] = -1
-		data, offs := o.fk.Arena()
+		// In the order of their encoded keys, as above.
 		k := o.fk.Len()
+		o.ents = o.ents[:0]
 		for j := 0; j < k; j++ {
-			o.starts = append(o.starts, len(o.karena)+offs[j])
+			o.ents = append(o.ents, uint32(j))
 		}
-		o.karena = append(o.karena, data[:offs[k]]...)
+		slices.SortFunc(o.ents, func(a, b uint32) int { return bytes.Compare(o.fk.Key(a), o.fk.Key(b)) })
+		o.outAccs.Grow(base + k)
+		for j, g := range o.ents {
+			o.starts = append(o.starts, len(o.karena))
+			o.karena = append(o.karena, o.fk.Key(g)...)
+			if err := o.outAccs.Merge(uint32(base+j), o.tmpAccs, g); err != nil {
+				return err
+			}
+		}
 		bounds = append(bounds, s.Start, s.End, int64(k))
 		base += k
 	}
@@ -801,8 +833,8 @@ func (o *Operator) emitSub(ctx context.Context, ids []int32, out operator.Collec
 
 var errCorrupt = errors.New("corrupt state entry")
 
-// mergeDelta folds the sub-groups of one spilled delta into the groups find
-// returns for their keys.
+// mergeDelta folds the sub-groups of one spilled delta into the groups of
+// tmpAccs that find returns for their keys.
 func (o *Operator) mergeDelta(v []byte, find func(h uint64, key []byte) (uint32, error)) error {
 	for len(v) > 0 {
 		if len(v) < 8 {
@@ -824,7 +856,7 @@ func (o *Operator) mergeDelta(v []byte, find func(h uint64, key []byte) (uint32,
 		if err != nil {
 			return err
 		}
-		if err := o.outAccs.MergeState(g, v[:sl]); err != nil {
+		if err := o.tmpAccs.MergeState(g, v[:sl]); err != nil {
 			return fmt.Errorf("%w: %v", errCorrupt, err)
 		}
 		v = v[sl:]
@@ -915,7 +947,7 @@ func (o *Operator) compactSubs() error {
 // Close implements operator.Operator. The operator keeps no Arrow memory
 // between calls, so Close only drops its buffers.
 func (o *Operator) Close(ctx context.Context) error {
-	o.tr, o.accs, o.spare, o.outAccs, o.subs = nil, nil, nil, nil, nil
+	o.tr, o.accs, o.spare, o.outAccs, o.tmpAccs, o.subs = nil, nil, nil, nil, nil, nil
 	o.head, o.entGroup, o.entNext, o.entHash = nil, nil, nil, nil
 	return nil
 }

@@ -28,4 +28,21 @@
 // processing time loses them, counted in state_expired (one per version).
 // Rows whose time is NULL are dropped and counted
 // (null_rowtime_records_dropped); right rows with a NULL key are ignored.
+//
+// # Snapshots
+//
+// The operator is an operator.Snapshotter (engine/internal/opsnap). A
+// snapshot writes the left rows buffered since the previous one, key group
+// of the key | time | arrival number -> row (rowkey's row encoding, a
+// chunk's rows encoded at once), deletes the buffered rows joined since,
+// and rewrites, per key whose versions (or, with a TTL, last use) changed,
+// key group | encoded key -> hash, last use, its versions (time, row or
+// deletion; the rows gathered into one record and encoded at once); a key
+// left without versions is deleted. The watermark and the arrival counter
+// go under the subtask's first key group ("meta"; merged by maximum after
+// a rescale), each side's schema under every owned
+// key group once ("schema"). RestoreState rebuilds the versions and the
+// buffered rows of the owned key groups (each side's restored rows decoded
+// into one retained record), keeps arrival numbers, and takes the largest
+// watermark of the old subtasks' bookkeeping.
 package temporaljoin

@@ -13,6 +13,7 @@ import (
 	"github.com/eddy-streaming/eddy/engine/expr"
 	"github.com/eddy-streaming/eddy/engine/internal/gather"
 	"github.com/eddy-streaming/eddy/engine/internal/hashtable"
+	"github.com/eddy-streaming/eddy/engine/internal/opsnap"
 	"github.com/eddy-streaming/eddy/engine/internal/rowkey"
 	"github.com/eddy-streaming/eddy/engine/internal/winbuf"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
@@ -49,6 +50,7 @@ type pending struct {
 	Chunk int32
 	Row   int32
 	Group int32 // the key's group, or -1 for a NULL key
+	KG    int32 // the key group of its key (state keys)
 }
 
 // store is a set of retained record chunks with a count of live references
@@ -135,6 +137,8 @@ type Operator struct {
 	seq   int64
 	wm    int64
 	sweep int64 // processing time of the next TTL sweep
+
+	ss snapState // snapshot bookkeeping (snapshot.go)
 
 	// Scratch.
 	due    []pending
@@ -337,11 +341,15 @@ func (o *Operator) add(s int, b stream.Batch) error {
 				o.ensure()
 				g = int32(id)
 				o.used[id] = now // a row that will need the key keeps it
+				if o.spec.TTLMs > 0 && len(o.vers[id]) > 0 {
+					o.ss.groups.Add(id)
+				}
 			} else if !o.spec.Left {
 				continue // a NULL key never matches
 			}
 			o.seq++
-			o.pend = append(o.pend, pending{Time: times[i], Seq: o.seq, Row: int32(i), Group: g})
+			kg := int32(opsnap.KeyGroup(k.Hashes[i], o.oc.MaxParallelism))
+			o.pend = append(o.pend, pending{Time: times[i], Seq: o.seq, Row: int32(i), Group: g, KG: kg})
 		}
 		if kept := len(o.pend) - first; kept > 0 {
 			c := o.left.add(rec, kept)
@@ -440,6 +448,7 @@ func (o *Operator) insert(g uint32, v version) {
 	}
 	vs = slices.Insert(vs, i, v)
 	o.vers[g] = vs
+	o.ss.groups.Add(g)
 	if !o.onDirty[g] {
 		o.onDirty[g] = true
 		o.dirty = append(o.dirty, g)
@@ -578,6 +587,9 @@ func (o *Operator) fire(ctx context.Context, wm int64, out operator.Collector) e
 			o.left.unref(p.Chunk)
 		}
 	}()
+	for i := range o.due {
+		o.noteFired(&o.due[i])
+	}
 	for lo := 0; lo < len(o.due); lo += OutputBatchRows {
 		part := o.due[lo:min(lo+OutputBatchRows, len(o.due))]
 		o.lref, o.rref = o.lref[:0], o.rref[:0]
@@ -585,6 +597,9 @@ func (o *Operator) fire(ctx context.Context, wm int64, out operator.Collector) e
 			v, ok := o.validAt(p.Group, p.Time)
 			if p.Group >= 0 {
 				o.used[p.Group] = now
+				if o.spec.TTLMs > 0 && len(o.vers[p.Group]) > 0 {
+					o.ss.groups.Add(uint32(p.Group))
+				}
 			}
 			if !ok {
 				if o.spec.Left {
@@ -707,6 +722,7 @@ func (o *Operator) clean(wm int64) {
 			drop = i
 		}
 		if drop > 0 {
+			o.ss.groups.Add(g)
 			o.release(vs[:drop])
 			vs = slices.Delete(vs, 0, drop)
 			o.vers[g] = vs
@@ -735,6 +751,7 @@ func (o *Operator) expire(now, ttl int64) {
 	n := 0
 	for g, vs := range o.vers {
 		if len(vs) > 0 && o.used[g]+ttl <= now {
+			o.ss.groups.Add(uint32(g))
 			o.release(vs)
 			n += len(vs)
 			o.vers[g] = vs[:0]

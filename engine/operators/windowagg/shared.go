@@ -51,6 +51,9 @@ type shared struct {
 	// slice's last window. patchEnds lists their keys, ascending.
 	patches   map[int64]*slice
 	patchEnds []int64
+	// spilled says the last snapshot wrote run and the patches to state
+	// (snapshot.go): load merges them back before they are used whole.
+	spilled bool
 
 	// Scratch.
 	snapsRev []int64
@@ -108,6 +111,9 @@ func (sh *shared) enterRun(b int64) error {
 	if len(sh.stored) > 0 {
 		return fmt.Errorf("internal error: block %d entered while block %d still holds %d slices", b, sh.runStart, len(sh.stored))
 	}
+	if err := sh.load(); err != nil {
+		return err
+	}
 	if sh.run == nil {
 		var err error
 		if sh.run, err = sh.o.buf.New(); err != nil {
@@ -131,6 +137,9 @@ func (sh *shared) dropRun() {
 // fire emits the window ending at e after absorbing every pending slice
 // that ends at or before e.
 func (sh *shared) fire(ctx context.Context, e int64, out operator.Collector) error {
+	if err := sh.load(); err != nil {
+		return err
+	}
 	if sh.w.kind == jobgraph.Cumulate {
 		return sh.fireCumulate(ctx, e, out)
 	}
@@ -337,7 +346,9 @@ func (sh *shared) complete(blk, a int64) error {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("internal error: slice [%d, %d) of block %d is missing", ss, ss+sh.w.slice, blk)
+			// Empty: after a rescale, no key group of this subtask
+			// held rows of the slice.
+			continue
 		}
 		if ss < a {
 			o.buf.Recycle(s) // every window holding it has fired

@@ -90,6 +90,11 @@ type Operator struct {
 	// batches of up to OutputBatchRows.
 	rb *array.RecordBuilder
 
+	// Snapshots (snapshot.go).
+	meta        *winbuf.Meta
+	schemaBytes []byte // the input schema, encoded
+	metaBuf     []byte
+
 	// Scratch reused from batch to batch.
 	ends   []int64
 	split  winbuf.Split[int64] // by slice end
@@ -160,6 +165,9 @@ func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
 		return fmt.Errorf("window_agg %s: %w", oc.OperatorID, err)
 	}
 	o.oc, o.buf = oc, buf
+	if o.meta, err = buf.Meta(); err != nil {
+		return fmt.Errorf("window_agg %s: %w", oc.OperatorID, err)
+	}
 	o.now = oc.Now
 	if o.now == nil {
 		o.now = func() int64 { return time.Now().UnixMilli() }

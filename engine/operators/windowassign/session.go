@@ -58,6 +58,7 @@ type sessions struct {
 	o     *Operator
 	oc    *operator.Context
 	table state.Table
+	snap  snapState // snapshot.go
 	limit int
 	wm    int64
 
@@ -112,7 +113,7 @@ func (s *sessions) open(oc *operator.Context) error {
 	if s.table, err = oc.State.Table(stateTable); err != nil {
 		return fmt.Errorf("open state table: %w", err)
 	}
-	return nil
+	return s.snap.open(oc.State)
 }
 
 func (s *sessions) bind(sc *arrow.Schema) error {
@@ -134,8 +135,10 @@ func (s *sessions) bind(sc *arrow.Schema) error {
 		return fmt.Errorf("input row: %w", err)
 	}
 	s.arrs = make([]arrow.Array, len(all))
-	s.tr, err = session.New(w.SizeMs, s.parts.NewTable)
-	return err
+	if s.tr, err = session.New(w.SizeMs, s.parts.NewTable); err != nil {
+		return err
+	}
+	return s.tr.SetSubtask(s.oc.Subtask)
 }
 
 // add places the rows of rec into sessions and holds them. anyNull says
@@ -325,7 +328,7 @@ func (s *sessions) spillIfFull() error {
 		if s.head[id] < 0 {
 			continue
 		}
-		if err := s.spill(id); err != nil {
+		if err := s.spill(id, true); err != nil {
 			return fmt.Errorf("spill session to state: %w", err)
 		}
 	}
@@ -338,8 +341,9 @@ func (s *sessions) keyGroup(ss *session.Session) int {
 }
 
 // spill writes the held rows of session id as one delta, without reading
-// state, and drops them from memory.
-func (s *sessions) spill(id int32) error {
+// state, and drops them from memory. count says to count them as spilled
+// (SpilledMetric): a snapshot's writes are not.
+func (s *sessions) spill(id int32, count bool) error {
 	kg := s.keyGroup(s.tr.Session(id))
 	if !s.warnedKG && !s.oc.KeyGroups.Contains(kg) {
 		s.warnedKG = true
@@ -362,7 +366,9 @@ func (s *sessions) spill(id int32) error {
 		return err
 	}
 	s.head[id], s.tail[id], s.sorted[id] = -1, -1, true
-	s.o.spilled.Add(float64(n))
+	if count {
+		s.o.spilled.Add(float64(n))
+	}
 	return nil
 }
 

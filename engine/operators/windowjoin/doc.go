@@ -36,5 +36,8 @@
 // (null_rowtime_records_dropped).
 //
 // The buffer has no spill path yet: a window's rows stay in memory until it
-// fires.
+// fires. At a checkpoint (operator.Snapshotter) the rows that arrived since
+// the previous one are also written to keyed state, per window, side and
+// key group of their join key; a window deletes them when it fires
+// (snapshot.go has the layout).
 package windowjoin

@@ -59,6 +59,7 @@ type Operator struct {
 	residual expr.Evaluator
 
 	wins map[winbuf.Key]*window
+	snap snapState // snapshot.go
 	wm   int64
 	next int64 // no window ends before next
 
@@ -78,6 +79,10 @@ type Operator struct {
 // window holds one window's rows of each side.
 type window struct {
 	recs [2][]arrow.RecordBatch
+	// saved[s] is the number of recs[s] a snapshot has written; kgs is
+	// the set of key groups the window wrote into (nil: none).
+	saved [2]int
+	kgs   []uint64
 }
 
 // New builds a window join from its spec.
@@ -133,6 +138,9 @@ func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
 	o.sideLate[0] = counter(oc.Metrics, LeftLateRecordsMetric, "Left rows dropped because their window had already been joined.")
 	o.sideLate[1] = counter(oc.Metrics, RightLateRecordsMetric, "Right rows dropped because their window had already been joined.")
 	o.nulls = counter(oc.Metrics, NullRowtimeMetric, "Rows dropped because their window columns were NULL.")
+	if err := o.snap.open(oc.State); err != nil {
+		return fmt.Errorf("window_join %s: %w", o.id, err)
+	}
 	return nil
 }
 
@@ -367,6 +375,9 @@ func (o *Operator) ProcessWatermark(ctx context.Context, wm int64, out operator.
 		delete(o.wins, k)
 		err := o.join(ctx, w, out)
 		w.release()
+		if err == nil && w.kgs != nil {
+			err = o.dropState(k, w)
+		}
 		if err != nil {
 			return fmt.Errorf("window_join %s: window [%d, %d): %w", o.id, k.Start, k.End, err)
 		}

@@ -72,6 +72,12 @@ type Operator struct {
 
 	seq uint64 // arrival number of the last row offered
 
+	// Snapshots (snapshot.go).
+	meta        *winbuf.Meta
+	seqLimit    uint64 // above every arrival number handed out
+	schemaBytes []byte // the input schema, encoded
+	metaBuf     []byte
+
 	// Scratch reused from batch to batch.
 	sortArrs []arrow.Array
 	allArrs  []arrow.Array
@@ -153,6 +159,9 @@ func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
 		return fmt.Errorf("window_topn %s: %w", oc.OperatorID, err)
 	}
 	o.oc, o.buf = oc, buf
+	if o.meta, err = buf.Meta(); err != nil {
+		return fmt.Errorf("window_topn %s: %w", oc.OperatorID, err)
+	}
 	return nil
 }
 

@@ -1,0 +1,143 @@
+package join_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddy-streaming/eddy/engine/internal/opsnap/snaptest"
+	"github.com/eddy-streaming/eddy/engine/internal/optest"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/engine/operator"
+	"github.com/eddy-streaming/eddy/engine/operators/join"
+	"github.com/eddy-streaming/eddy/engine/stream"
+	"github.com/eddy-streaming/eddy/state/memstate"
+)
+
+// joinSteps interleaves random changelogs of both sides into a script.
+func joinSteps(t testing.TB, mem memory.Allocator, r *rand.Rand, retracts [2]bool) []snaptest.Step {
+	keys := []int{3, 8}[r.IntN(2)]
+	var evs [2][]event
+	for s := range evs {
+		evs[s], _ = genChangelog(r, 100+r.IntN(200), keys, retracts[s])
+	}
+	var steps []snaptest.Step
+	var pos [2]int
+	for pos[0] < len(evs[0]) || pos[1] < len(evs[1]) {
+		s := r.IntN(2)
+		if pos[s] == len(evs[s]) {
+			s = 1 - s
+		}
+		n := min(len(evs[s])-pos[s], 1+r.IntN(30))
+		for pos[s]+n < len(evs[s]) && evs[s][pos[s]+n].kind == stream.UpdateAfter {
+			n++ // keep -U and its +U together
+		}
+		steps = append(steps, snaptest.Step{Input: s, Batch: batch(t, mem, s, evs[s][pos[s]:pos[s]+n])})
+		pos[s] += n
+		if r.IntN(5) == 0 {
+			steps = append(steps, snaptest.Step{WM: int64(len(steps))})
+		}
+	}
+	return steps
+}
+
+// TestSnapshotRestore runs random changelogs on both sides to a random
+// point, snapshots (twice, so the second is incremental), closes and
+// restores (same parallelism, 1 -> 2, 2 -> 1), for every join type, and
+// checks that the changes after the snapshot equal the uninterrupted
+// join's, as multisets (the order of a batch's joined rows follows the
+// order of the stored rows, which a restore may change).
+func TestSnapshotRestore(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	seed := uint64(0)
+	for _, typ := range allTypes {
+		for _, par := range [][2]int{{1, 1}, {1, 2}, {2, 1}} {
+			seed++
+			r := rand.New(rand.NewPCG(seed, 13))
+			retracts := [2]bool{r.IntN(2) == 0, r.IntN(2) == 0}
+			residual := r.IntN(2) == 0
+			ttl := int64(0)
+			if r.IntN(3) == 0 {
+				ttl = 1 << 40
+			}
+			spec := makeSpec(typ, residual, retracts, r.IntN(2) == 0, ttl)
+			t.Run(fmt.Sprintf("%s/retracts=%v/residual=%v/ttl=%d/%d-%d", typ, retracts, residual, ttl, par[0], par[1]), func(t *testing.T) {
+				steps := joinSteps(t, mem, r, retracts)
+				defer func() {
+					for _, s := range steps {
+						if s.Batch.Record != nil {
+							s.Batch.Release()
+						}
+					}
+				}()
+				c := snaptest.Case{
+					New:    func() (operator.Operator, error) { return join.New(spec) },
+					Keys:   [][]int{leftKeys, rightKeys},
+					Steps:  steps,
+					Cut:    3 + r.IntN(len(steps)/2),
+					Before: par[0], After: par[1],
+					Now: func() int64 { return 1000 },
+				}
+				want, got := snaptest.Run(t, mem, c)
+				if len(want) == 0 {
+					t.Fatal("no output after the cut: the test checks nothing")
+				}
+				snaptest.SameMultiset(t, got, want)
+			})
+		}
+	}
+}
+
+// TestSnapshotWritesChanges checks that a snapshot writes only the rows
+// changed since the previous one.
+func TestSnapshotWritesChanges(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ctx := context.Background()
+	op, err := join.New(makeSpec(jobgraph.InnerJoin, false, [2]bool{true, true}, false, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oc, _ := optest.NewContext(mem, nil)
+	be := snaptest.NewCountingBackend(memstate.New())
+	oc.State = be
+	if err := op.Open(ctx, oc); err != nil {
+		t.Fatal(err)
+	}
+	defer op.Close(ctx)
+	r := rand.New(rand.NewPCG(3, 4))
+	out := newChangelog(t)
+	for s := 0; s < 2; s++ {
+		evs, _ := genChangelog(r, 300, 50, true)
+		b := batch(t, mem, s, evs)
+		err := op.ProcessBatch(ctx, s, b, out)
+		b.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sn := op.(operator.Snapshotter)
+	if err := sn.SnapshotState(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if be.Puts < 100 {
+		t.Fatalf("the first snapshot wrote %d rows, want every distinct row", be.Puts)
+	}
+	be.Puts, be.Deletes = 0, 0
+	b := batch(t, mem, 0, []event{{stream.Insert, jrow{k1: int64(1), k2: "k0", v: int64(99)}}})
+	err = op.ProcessBatch(ctx, 0, b, out)
+	b.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sn.SnapshotState(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if be.Puts != 1 || be.Deletes != 0 {
+		t.Fatalf("a snapshot after inserting one row wrote %d rows and deleted %d", be.Puts, be.Deletes)
+	}
+}
