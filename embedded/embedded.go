@@ -51,6 +51,11 @@ type Options struct {
 	Restore               *checkpoint.Metadata
 	AllowNonRestoredState bool
 	RestartStrategy       runtime.RestartStrategy
+	// Control, when set, takes savepoints of the running job and stops it
+	// with one (runtime.NewControl; see runtime.Control). It needs a
+	// CheckpointStorage; without a CheckpointInterval the job takes
+	// savepoints only.
+	Control *runtime.Control
 }
 
 func (o Options) connectors() *connectors.Registry {
@@ -107,5 +112,6 @@ func RunPlan(ctx context.Context, plan *planner.Plan, reg *connectors.Registry, 
 		Restore:               opts.Restore,
 		AllowNonRestoredState: opts.AllowNonRestoredState,
 		RestartStrategy:       opts.RestartStrategy,
+		Control:               opts.Control,
 	})
 }

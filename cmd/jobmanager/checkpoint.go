@@ -19,6 +19,7 @@ type ckptFlags struct {
 	interval         time.Duration
 	from             string
 	allowNonRestored bool
+	savepointOnStop  bool
 }
 
 // check validates the flags' combination.

@@ -1,7 +1,8 @@
 // Command jobmanager compiles Eddy SQL scripts and runs them.
 //
 //	jobmanager run [--parallelism N] [--checkpoint-dir DIR --checkpoint-interval 2s
-//	               [--from-checkpoint DIR-or-path] [--allow-non-restored-state]] JOB.sql
+//	               [--from-checkpoint DIR-or-path] [--allow-non-restored-state]
+//	               [--savepoint-on-stop=false]] JOB.sql
 //	jobmanager explain [--parallelism N] JOB.sql
 //
 // run executes every INSERT (and bare query) of the script as one job in an
@@ -23,6 +24,17 @@
 // starts from the beginning and logs "no complete checkpoint under DIR;
 // starting from the beginning". A restore whose state does not fit the
 // job fails naming the operators, unless --allow-non-restored-state.
+//
+// Savepoints: with --checkpoint-dir, SIGTERM or SIGINT stops the job with a
+// savepoint (--savepoint-on-stop, default true): its sources stop reading,
+// the savepoint is written to DIR/savepoint-<id> (kept regardless of the
+// checkpoints' retention), the sinks commit exactly the output it covers,
+// and the command prints "jobmanager: job JOB.sql stopped with savepoint
+// PATH" and exits 0. A second signal, or a failed savepoint, cancels the
+// job (exit 130). With --savepoint-on-stop=false, or without
+// --checkpoint-dir, a signal just cancels it. SIGUSR1 takes a savepoint of
+// the running job and prints its path; the job runs on. A savepoint
+// restores at any parallelism: --from-checkpoint PATH --parallelism N.
 //
 // explain prints the EXPLAIN statements' plans, then the job's logical plan
 // and physical DAG: operators, exchanges and parallelism.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/eddy-streaming/eddy/connectors/builtin"
 	"github.com/eddy-streaming/eddy/embedded"
+	"github.com/eddy-streaming/eddy/engine/runtime"
 	"github.com/eddy-streaming/eddy/examples/nexmark"
 	"github.com/eddy-streaming/eddy/sql/parse"
 )
@@ -33,17 +34,31 @@ checkpoint flags (run):
                                 REF (may be DIR), or from one checkpoint's directory or
                                 _metadata file; needs --checkpoint-dir
   --allow-non-restored-state    drop checkpointed state of operators the job no longer has
+  --savepoint-on-stop=BOOL      with --checkpoint-dir, SIGTERM or SIGINT stops the job with a
+                                savepoint (DIR/savepoint-<id>, printed; a second signal
+                                aborts) and exits 0 (default true); false: just cancel.
+                                SIGUSR1 takes a savepoint of the running job.
 `
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGUSR1)
+	code := runSignals(context.Background(), os.Args[1:], os.Stdout, os.Stderr, sigs)
+	signal.Stop(sigs)
 	os.Exit(code)
 }
 
-// run is the whole command; it returns the exit code.
+// run is the whole command without signal handling (cancel ctx to cancel
+// the job); it returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runSignals(ctx, args, stdout, stderr, nil)
+}
+
+// runSignals is the whole command; it returns the exit code. sigs
+// delivers SIGINT, SIGTERM (stop: with a savepoint when the job has a
+// checkpoint directory, else cancel; a second one cancels) and SIGUSR1 (a
+// savepoint of the running job).
+func runSignals(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -67,6 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.DurationVar(&ck.interval, "checkpoint-interval", 0, "interval between checkpoints (Go duration)")
 		fs.StringVar(&ck.from, "from-checkpoint", "", "checkpoint directory or path to resume from")
 		fs.BoolVar(&ck.allowNonRestored, "allow-non-restored-state", false, "drop state of operators the job no longer has")
+		fs.BoolVar(&ck.savepointOnStop, "savepoint-on-stop", true, "on SIGTERM or SIGINT, stop with a savepoint (needs --checkpoint-dir)")
 	}
 	if err := fs.Parse(rest); err != nil {
 		return 2
@@ -90,6 +106,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var ctl *runtime.Control
+	if cmd == "run" && ck.dir != "" {
+		ctl = runtime.NewControl()
+	}
+	stopSignals := handleSignals(ctx, sigs, cancel, ctl, ck.savepointOnStop, logger, stderr)
+	defer stopSignals()
 	// The jobmanager ships the Nexmark benchmark's count_char UDF, as Flink's
 	// nexmark jar does, so examples/nexmark/q14.sql runs as it stands.
 	opts := embedded.Options{Parallelism: *parallelism, Logger: logger, Connectors: builtin.Registry(), Functions: nexmark.Functions()}
@@ -127,6 +151,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "jobmanager: %v\n", err)
 		return 1
 	}
+	opts.Control = ctl
 	res, err := embedded.RunPlan(ctx, plan, opts.Connectors, opts)
 	if cerr := cleanup(); cerr != nil {
 		logger.Warn("cleaning up keyed state", "err", cerr)
@@ -139,6 +164,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprintf(stderr, "jobmanager: job %s failed: %v\n", file, err)
 		return 1
+	}
+	if res.SavepointPath != "" {
+		fmt.Fprintf(stderr, "jobmanager: job %s stopped with savepoint %s\n", file, res.SavepointPath)
 	}
 	if res.LateRecordsDropped > 0 {
 		fmt.Fprintf(stderr, "jobmanager: %d late records were dropped (older than the watermark when they reached their window)\n", res.LateRecordsDropped)

@@ -79,6 +79,9 @@ func (s *subtask) checkMail(ctx context.Context) error {
 		if err := s.checkpointComplete(ctx, id); err != nil {
 			return err
 		}
+		if id == s.job.stopAt.Load() {
+			s.job.coord.committedUpTo(id)
+		}
 	}
 	if b.CheckpointID != 0 && s.src != nil {
 		return s.snapshot(ctx, b)
@@ -266,6 +269,9 @@ func (s *subtask) snapshot(ctx context.Context, b stream.Barrier) error {
 		return err
 	}
 	s.lastBarrier = id
+	if s.src != nil && b.Savepoint && s.job.haltAt.Load() == id {
+		s.halted = id // stop with a savepoint: read nothing after it
+	}
 	done := make(chan struct{})
 	s.persisting = done
 	pctx := s.job.ckptCtx

@@ -43,10 +43,15 @@ type ckptConfig struct {
 	storage  checkpoint.Storage
 	interval time.Duration
 	timeout  time.Duration
+	// savepoints: the job has an Options.Control and can take savepoints
+	// (with no interval, only those); noSavepoints says why it cannot.
+	savepoints   bool
+	noSavepoints error
 }
 
-// enabled reports whether the job takes checkpoints.
-func (c ckptConfig) enabled() bool { return c.storage != nil && c.interval > 0 }
+// enabled reports whether the job takes checkpoints (periodic ones, or
+// savepoints on request).
+func (c ckptConfig) enabled() bool { return c.storage != nil && (c.interval > 0 || c.savepoints) }
 
 // checkpointConfig resolves the checkpoint options and checks that the
 // job can take (or restore) checkpoints: a state provider that restores,
@@ -79,11 +84,32 @@ func checkpointConfig(opts Options, cfg map[string]string, plans []*vertexPlan) 
 	if opts.Restore != nil && c.storage == nil {
 		return c, fmt.Errorf("runtime: restoring checkpoint %d needs the checkpoint storage it was written to (Options.CheckpointStorage)", opts.Restore.ID)
 	}
+	if opts.Control != nil {
+		if c.storage == nil {
+			c.noSavepoints = fmt.Errorf("runtime: the job has no checkpoint storage (Options.CheckpointStorage) to keep savepoints in")
+		} else {
+			c.savepoints = true
+		}
+	}
+	// Without periodic checkpoints, a job that cannot be checkpointed still
+	// runs: it only refuses savepoints, saying why.
+	optional := c.interval <= 0
+	refuse := func(err error) (ckptConfig, error) {
+		if !optional {
+			return c, err
+		}
+		c.savepoints, c.noSavepoints = false, err
+		return c, nil
+	}
 	if !c.enabled() && opts.Restore == nil {
 		return c, nil
 	}
 	if _, ok := opts.State.(checkpoint.RestoringProvider); !ok {
-		return c, fmt.Errorf("runtime: checkpoints need a state provider that snapshots and restores (a checkpoint.RestoringProvider); %T is not one", opts.State)
+		err := fmt.Errorf("runtime: checkpoints need a state provider that snapshots and restores (a checkpoint.RestoringProvider); %T is not one", opts.State)
+		if opts.Restore != nil {
+			return c, err
+		}
+		return refuse(err)
 	}
 	if !c.enabled() {
 		return c, nil
@@ -94,8 +120,8 @@ func checkpointConfig(opts Options, cfg map[string]string, plans []*vertexPlan) 
 		}
 		if _, ok := p.source.(connectors.RestorableSource); !ok {
 			op := p.v.Ops[0]
-			return c, fmt.Errorf("runtime: vertex %s, source %s (table %s): connector %q cannot be checkpointed: it is not a connectors.RestorableSource (its read position cannot be saved)",
-				p.v.ID, op.ID, op.Source.Table, op.Source.Connector)
+			return refuse(fmt.Errorf("runtime: vertex %s, source %s (table %s): connector %q cannot be checkpointed: it is not a connectors.RestorableSource (its read position cannot be saved)",
+				p.v.ID, op.ID, op.Source.Table, op.Source.Connector))
 		}
 	}
 	return c, nil
@@ -156,6 +182,8 @@ type ckptStats struct {
 	lastID    int64
 	lastDur   time.Duration
 	lastSize  int64
+	// savepoints are the paths of the savepoints completed.
+	savepoints []string
 	// runFirst is the first checkpoint ID of the run (its first attempt).
 	runFirst int64
 }
@@ -172,6 +200,15 @@ type coordinator struct {
 	// pending is the checkpoint under way, nil when none.
 	pending *pendingCkpt
 	stopped bool // a source ended: trigger no more
+
+	// Savepoints: the requests waiting for the pending checkpoint to end,
+	// whether the job is stopping with a savepoint (no periodic checkpoint
+	// is triggered), the completed stop savepoint waiting for the
+	// subtasks' commits, and those commits.
+	queued    []*savepointReq
+	stopping  bool
+	wait      *stopWait
+	committed chan int64
 }
 
 // pendingCkpt is a checkpoint under way.
@@ -183,6 +220,11 @@ type pendingCkpt struct {
 	acked    map[*subtask]bool
 	ops      map[string]*checkpoint.OperatorState
 	size     int64
+	// savepoint: taken on request, answering reqs; stop: the job stops
+	// with it.
+	savepoint bool
+	stop      bool
+	reqs      []*savepointReq
 }
 
 func newCoordinator(j *job, conf ckptConfig, stats *ckptStats, firstID int64) *coordinator {
@@ -192,7 +234,8 @@ func newCoordinator(j *job, conf ckptConfig, stats *ckptStats, firstID int64) *c
 	}
 	stats.mu.Unlock()
 	c := &coordinator{j: j, conf: conf, stats: stats, nextID: firstID,
-		acks: make(chan ack, len(j.subtasks)), ends: make(chan sourceEnd, len(j.subtasks))}
+		acks: make(chan ack, len(j.subtasks)), ends: make(chan sourceEnd, len(j.subtasks)),
+		committed: make(chan int64, len(j.subtasks))}
 	for _, s := range j.subtasks {
 		if s.src != nil {
 			c.sources = append(c.sources, s)
@@ -201,25 +244,33 @@ func newCoordinator(j *job, conf ckptConfig, stats *ckptStats, firstID int64) *c
 	return c
 }
 
-// run triggers checkpoints until ctx is done.
+// run triggers checkpoints until ctx is done, and savepoints on request.
 func (c *coordinator) run(ctx context.Context) {
-	tick := time.NewTicker(c.conf.interval)
-	defer tick.Stop()
+	var tickC <-chan time.Time
+	if c.conf.interval > 0 {
+		tick := time.NewTicker(c.conf.interval)
+		defer tick.Stop()
+		tickC = tick.C
+	}
 	timeout := time.NewTimer(time.Hour)
 	timeout.Stop()
 	defer timeout.Stop()
+	reqs := c.j.opts.Control.requests()
 	for {
+		had := c.pending
 		select {
 		case <-ctx.Done():
 			if c.pending != nil {
 				c.j.logger.Info("checkpoint dropped: the job ended before it completed", "checkpoint", c.pending.id)
 			}
+			c.failRequests(fmt.Errorf("savepoint: the job ended (or failed) before the savepoint completed"))
 			return
-		case <-tick.C:
-			if c.pending == nil && !c.stopped {
-				c.trigger()
-				timeout.Reset(c.conf.timeout)
+		case <-tickC:
+			if c.pending == nil && !c.stopped && !c.stopping && len(c.queued) == 0 {
+				c.trigger(false)
 			}
+		case r := <-reqs:
+			c.onRequest(r)
 		case <-timeout.C:
 			if c.pending != nil && !time.Now().Before(c.pending.deadline) {
 				c.drop(fmt.Errorf("timed out after %s", c.conf.timeout))
@@ -231,33 +282,50 @@ func (c *coordinator) run(ctx context.Context) {
 			}
 		case a := <-c.acks:
 			c.acked(ctx, a)
+		case id := <-c.committed:
+			c.onCommitted(id)
+		}
+		c.triggerQueued()
+		if c.pending != nil && c.pending != had {
+			timeout.Reset(c.conf.timeout)
 		}
 	}
 }
 
-// trigger starts the next checkpoint.
-func (c *coordinator) trigger() {
+// trigger starts the next checkpoint (a savepoint when savepoint is set).
+func (c *coordinator) trigger(savepoint bool) {
 	now := time.Now()
 	p := &pendingCkpt{
 		id: c.nextID, start: now, ts: now.UnixMilli(), deadline: now.Add(c.conf.timeout),
-		acked: map[*subtask]bool{}, ops: map[string]*checkpoint.OperatorState{},
+		acked: map[*subtask]bool{}, ops: map[string]*checkpoint.OperatorState{}, savepoint: savepoint,
 	}
 	c.nextID++
 	c.pending = p
-	b := stream.Barrier{CheckpointID: p.id, TimestampMs: p.ts}
+	b := stream.Barrier{CheckpointID: p.id, TimestampMs: p.ts, Savepoint: savepoint}
 	for _, s := range c.sources {
 		s.mail.trigger(s, b)
 	}
 }
 
-// drop abandons the pending checkpoint.
+// drop abandons the pending checkpoint; a stop with it is called off.
 func (c *coordinator) drop(why error) {
 	p := c.pending
 	c.pending = nil
 	c.stats.mu.Lock()
 	c.stats.failed++
 	c.stats.mu.Unlock()
-	c.j.logger.Warn("checkpoint dropped", "checkpoint", p.id, "reason", why)
+	kind := "checkpoint"
+	if p.savepoint {
+		kind = "savepoint"
+	}
+	c.j.logger.Warn(kind+" dropped", "checkpoint", p.id, "reason", why)
+	if p.stop {
+		c.stopping = false
+		c.resumeSources()
+	}
+	for _, r := range p.reqs {
+		r.answer("", fmt.Errorf("savepoint %d failed: %w", p.id, why))
+	}
 }
 
 // acked takes a subtask's acknowledgement and completes the checkpoint
@@ -286,7 +354,7 @@ func (c *coordinator) acked(ctx context.Context, a ack) {
 	}
 	m := &checkpoint.Metadata{
 		Format: checkpoint.FormatVersion, Job: c.j.name, ID: p.id, TimestampMs: p.ts,
-		MaxParallelism: c.j.maxP, Operators: p.ops,
+		Savepoint: p.savepoint, MaxParallelism: c.j.maxP, Operators: p.ops,
 	}
 	if err := c.conf.storage.Commit(ctx, m); err != nil {
 		c.drop(fmt.Errorf("commit metadata: %w", err))
@@ -297,10 +365,44 @@ func (c *coordinator) acked(ctx context.Context, a ack) {
 	c.stats.mu.Lock()
 	c.stats.completed++
 	c.stats.lastID, c.stats.lastDur, c.stats.lastSize = p.id, d, p.size
+	path := ""
+	if p.savepoint {
+		path = pathOf(c.conf.storage, m)
+		c.stats.savepoints = append(c.stats.savepoints, path)
+	}
 	c.stats.mu.Unlock()
-	c.j.logger.Info("checkpoint completed", "checkpoint", p.id, "duration", d, "size", p.size)
+	if p.savepoint {
+		c.j.logger.Info("savepoint completed", "checkpoint", p.id, "path", path, "duration", d, "size", p.size, "stop", p.stop)
+	} else {
+		c.j.logger.Info("checkpoint completed", "checkpoint", p.id, "duration", d, "size", p.size)
+	}
+	if p.stop {
+		// Answered once every subtask has committed up to it.
+		c.wait = &stopWait{id: p.id, path: path, pending: len(c.j.subtasks), req: p.reqs[0]}
+		for _, r := range p.reqs {
+			if r.stop {
+				c.wait.req = r
+			} else {
+				r.answer(path, nil)
+			}
+		}
+		c.j.stopAt.Store(p.id)
+	} else {
+		for _, r := range p.reqs {
+			r.answer(path, nil)
+		}
+	}
 	for _, s := range c.j.subtasks {
 		s.mail.complete(s, p.id)
+	}
+}
+
+// committedUpTo tells the coordinator that a subtask has committed its
+// sinks up to the stop savepoint id.
+func (c *coordinator) committedUpTo(id int64) {
+	select {
+	case c.committed <- id:
+	default: // cannot happen: one per subtask, buffered for all
 	}
 }
 

@@ -69,6 +69,14 @@
 // checkpoint under Options.RestartStrategy (exponential delay, a bounded
 // number of attempts).
 //
+// Savepoints (savepoint.go) are checkpoints taken on request through an
+// Options.Control: Control.TriggerSavepoint takes one while the job runs
+// on; Control.StopWithSavepoint takes one after whose barrier the sources
+// stop reading, waits until it is committed and every sink has committed
+// up to it, then tears the job down: Run returns no error and
+// Result.SavepointPath. They are kept outside the checkpoints' retention
+// and restore at any parallelism, like checkpoints.
+//
 // Metrics are prometheus counters labelled job, vertex, operator and
 // subtask: records in and out of every operator, plus whatever counters
 // operators and connectors ask for (for example late_records_dropped).

@@ -81,6 +81,11 @@ type Options struct {
 	// AllowNonRestoredState lets a restore drop the state of operators the
 	// job no longer has; otherwise such a restore fails naming them.
 	AllowNonRestoredState bool
+	// Control, when set, lets the caller take savepoints of the running job
+	// and stop it with one (see Control). Savepoints need CheckpointStorage
+	// (and what checkpoints need); with no checkpoint interval the job
+	// takes savepoints only.
+	Control *Control
 	// RestartStrategy says how a job with CheckpointStorage restarts after
 	// a failure: torn down whole and resumed in process from the latest
 	// complete checkpoint (or from Restore, or from the beginning, when
@@ -205,6 +210,11 @@ type Result struct {
 	// Restarts is how many times the job was restarted after a failure.
 	// The record counts include the rows processed again after a restart.
 	Restarts int
+	// Savepoints are the paths of the savepoints the job took, oldest
+	// first, and SavepointPath the one it stopped with
+	// (Control.StopWithSavepoint), "" when it did not stop with one.
+	Savepoints    []string
+	SavepointPath string
 }
 
 // VertexResult is what one vertex did, summed over its subtasks.

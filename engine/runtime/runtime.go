@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eddy-streaming/eddy/engine/exchange"
@@ -36,10 +38,17 @@ type job struct {
 	coord     *coordinator
 	ckptCtx   context.Context
 	persistWG sync.WaitGroup
+	// haltAt is the stop savepoint after whose barrier sources stop
+	// reading (0: none); stopAt the completed one subtasks report their
+	// commits of.
+	haltAt atomic.Int64
+	stopAt atomic.Int64
 
 	mu     sync.Mutex
 	err    error
 	cancel context.CancelCauseFunc
+	// stopPath is the savepoint the job stopped with ("": not stopped).
+	stopPath string
 }
 
 // Run runs job graph g until every source is exhausted and every subtask
@@ -57,11 +66,23 @@ func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) 
 	opts = opts.withDefaults()
 	plans, maxP, idle, cfg, err := buildPlan(g, opts)
 	if err != nil {
+		if opts.Control != nil {
+			opts.Control.end()
+		}
 		return nil, err
 	}
 	ck, err := checkpointConfig(opts, cfg, plans)
 	if err != nil {
+		if opts.Control != nil {
+			opts.Control.end()
+		}
 		return nil, err
+	}
+	if ctl := opts.Control; ctl != nil {
+		defer ctl.end()
+		if err := ctl.attach(ck.noSavepoints); err != nil {
+			return nil, err
+		}
 	}
 	logger := opts.Logger.With("job", g.Name)
 	metrics := newMetricSet(opts.Registerer, g.Name, logger)
@@ -80,7 +101,7 @@ func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) 
 		if !started && restarts == 0 {
 			return nil, err
 		}
-		if err == nil || ctx.Err() != nil || ck.storage == nil || restarts >= opts.RestartStrategy.MaxAttempts {
+		if err == nil || ctx.Err() != nil || ck.storage == nil || restarts >= opts.RestartStrategy.MaxAttempts || j.stopped() != "" {
 			break
 		}
 		restarts++
@@ -120,8 +141,10 @@ func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) 
 	stats.mu.Lock()
 	res.Checkpoints, res.CheckpointsFailed = stats.completed, stats.failed
 	res.LastCheckpointID, res.LastCheckpointDuration, res.LastCheckpointSize = stats.lastID, stats.lastDur, stats.lastSize
+	res.Savepoints = append([]string(nil), stats.savepoints...)
 	stats.mu.Unlock()
 	res.Restarts = restarts
+	res.SavepointPath = j.stopped()
 	if err == nil || ctx.Err() == nil || !isTeardown(err) {
 		// keep err
 	} else {
@@ -139,6 +162,8 @@ func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) 
 		j.logger.Info("job cancelled", attrs...)
 	case err != nil:
 		j.logger.Error("job failed", append(attrs, "err", err)...)
+	case res.SavepointPath != "":
+		j.logger.Info("job stopped with a savepoint", append(attrs, "savepoint", res.SavepointPath)...)
 	default:
 		j.logger.Info("job finished", attrs...)
 	}
@@ -284,11 +309,30 @@ func (j *job) fail(err error) {
 	}
 }
 
+// stop tears the job down after its stop savepoint (path) completed.
+func (j *job) stop(path string) {
+	j.mu.Lock()
+	j.stopPath = path
+	j.mu.Unlock()
+	j.cancel(errStopped)
+}
+
+// stopped returns the savepoint the job stopped with, "" if it did not.
+func (j *job) stopped() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.stopPath
+}
+
 // outcome is the error Run returns.
 func (j *job) outcome(parent context.Context) error {
 	j.mu.Lock()
 	err := j.err
+	stopped := j.stopPath != ""
 	j.mu.Unlock()
+	if stopped && parent.Err() == nil && (err == nil || isTeardown(err)) {
+		return nil // stopped with a savepoint: the teardown is no failure
+	}
 	if err != nil && parent.Err() != nil && isTeardown(err) {
 		return fmt.Errorf("runtime: job %q cancelled: %w", j.name, parent.Err())
 	}
@@ -367,6 +411,18 @@ func restartPoint(ctx context.Context, st checkpoint.Storage, first int64, logge
 	ids, err := st.List(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if sl, ok := st.(interface {
+		Savepoints(context.Context) ([]int64, error)
+	}); ok {
+		// A savepoint of this run newer than its checkpoints is the point
+		// to restart from: the sinks committed up to it.
+		sps, err := sl.Savepoints(ctx)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, sps...)
+		sort.Slice(ids, func(a, b int) bool { return ids[a] < ids[b] })
 	}
 	for i := len(ids) - 1; i >= 0 && ids[i] >= first; i-- {
 		m, err := st.Load(ctx, strconv.FormatInt(ids[i], 10))

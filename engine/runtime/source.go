@@ -111,6 +111,19 @@ func (s *subtask) runSource(ctx context.Context) error {
 		if err := s.checkMail(ctx); err != nil {
 			return err
 		}
+		if s.halted != 0 {
+			if s.job.haltAt.Load() == s.halted {
+				// Stopping with a savepoint: wait for the teardown, or
+				// for the stop to be called off.
+				select {
+				case <-ctx.Done():
+					return s.wrap(-1, ctx.Err())
+				case <-s.mail.wake:
+				}
+				continue
+			}
+			s.halted = 0
+		}
 		rec, kinds, err := readNext(ctx, src.reader)
 		if err != nil {
 			if rec != nil {

@@ -99,6 +99,9 @@ type subtask struct {
 	align       alignment
 	lastBarrier int64
 	persisting  chan struct{}
+	// halted is the stop savepoint after whose barrier a source stopped
+	// reading (0: none).
+	halted int64
 }
 
 func newSubtask(j *job, p *vertexPlan, i int) (*subtask, error) {
