@@ -58,16 +58,11 @@ type Operator struct {
 	ss       snapState // snapshot bookkeeping (snapshot.go)
 
 	// Per batch scratch.
-	rows     rowkey.Rows
-	times    []int64
-	skip     []bool // NULL key or time
-	probe    []int32
-	cand     []int32
-	candRows joinrows.RowBuf
-	pairRow  []int32
-	pairID   []int32
-	start    []int32
-	touched  []int32
+	rows    rowkey.Rows
+	times   []int64
+	skip    []bool // NULL key or time
+	pairs   joinrows.Pairs
+	touched []int32
 }
 
 // side is one side's state.
@@ -316,7 +311,7 @@ func (o *Operator) process(ctx context.Context, s int, b stream.Batch, out opera
 		if sat(t, o.span) <= o.wm {
 			continue // late
 		}
-		pairs := o.pairID[o.start[i]:o.start[i+1]]
+		pairs := o.pairs.Of(i)
 		matched := len(pairs) > 0
 		for _, id := range pairs {
 			y := &other.ent[id]
@@ -379,9 +374,9 @@ func (o *Operator) emitAlone(ctx context.Context, out operator.Collector, s int,
 // pairs go to pairRow/pairID in row order, and start indexes them by row.
 func (o *Operator) match(ctx context.Context, s int, rec arrow.RecordBatch) error {
 	n := int(rec.NumRows())
-	o.pairRow, o.pairID = o.pairRow[:0], o.pairID[:0]
-	o.probe, o.cand = o.probe[:0], o.cand[:0]
-	o.candRows.Reset()
+	o.pairs.Row, o.pairs.ID = o.pairs.Row[:0], o.pairs.ID[:0]
+	o.pairs.Probe, o.pairs.Cand = o.pairs.Probe[:0], o.pairs.Cand[:0]
+	o.pairs.CandRows.Reset()
 	other := &o.st[1-s]
 	if other.keys != nil && other.live > 0 {
 		ke := o.lay.KeyEnc[s]
@@ -400,56 +395,25 @@ func (o *Operator) match(ctx context.Context, s int, rec arrow.RecordBatch) erro
 			for ; j < len(ids) && other.ent[ids[j]].time <= hi; j++ {
 				id := ids[j]
 				if o.residual == nil {
-					o.pairRow = append(o.pairRow, int32(i))
-					o.pairID = append(o.pairID, id)
+					o.pairs.Row = append(o.pairs.Row, int32(i))
+					o.pairs.ID = append(o.pairs.ID, id)
 					continue
 				}
-				o.probe = append(o.probe, int32(i))
-				o.cand = append(o.cand, id)
-				o.candRows.Add(other.row(id))
-				if len(o.probe) >= joinrows.OutputBatchRows {
-					if err := o.filter(ctx, s, rec); err != nil {
+				o.pairs.Probe = append(o.pairs.Probe, int32(i))
+				o.pairs.Cand = append(o.pairs.Cand, id)
+				o.pairs.CandRows.Add(other.row(id))
+				if len(o.pairs.Probe) >= joinrows.OutputBatchRows {
+					if err := o.pairs.Filter(ctx, o.lay, o.residual, s, rec, o.mem); err != nil {
 						return err
 					}
 				}
 			}
 		}
-		if err := o.filter(ctx, s, rec); err != nil {
+		if err := o.pairs.Filter(ctx, o.lay, o.residual, s, rec, o.mem); err != nil {
 			return err
 		}
 	}
-	o.start = grow(o.start, n+1)
-	p := 0
-	for i := 0; i <= n; i++ {
-		for p < len(o.pairRow) && int(o.pairRow[p]) < i {
-			p++
-		}
-		o.start[i] = int32(p)
-	}
-	return nil
-}
-
-// filter applies the residual condition to the candidate pairs and keeps
-// the matching ones.
-func (o *Operator) filter(ctx context.Context, s int, rec arrow.RecordBatch) error {
-	if len(o.probe) == 0 {
-		return nil
-	}
-	sel, err := o.lay.Select(ctx, o.residual, s, rec, o.probe, &o.candRows, o.mem)
-	if err != nil {
-		return err
-	}
-	if sel.All {
-		o.pairRow = append(o.pairRow, o.probe...)
-		o.pairID = append(o.pairID, o.cand...)
-	} else {
-		for _, k := range sel.Indices {
-			o.pairRow = append(o.pairRow, o.probe[k])
-			o.pairID = append(o.pairID, o.cand[k])
-		}
-	}
-	o.probe, o.cand = o.probe[:0], o.cand[:0]
-	o.candRows.Reset()
+	o.pairs.Index(n)
 	return nil
 }
 

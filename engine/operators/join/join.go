@@ -62,15 +62,10 @@ type Operator struct {
 	ss       snapState // snapshot bookkeeping (snapshot.go)
 
 	// Per batch scratch.
-	rows     rowkey.Rows
-	rowHash  []uint64
-	nullKey  []bool
-	probe    []int32 // candidate pairs: batch rows
-	cand     []int32 // candidate pairs: stored rows
-	candRows joinrows.RowBuf
-	pairRow  []int32 // matching pairs, in batch row order
-	pairRid  []int32
-	start    []int32 // per batch row: its pairs are [start[i], start[i+1])
+	rows    rowkey.Rows
+	rowHash []uint64
+	nullKey []bool
+	pairs   joinrows.Pairs
 }
 
 // store is one side's state.
@@ -253,9 +248,9 @@ func (o *Operator) process(ctx context.Context, s int, b stream.Batch, out opera
 // pairRow/pairRid in row order, and start indexes them by row.
 func (o *Operator) match(ctx context.Context, s int, rec arrow.RecordBatch, now int64) error {
 	n := int(rec.NumRows())
-	o.pairRow, o.pairRid = o.pairRow[:0], o.pairRid[:0]
-	o.probe, o.cand = o.probe[:0], o.cand[:0]
-	o.candRows.Reset()
+	o.pairs.Row, o.pairs.ID = o.pairs.Row[:0], o.pairs.ID[:0]
+	o.pairs.Probe, o.pairs.Cand = o.pairs.Probe[:0], o.pairs.Cand[:0]
+	o.pairs.CandRows.Reset()
 	other := &o.st[1-s]
 	if other.keys != nil && other.live > 0 {
 		ke := o.lay.KeyEnc[s]
@@ -279,18 +274,18 @@ func (o *Operator) match(ctx context.Context, s int, rec arrow.RecordBatch, now 
 						o.ss.dirty[1-s].Add(uint32(rid))
 					}
 					e.touched = now
-					o.pairRow = append(o.pairRow, int32(i))
-					o.pairRid = append(o.pairRid, rid)
+					o.pairs.Row = append(o.pairs.Row, int32(i))
+					o.pairs.ID = append(o.pairs.ID, rid)
 				default:
 					if ttl > 0 {
 						o.ss.dirty[1-s].Add(uint32(rid))
 					}
 					e.touched = now
-					o.probe = append(o.probe, int32(i))
-					o.cand = append(o.cand, rid)
-					o.candRows.Add(other.rows.Key(uint32(rid)))
-					if len(o.probe) >= joinrows.OutputBatchRows {
-						if err := o.filter(ctx, s, rec); err != nil {
+					o.pairs.Probe = append(o.pairs.Probe, int32(i))
+					o.pairs.Cand = append(o.pairs.Cand, rid)
+					o.pairs.CandRows.Add(other.rows.Key(uint32(rid)))
+					if len(o.pairs.Probe) >= joinrows.OutputBatchRows {
+						if err := o.pairs.Filter(ctx, o.lay, o.residual, s, rec, o.mem); err != nil {
 							return err
 						}
 					}
@@ -298,42 +293,11 @@ func (o *Operator) match(ctx context.Context, s int, rec arrow.RecordBatch, now 
 				rid = next
 			}
 		}
-		if err := o.filter(ctx, s, rec); err != nil {
+		if err := o.pairs.Filter(ctx, o.lay, o.residual, s, rec, o.mem); err != nil {
 			return err
 		}
 	}
-	o.start = grow(o.start, n+1)
-	p := 0
-	for i := 0; i <= n; i++ {
-		for p < len(o.pairRow) && int(o.pairRow[p]) < i {
-			p++
-		}
-		o.start[i] = int32(p)
-	}
-	return nil
-}
-
-// filter applies the residual condition to the candidate pairs and keeps
-// the matching ones.
-func (o *Operator) filter(ctx context.Context, s int, rec arrow.RecordBatch) error {
-	if len(o.probe) == 0 {
-		return nil
-	}
-	sel, err := o.lay.Select(ctx, o.residual, s, rec, o.probe, &o.candRows, o.mem)
-	if err != nil {
-		return err
-	}
-	if sel.All {
-		o.pairRow = append(o.pairRow, o.probe...)
-		o.pairRid = append(o.pairRid, o.cand...)
-	} else {
-		for _, k := range sel.Indices {
-			o.pairRow = append(o.pairRow, o.probe[k])
-			o.pairRid = append(o.pairRid, o.cand[k])
-		}
-	}
-	o.probe, o.cand = o.probe[:0], o.cand[:0]
-	o.candRows.Reset()
+	o.pairs.Index(n)
 	return nil
 }
 
@@ -374,7 +338,7 @@ func (o *Operator) apply(ctx context.Context, s int, b stream.Batch, now int64, 
 	for i := 0; i < n; i++ {
 		kind := b.Kind(i)
 		x := o.rows.Row(i)
-		pairs := o.pairRid[o.start[i]:o.start[i+1]]
+		pairs := o.pairs.Of(i)
 		var m int64 // matching copies of the other side
 		for _, rid := range pairs {
 			m += other.ent[rid].count

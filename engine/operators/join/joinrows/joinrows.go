@@ -407,3 +407,57 @@ func (o *Output) Release() {
 		o.rb = nil
 	}
 }
+
+// Pairs are a probe batch's join pairs: candidates (a batch row and a
+// stored row's id) collected while probing, filtered through the residual
+// a chunk at a time, and the matches indexed by batch row.
+type Pairs struct {
+	Probe    []int32 // candidates: batch rows
+	Cand     []int32 // candidates: stored row ids
+	CandRows RowBuf  // candidates: the stored rows, for the residual
+	Row      []int32 // matches, in batch row order: batch rows
+	ID       []int32 // matches: stored row ids
+	Start    []int32 // per batch row i: its matches are [Start[i], Start[i+1])
+}
+
+// Filter applies the residual ev (nil: none) to the pending candidates of
+// side s's batch rec and keeps those that match.
+func (p *Pairs) Filter(ctx context.Context, lay *Layout, ev expr.Evaluator, s int, rec arrow.RecordBatch, mem memory.Allocator) error {
+	if len(p.Probe) == 0 {
+		return nil
+	}
+	sel, err := lay.Select(ctx, ev, s, rec, p.Probe, &p.CandRows, mem)
+	if err != nil {
+		return err
+	}
+	if sel.All {
+		p.Row = append(p.Row, p.Probe...)
+		p.ID = append(p.ID, p.Cand...)
+	} else {
+		for _, k := range sel.Indices {
+			p.Row = append(p.Row, p.Probe[k])
+			p.ID = append(p.ID, p.Cand[k])
+		}
+	}
+	p.Probe, p.Cand = p.Probe[:0], p.Cand[:0]
+	p.CandRows.Reset()
+	return nil
+}
+
+// Index fills Start for a batch of n rows once every match is in.
+func (p *Pairs) Index(n int) {
+	if cap(p.Start) < n+1 {
+		p.Start = make([]int32, n+1, n+1+n/4)
+	}
+	p.Start = p.Start[:n+1]
+	k := 0
+	for i := 0; i <= n; i++ {
+		for k < len(p.Row) && int(p.Row[k]) < i {
+			k++
+		}
+		p.Start[i] = int32(k)
+	}
+}
+
+// Of returns the stored row ids batch row i matched.
+func (p *Pairs) Of(i int) []int32 { return p.ID[p.Start[i]:p.Start[i+1]] }
