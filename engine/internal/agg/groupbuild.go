@@ -3,7 +3,6 @@ package agg
 import (
 	"fmt"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 
@@ -18,73 +17,20 @@ import (
 func appendSel[T any](b array.Builder, vals []T, has []bool, groups []uint32) error {
 	ok := func(g uint32) bool { return has == nil || has[g] }
 	b.Reserve(len(groups))
+	done := false
 	switch bb := b.(type) {
 	case *array.Int32Builder:
-		if vs, k := any(vals).([]int32); k {
-			for _, g := range groups {
-				if ok(g) {
-					bb.UnsafeAppend(vs[g])
-				} else {
-					bb.UnsafeAppendBoolToBitmap(false)
-				}
-			}
-			return nil
-		}
+		done = appendTyped(bb, any(vals), groups, ok)
 	case *array.Int64Builder:
-		if vs, k := any(vals).([]int64); k {
-			for _, g := range groups {
-				if ok(g) {
-					bb.UnsafeAppend(vs[g])
-				} else {
-					bb.UnsafeAppendBoolToBitmap(false)
-				}
-			}
-			return nil
-		}
+		done = appendTyped(bb, any(vals), groups, ok)
 	case *array.TimestampBuilder:
-		if vs, k := any(vals).([]arrow.Timestamp); k {
-			for _, g := range groups {
-				if ok(g) {
-					bb.UnsafeAppend(vs[g])
-				} else {
-					bb.UnsafeAppendBoolToBitmap(false)
-				}
-			}
-			return nil
-		}
+		done = appendTyped(bb, any(vals), groups, ok)
 	case *array.Float64Builder:
-		if vs, k := any(vals).([]float64); k {
-			for _, g := range groups {
-				if ok(g) {
-					bb.UnsafeAppend(vs[g])
-				} else {
-					bb.UnsafeAppendBoolToBitmap(false)
-				}
-			}
-			return nil
-		}
+		done = appendTyped(bb, any(vals), groups, ok)
 	case *array.Decimal128Builder:
-		if vs, k := any(vals).([]decimal128.Num); k {
-			for _, g := range groups {
-				if ok(g) {
-					bb.UnsafeAppend(vs[g])
-				} else {
-					bb.UnsafeAppendBoolToBitmap(false)
-				}
-			}
-			return nil
-		}
+		done = appendTyped(bb, any(vals), groups, ok)
 	case *array.BooleanBuilder:
-		if vs, k := any(vals).([]bool); k {
-			for _, g := range groups {
-				if ok(g) {
-					bb.UnsafeAppend(vs[g])
-				} else {
-					bb.UnsafeAppendBoolToBitmap(false)
-				}
-			}
-			return nil
-		}
+		done = appendTyped(bb, any(vals), groups, ok)
 	case *array.StringBuilder:
 		switch vs := any(vals).(type) {
 		case [][]byte:
@@ -107,7 +53,34 @@ func appendSel[T any](b array.Builder, vals []T, has []bool, groups []uint32) er
 			return nil
 		}
 	}
+	if done {
+		return nil
+	}
 	return fmt.Errorf("agg: %T values cannot be built into a %s builder", vals, b.Type())
+}
+
+// unsafeAppender is a fixed-width Arrow builder of V values.
+type unsafeAppender[V any] interface {
+	UnsafeAppend(V)
+	UnsafeAppendBoolToBitmap(bool)
+}
+
+// appendTyped appends vals[g] (NULL where !ok(g)) for every g of groups to
+// b when vals holds b's value type V, and reports whether it did. b has
+// room for every group (Reserve).
+func appendTyped[V any, B unsafeAppender[V]](b B, vals any, groups []uint32, ok func(uint32) bool) bool {
+	vs, is := vals.([]V)
+	if !is {
+		return false
+	}
+	for _, g := range groups {
+		if ok(g) {
+			b.UnsafeAppend(vs[g])
+		} else {
+			b.UnsafeAppendBoolToBitmap(false)
+		}
+	}
+	return true
 }
 
 // Clear implements GroupAccumulator.
