@@ -24,7 +24,7 @@ const tableIDLen = 2
 const maxTableID = 0xfffe
 
 // maxBatchRangeDels bounds the range deletions in the write batch before it
-// is committed: reads of an indexed batch refragment its range deletions.
+// is committed.
 const maxBatchRangeDels = 256
 
 // Backend is a state.Backend and checkpoint.SnapshotBackend over one Pebble
@@ -39,7 +39,7 @@ type Backend struct {
 	dbID string
 
 	db        *pebble.DB
-	batch     *pebble.Batch // indexed write buffer
+	batch     *pebble.Batch // write buffer, committed before reads
 	rangeDels int
 	iters     int // open Scan iterators: the batch is not committed under them
 	tables    map[string]*Table
@@ -72,7 +72,9 @@ func (b *Backend) openDB(mustExist bool) error {
 		return fmt.Errorf("pebblestate: %s: opening database: %w", b.scope, err)
 	}
 	b.db = db
-	b.batch = db.NewIndexedBatch()
+	// A plain (unindexed) batch: writes are blind appends, cheap; a read
+	// commits the pending writes first (readable).
+	b.batch = db.NewBatch()
 	cat, err := readCatalog(db)
 	if err != nil {
 		return fmt.Errorf("pebblestate: %s: %w", b.scope, err)
@@ -166,6 +168,11 @@ func (b *Backend) maybeCommit() error {
 	return b.commit()
 }
 
+// readable commits the pending writes before a read, so the read sees
+// them. Operators write in runs (spills, snapshots) and read in runs (window
+// fires, restores), so this rarely commits small batches.
+func (b *Backend) readable() error { return b.commit() }
+
 // commit applies the write batch to the database and starts a new one.
 func (b *Backend) commit() error {
 	if b.batch.Empty() {
@@ -251,7 +258,10 @@ func (t *Table) Get(key []byte) ([]byte, bool, error) {
 	if err := t.b.usable(t); err != nil {
 		return nil, false, err
 	}
-	v, closer, err := t.b.batch.Get(t.full(key))
+	if err := t.b.readable(); err != nil {
+		return nil, false, err
+	}
+	v, closer, err := t.b.db.Get(t.full(key))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, false, nil
 	}
@@ -333,7 +343,10 @@ func (t *Table) Scan(lo, hi []byte, fn func(key, value []byte) error) error {
 	if !ok {
 		return nil
 	}
-	it, err := t.b.batch.NewIter(&pebble.IterOptions{LowerBound: dlo, UpperBound: dhi})
+	if err := t.b.readable(); err != nil {
+		return err
+	}
+	it, err := t.b.db.NewIter(&pebble.IterOptions{LowerBound: dlo, UpperBound: dhi})
 	if err != nil {
 		return fmt.Errorf("pebblestate: %s: table %q: scan: %w", t.b.scope, t.name, err)
 	}

@@ -11,10 +11,14 @@
 // ranges. Table ids are recorded in the database itself (namespace 0), so a
 // snapshot carries its catalog.
 //
-// Writes. Put, Delete and DeleteRange go into one indexed Pebble batch per
-// backend, which reads see (read-your-writes) and which is committed when it
-// grows past Config.BatchSize and at every snapshot, never per write. The
-// write-ahead log is disabled: durability comes from checkpoints.
+// Writes. Put, Delete and DeleteRange go into one plain (unindexed) Pebble
+// batch per backend, committed when it grows past Config.BatchSize, at
+// every snapshot and before a read (Get, Scan), never per write: operators
+// write in runs (spills, snapshot deltas) and read in runs (window fires,
+// restores), and an unindexed batch makes a write a cheap append (about
+// twice the throughput of an indexed one, and half the checkpoint time of a
+// million-key aggregate). Reads therefore always see every earlier write.
+// The write-ahead log is disabled: durability comes from checkpoints.
 //
 // Snapshots. Snapshot commits the batch, flushes the memtable and takes a
 // Pebble checkpoint (hard links, no data copied) into a directory of its
