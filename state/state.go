@@ -99,3 +99,18 @@ func PrefixEnd(p []byte) []byte {
 	}
 	return nil
 }
+
+// MemoryResident is implemented by backends that keep all their data in
+// memory (memstate): moving an operator's working state into one saves no
+// memory.
+type MemoryResident interface {
+	// InMemory reports whether the backend's data lives in memory.
+	InMemory() bool
+}
+
+// InMemory reports whether b keeps its data in memory (see
+// MemoryResident).
+func InMemory(b Backend) bool {
+	m, ok := b.(MemoryResident)
+	return ok && m.InMemory()
+}

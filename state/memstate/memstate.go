@@ -35,6 +35,10 @@ func (b *Backend) Table(name string) (state.Table, error) {
 	return t, nil
 }
 
+// InMemory implements state.MemoryResident: a memstate backend keeps
+// everything in memory.
+func (b *Backend) InMemory() bool { return true }
+
 // Close implements state.Backend.
 func (b *Backend) Close() error {
 	b.tables = nil

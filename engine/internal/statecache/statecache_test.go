@@ -1,0 +1,67 @@
+package statecache
+
+import (
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/eddy-streaming/eddy/engine/operator"
+	"github.com/eddy-streaming/eddy/state/memstate"
+)
+
+func TestVictimsAgainstSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for it := 0; it < 200; it++ {
+		m := rng.IntN(300)
+		stamps := make([]uint64, m)
+		dead := make([]bool, m)
+		for i := range stamps {
+			stamps[i] = uint64(rng.IntN(20))
+			dead[i] = rng.IntN(4) == 0
+		}
+		n := rng.IntN(m + 5)
+		got := Victims([]uint32{7777}, stamps, func(id uint32) bool { return !dead[id] }, n)
+		if got[0] != 7777 {
+			t.Fatalf("dst prefix lost: %v", got)
+		}
+		got = got[1:]
+		// Reference: all live ids ordered by (stamp, id), take n.
+		var ids []uint32
+		for i := range stamps {
+			if !dead[i] {
+				ids = append(ids, uint32(i))
+			}
+		}
+		sort.SliceStable(ids, func(a, b int) bool { return stamps[ids[a]] < stamps[ids[b]] })
+		want := ids[:min(n, len(ids))]
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("m=%d n=%d: got %v want %v", m, n, got, want)
+		}
+	}
+}
+
+func TestLimit(t *testing.T) {
+	oc := &operator.Context{}
+	if n, err := Limit(oc); n != 0 || err != nil {
+		t.Fatalf("no backend: %d %v", n, err)
+	}
+	oc.State = memstate.New()
+	if n, err := Limit(oc); n != 0 || err != nil {
+		t.Fatalf("memstate: %d %v", n, err)
+	}
+	oc.Config = map[string]string{Option: "100"}
+	if n, err := Limit(oc); n != 100 || err != nil {
+		t.Fatalf("set: %d %v", n, err)
+	}
+	for _, bad := range []string{"x", "-1", "3"} {
+		oc.Config[Option] = bad
+		if _, err := Limit(oc); err == nil {
+			t.Fatalf("%q accepted", bad)
+		}
+	}
+	if Target(100) != 75 {
+		t.Fatal(Target(100))
+	}
+}
