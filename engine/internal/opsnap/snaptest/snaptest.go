@@ -91,6 +91,9 @@ type Case struct {
 	MaxP int
 	// Now is the processing-time clock (nil: constant 0).
 	Now func() int64
+	// Config holds the job options the operators see
+	// (operator.Context.Config), e.g. a small state cache.
+	Config map[string]string
 	// LooseFinalState skips the checks that compare state keys: that
 	// several incremental snapshots hold the keys one snapshot at the cut
 	// writes, and that the restored subtasks' final state holds the keys of
@@ -140,7 +143,7 @@ func open(t testing.TB, mem memory.Allocator, c Case, i, p int, be *CountingBack
 	if err != nil {
 		t.Fatal(err)
 	}
-	oc, _ := optest.NewContext(mem, nil)
+	oc, _ := optest.NewContext(mem, c.Config)
 	oc.Subtask, oc.Parallelism, oc.MaxParallelism = i, p, c.MaxP
 	oc.KeyGroups = keygroup.RangeOf(i, c.MaxP, p)
 	oc.State = be
