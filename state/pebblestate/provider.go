@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 
 	"github.com/eddy-streaming/eddy/state"
 	"github.com/eddy-streaming/eddy/state/checkpoint"
@@ -116,7 +117,7 @@ func (p *Provider) Open(ctx context.Context, scope state.Scope) (state.Backend, 
 
 // options returns the Pebble options of one database.
 func (p *Provider) options(readOnly bool) *pebble.Options {
-	return &pebble.Options{
+	o := &pebble.Options{
 		Cache:              p.cache,
 		MemTableSize:       p.cfg.MemTableSize,
 		DisableWAL:         true,
@@ -124,6 +125,11 @@ func (p *Provider) options(readOnly bool) *pebble.Options {
 		Logger:             p.log,
 		FormatMajorVersion: pebble.FormatNewest,
 	}
+	// Bloom filters on every level (L1+ inherit L0's): operators whose
+	// state outgrows their memory look up keys that are mostly absent
+	// (new keys), and a filter answers those without reading a block.
+	o.Levels[0].FilterPolicy = bloom.FilterPolicy(10)
+	return o
 }
 
 // newBackend creates a backend's working directory; the database is opened

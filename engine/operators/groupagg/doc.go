@@ -54,6 +54,27 @@
 // flushes. A OnePhase aggregate downstream merges the partials (SUM of
 // counts and sums, MIN of minima, MAX of maxima).
 //
+// # State larger than memory
+//
+// With a cache limit (engine/internal/statecache: the job option
+// 'table.exec.state.cache-size', default 1,000,000 groups per subtask over
+// Pebble, none over an in-memory backend) the one-phase operator keeps at
+// most that many groups in memory. After a batch that leaves more in the
+// table, the live groups touched longest ago (a logical clock, one tick
+// per batch) are evicted down to three quarters of the limit: those changed
+// since the last snapshot are written into "groups" in the snapshot
+// encoding, and the table is rebuilt without them and without the dead
+// groups (whose stale entries are deleted from keyed state then, before a
+// returning key could read them). Once anything was evicted, the keys a
+// batch adds to the table are looked up in keyed state (one Get per new
+// group, before the batch is folded in) and take their live rows and
+// accumulators from there; a group whose state TTL passed while evicted
+// is dropped then and counted as expired (the TTL sweep covers the groups
+// in memory only, so an evicted group that never returns stays in keyed
+// state). A restore with a limit reads no group: they all stay in keyed
+// state until their keys return. The local phase holds one mini-batch of
+// groups and is not limited.
+//
 // # Snapshots
 //
 // The operator is an operator.Snapshotter; its working state stays in
@@ -64,8 +85,8 @@
 //     of its key | encoded key -> hash, live rows, last access, the
 //     accumulators' state (agg.GroupState.AppendState, which keeps
 //     FIRST_VALUE/LAST_VALUE arrival numbers); a group whose rows all went
-//     is deleted. Dead groups renumbered away by a compaction are recorded
-//     for deletion first.
+//     is deleted. Dead groups renumbered away by a compaction are deleted
+//     from keyed state then.
 //   - "pending": a mini-batch aggregate's buffered rows (key group | their
 //     number -> row kind and row), replaced at every snapshot.
 //   - the local phase writes its partial results under the subtask's first

@@ -14,6 +14,7 @@ import (
 	"github.com/eddy-streaming/eddy/engine/internal/agg"
 	"github.com/eddy-streaming/eddy/engine/internal/hashtable"
 	"github.com/eddy-streaming/eddy/engine/internal/rowkey"
+	"github.com/eddy-streaming/eddy/engine/internal/statecache"
 	"github.com/eddy-streaming/eddy/engine/internal/winbuf"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/operator"
@@ -73,6 +74,15 @@ type Operator struct {
 
 	// One phase with a MiniBatch spec: the buffered input.
 	mini miniBatch
+
+	// The state cache (cache.go): the most live groups kept in memory (0:
+	// no limit), whether keyed state may hold groups not in memory, the
+	// logical clock (one tick per batch) and each group's last tick.
+	limit   int
+	spilled bool
+	clock   uint64
+	stamp   []uint64
+	cm      statecache.Metrics
 
 	// Snapshot bookkeeping (snapshot.go).
 	snap snap
@@ -191,6 +201,13 @@ func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
 	if oc.Metrics != nil {
 		o.expired = oc.Metrics.Counter(StateExpiredMetric, "Groups dropped because they were not touched for the state TTL.")
 		o.ignored = oc.Metrics.Counter(IgnoredRetractionsMetric, "Retracting rows (-U/-D) dropped because their group held no row.")
+	}
+	o.cm = statecache.NewMetrics(oc)
+	if !o.local {
+		var err error
+		if o.limit, err = statecache.Limit(oc); err != nil {
+			return fmt.Errorf("group_agg %s: %w", o.id, err)
+		}
 	}
 	o.miniSize = DefaultMiniBatchSize
 	if v, ok := oc.Config[MiniBatchSizeOption]; ok && o.local {
@@ -313,6 +330,7 @@ func (o *Operator) process(ctx context.Context, b stream.Batch, out operator.Col
 		return err
 	}
 	rec := b.Record
+	known := o.table.Len()
 	groups, err := o.lookup(rec)
 	if err != nil {
 		return err
@@ -320,6 +338,13 @@ func (o *Operator) process(ctx context.Context, b stream.Batch, out operator.Col
 	ng := o.table.Len()
 	o.st.Grow(ng)
 	o.live, o.seen, o.mark = grow(o.live, ng), grow(o.seen, ng), grow(o.mark, ng)
+	o.clock++
+	o.stamp = grow(o.stamp, ng)
+	if o.spilled && ng > known {
+		if err := o.load(uint32(known), uint32(ng), now); err != nil {
+			return err
+		}
+	}
 
 	// Split the rows into accumulations and retractions, noting the groups
 	// touched and whether each held rows before.
@@ -394,6 +419,7 @@ func (o *Operator) process(ctx context.Context, b stream.Batch, out operator.Col
 	for i, g := range o.touched {
 		mark[g] = false
 		o.seen[g] = now
+		o.stamp[g] = o.clock
 		o.snap.dirty.Add(g)
 		had, has := o.existed[i], live[g] > 0
 		switch {
@@ -428,6 +454,9 @@ func (o *Operator) process(ctx context.Context, b stream.Batch, out operator.Col
 	}
 	if err := o.emitChanges(ctx, out, append(nBefore, nAfter...)); err != nil {
 		return err
+	}
+	if o.limit > 0 && o.table.Len() > o.limit {
+		return o.evict()
 	}
 	return o.maybeCompact()
 }
@@ -544,18 +573,36 @@ func (o *Operator) maybeCompact() error {
 	if dead < minCompact || dead <= o.liveCount {
 		return nil
 	}
+	return o.compact(nil)
+}
+
+// compact rebuilds the group table and state from the live groups that
+// drop (nil: none) does not name; the dead groups that changed since the
+// last snapshot are recorded for deletion from keyed state. The dropped
+// live groups must already be in keyed state.
+func (o *Operator) compact(drop []bool) error {
+	if o.snap.written {
+		if err := o.tables(); err != nil {
+			return err
+		}
+	}
 	table := o.keys.NewTable()
 	st, err := o.calls.NewGroupState(o.retract)
 	if err != nil {
 		return err
 	}
+	keep := func(g uint32) bool { return o.live[g] > 0 && (drop == nil || !drop[g]) }
 	live, seen := make([]int64, 0, o.liveCount), make([]int64, 0, o.liveCount)
+	stamp := make([]uint64, 0, o.liveCount)
 	renum := make([]uint32, len(o.live))
 	for g, n := range o.live {
-		if n <= 0 {
-			if o.snap.written && o.snap.dirty.Has(uint32(g)) {
-				// Dropped since the last snapshot: delete it there.
-				o.snap.dels.Add(o.groupKey(o.snap.key[:0], uint32(g)))
+		if !keep(uint32(g)) {
+			if n <= 0 && o.snap.written && o.snap.dirty.Has(uint32(g)) {
+				// Dropped since the last snapshot: delete it from keyed
+				// state now, before a later row of its key looks there.
+				if err := o.snap.groups.Delete(o.groupKey(o.snap.key[:0], uint32(g))); err != nil {
+					return fmt.Errorf("delete group: %w", err)
+				}
 			}
 			continue
 		}
@@ -567,11 +614,12 @@ func (o *Operator) maybeCompact() error {
 		if err := st.Merge(id, o.st, uint32(g)); err != nil {
 			return fmt.Errorf("compacting group state: %w", err)
 		}
-		live, seen = append(live, n), append(seen, o.seen[g])
+		live, seen, stamp = append(live, n), append(seen, o.seen[g]), append(stamp, o.stampOf(uint32(g)))
 		renum[g] = id
 	}
-	o.snap.dirty.Remap(func(g uint32) (uint32, bool) { return renum[g], o.live[g] > 0 })
-	o.table, o.st, o.live, o.seen = table, st, live, seen
+	o.snap.dirty.Remap(func(g uint32) (uint32, bool) { return renum[g], keep(g) })
+	o.table, o.st, o.live, o.seen, o.stamp = table, st, live, seen, stamp
+	o.liveCount = len(live)
 	o.mark = make([]bool, len(live))
 	return nil
 }

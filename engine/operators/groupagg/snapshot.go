@@ -28,14 +28,13 @@ const (
 type snap struct {
 	groups, pending, meta state.Table
 	schema                state.Table
-	replay                bool           // restored: the next watermark is the replayed one
-	dirty                 opsnap.Dirty   // groups changed since the last snapshot
-	dels                  opsnap.Deletes // keys of dropped groups renumbered away
-	pendingKeys           bool           // the pending table holds entries
-	localKeys             bool           // the groups table holds partial results
-	localChanged          bool           // the partial results changed since the last snapshot
-	metaDone              bool           // the input schema is written
-	written               bool           // state holds what a snapshot wrote (or a restore read)
+	replay                bool         // restored: the next watermark is the replayed one
+	dirty                 opsnap.Dirty // groups changed since the last snapshot
+	pendingKeys           bool         // the pending table holds entries
+	localKeys             bool         // the groups table holds partial results
+	localChanged          bool         // the partial results changed since the last snapshot
+	metaDone              bool         // the input schema is written
+	written               bool         // state holds what a snapshot wrote (or a restore read)
 	key, val              []byte
 	rowEnc                *rowkey.Encoder // whole input rows (pending)
 	rows                  rowkey.Rows
@@ -102,9 +101,6 @@ func (o *Operator) snapshot() error {
 			return err
 		}
 	}
-	if err := s.dels.Apply(s.groups); err != nil {
-		return err
-	}
 	if o.local {
 		return o.snapshotLocal()
 	}
@@ -116,12 +112,8 @@ func (o *Operator) snapshot() error {
 			}
 			continue
 		}
-		s.val = binary.LittleEndian.AppendUint64(s.val[:0], o.table.Hash(g))
-		s.val = binary.AppendVarint(s.val, o.live[g])
-		s.val = binary.AppendVarint(s.val, o.seen[g])
-		s.val = o.st.AppendState(s.val, g)
-		if err := s.groups.Put(s.key, s.val); err != nil {
-			return fmt.Errorf("write group: %w", err)
+		if err := o.putGroup(g); err != nil {
+			return err
 		}
 	}
 	s.dirty.Reset()
@@ -267,6 +259,12 @@ func (o *Operator) restore() error {
 		if err := s.meta.DeleteRange(state.KeyPrefix(nil, o.oc.KeyGroups.Start), rangeEnd(o.oc.KeyGroups)); err != nil {
 			return err
 		}
+	}
+	if !o.local && o.limit > 0 {
+		// With a cache limit the groups stay in keyed state until their
+		// keys come back (load).
+		o.spilled = true
+		return o.restorePending()
 	}
 	err = opsnap.ScanRange(s.groups, o.oc.KeyGroups, func(k, v []byte) error {
 		r := opsnap.NewReader(v)

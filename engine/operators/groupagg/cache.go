@@ -1,0 +1,108 @@
+package groupagg
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/eddy-streaming/eddy/engine/internal/opsnap"
+	"github.com/eddy-streaming/eddy/engine/internal/statecache"
+)
+
+// putGroup writes live group g into keyed state, in the snapshot encoding:
+// hash, live rows, last access, the accumulators' state.
+func (o *Operator) putGroup(g uint32) error {
+	s := &o.snap
+	s.key = o.groupKey(s.key[:0], g)
+	s.val = binary.LittleEndian.AppendUint64(s.val[:0], o.table.Hash(g))
+	s.val = binary.AppendVarint(s.val, o.live[g])
+	s.val = binary.AppendVarint(s.val, o.seen[g])
+	s.val = o.st.AppendState(s.val, g)
+	if err := s.groups.Put(s.key, s.val); err != nil {
+		return fmt.Errorf("write group: %w", err)
+	}
+	return nil
+}
+
+// load reads the groups [from, to), just added to the table, from keyed
+// state, which holds the groups evicted from memory (and, after a restore
+// with a cache limit, all of them). A group found there takes its live
+// rows, last access and accumulators; one whose state TTL passed is
+// dropped and counted as expired. Groups not found start empty.
+func (o *Operator) load(from, to uint32, now int64) error {
+	if err := o.tables(); err != nil {
+		return err
+	}
+	s := &o.snap
+	loaded, expired := 0, 0
+	for g := from; g < to; g++ {
+		s.key = o.groupKey(s.key[:0], g)
+		v, ok, err := s.groups.Get(s.key)
+		if err != nil {
+			return fmt.Errorf("read group: %w", err)
+		}
+		if !ok {
+			continue
+		}
+		r := opsnap.NewReader(v)
+		r.U64() // the hash, which the table has
+		live, seen := r.Varint(), r.Varint()
+		if r.Err() != nil {
+			return fmt.Errorf("group %x: %w", s.key, r.Err())
+		}
+		if live <= 0 {
+			return fmt.Errorf("%w: group %x holds %d rows", opsnap.ErrCorrupt, s.key, live)
+		}
+		if ttl := o.spec.TTLMs; ttl > 0 && now-seen >= ttl {
+			// Expired while out of memory: deleted at the next snapshot.
+			o.snap.dirty.Add(g)
+			expired++
+			continue
+		}
+		if err := o.st.MergeState(g, r.Rest()); err != nil {
+			return fmt.Errorf("group %x: %w", s.key, err)
+		}
+		o.live[g], o.seen[g] = live, seen
+		o.liveCount++
+		loaded++
+	}
+	o.cm.Loaded.Add(float64(loaded))
+	if expired > 0 {
+		o.expired.Add(float64(expired))
+	}
+	return nil
+}
+
+// evict moves the groups touched longest ago out of memory until at most
+// statecache.Target(limit) live groups remain: those changed since the
+// last snapshot are written into keyed state first (a snapshot then need
+// not write them), and the table is rebuilt without them (and without the
+// dead groups).
+func (o *Operator) evict() error {
+	if err := o.tables(); err != nil {
+		return err
+	}
+	n := max(o.liveCount-statecache.Target(o.limit), 0)
+	o.stamp = grow(o.stamp, len(o.live))
+	victims := statecache.Victims(nil, o.stamp, func(g uint32) bool { return o.live[g] > 0 }, n)
+	drop := make([]bool, len(o.live))
+	for _, g := range victims {
+		drop[g] = true
+		if !o.snap.dirty.Has(g) {
+			continue // keyed state holds it as it is
+		}
+		if err := o.putGroup(g); err != nil {
+			return err
+		}
+	}
+	o.snap.written, o.spilled = true, true
+	o.cm.Evicted.Add(float64(len(victims)))
+	return o.compact(drop)
+}
+
+// stampOf is the logical time group g was last touched.
+func (o *Operator) stampOf(g uint32) uint64 {
+	if int(g) < len(o.stamp) {
+		return o.stamp[g]
+	}
+	return 0
+}
