@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eddy-streaming/eddy/engine/runtime"
 	"github.com/eddy-streaming/eddy/state/checkpoint"
 )
 
@@ -27,6 +29,31 @@ type ckptCase struct {
 	// for a csv sink.
 	columns []string
 	ref     func(data map[string][]gift) []string
+	// spills are the kinds of operators that must have moved state out of
+	// memory and read it back (a small 'table.exec.state.cache-size').
+	spills []string
+}
+
+// checkSpills fails t unless every operator of a kind in c.spills evicted
+// and loaded state.
+func (c ckptCase) checkSpills(t *testing.T, res *runtime.Result) {
+	t.Helper()
+	for _, kind := range c.spills {
+		found := false
+		for _, op := range res.Operators {
+			if op.Kind != kind {
+				continue
+			}
+			found = true
+			ev, ld := op.Counters["state_cache_evicted"], op.Counters["state_cache_loaded"]
+			if ev == 0 || ld == 0 {
+				t.Errorf("%s %s evicted %d keys and loaded %d: its state cache was not exercised", kind, op.OperatorID, ev, ld)
+			}
+		}
+		if !found {
+			t.Errorf("the job has no %s operator", kind)
+		}
+	}
 }
 
 func oneGiftsTable(rows, rps, seed int) map[string]map[string]string {
@@ -189,6 +216,57 @@ SELECT room_id, gift_id, COUNT(*), SUM(amount), MAX(quantity) FROM gifts GROUP B
 	}
 }
 
+// spillingCase is an updating aggregate (totals per room and user) feeding
+// an updating Top-3 per room, with a state cache of 32 keys per operator
+// subtask over thousands of groups and 200 rooms: both operators evict to
+// Pebble and read back all the time, across checkpoints and restores.
+func spillingCase() ckptCase {
+	return ckptCase{
+		name: "spilling_topn",
+		tables: func(rows, rps, seed int) map[string]map[string]string {
+			return map[string]map[string]string{"gifts": giftsOpts(rows, rps, 200, seed)}
+		},
+		sql: func(out string) string {
+			return fmt.Sprintf(`
+SET 'table.exec.state.cache-size' = '32';
+CREATE TABLE top_users (room_id BIGINT, user_id BIGINT, total BIGINT, rn BIGINT)
+WITH ('connector' = 'filesystem', 'path' = '%s', 'format' = 'changelog-json');
+INSERT INTO top_users
+SELECT room_id, user_id, total, rn FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY room_id ORDER BY total DESC, user_id ASC) AS rn
+  FROM (SELECT room_id, user_id, SUM(amount) AS total FROM gifts GROUP BY room_id, user_id))
+WHERE rn <= 3;
+`, out)
+		},
+		columns: []string{"room_id", "user_id", "total", "rn"},
+		spills:  []string{"group_agg"},
+		ref: func(d map[string][]gift) []string {
+			type key struct{ room, user int64 }
+			totals := map[key]int64{}
+			for _, g := range d["gifts"] {
+				totals[key{g.Room, g.User}] += g.Amount
+			}
+			byRoom := map[int64][]key{}
+			for k := range totals {
+				byRoom[k.room] = append(byRoom[k.room], k)
+			}
+			var out []string
+			for room, ks := range byRoom {
+				slices.SortFunc(ks, func(a, b key) int {
+					if totals[a] != totals[b] {
+						return cmp.Compare(totals[b], totals[a])
+					}
+					return cmp.Compare(a.user, b.user)
+				})
+				for i, k := range ks[:min(3, len(ks))] {
+					out = append(out, fmt.Sprintf("+I|%d|%d|%d|%d", room, k.user, totals[k], i+1))
+				}
+			}
+			return out
+		},
+	}
+}
+
 // intervalJoinCase joins two gift streams on the user within a second of
 // each other.
 func intervalJoinCkptCase() ckptCase {
@@ -227,7 +305,7 @@ ON A.user_id = B.user_id AND A.ts BETWEEN B.ts - INTERVAL '1' SECOND AND B.ts + 
 }
 
 func ckptCases() []ckptCase {
-	return []ckptCase{flagshipCase(), hopCase(), sessionCase(), groupAggCase(), intervalJoinCkptCase()}
+	return []ckptCase{flagshipCase(), hopCase(), sessionCase(), groupAggCase(), intervalJoinCkptCase(), spillingCase()}
 }
 
 // script returns the case's full SQL.
@@ -308,6 +386,7 @@ func TestExactlyOnceUnderInjectedFaults(t *testing.T) {
 					t.Logf("faults %d, checkpoints %d (failed %d), restarts %d", f.count(), res.Checkpoints, res.CheckpointsFailed, res.Restarts)
 					assertSameRows(t, c.output(t, out), want)
 					checkNoHidden(t, out)
+					c.checkSpills(t, res)
 				})
 			}
 		}
@@ -347,7 +426,7 @@ func stopAfterCheckpoints(t *testing.T, script string, p int, ck string, n int64
 // every old reader's position, the sink recovering the old writers'
 // output).
 func TestRescaleFromCheckpoint(t *testing.T) {
-	cases := []ckptCase{flagshipCase(), groupAggCase()}
+	cases := []ckptCase{flagshipCase(), groupAggCase(), spillingCase()}
 	if longCheckpointTests() {
 		cases = ckptCases()
 	}

@@ -63,6 +63,7 @@ type job struct {
 // attempts run out.
 func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) {
 	start := time.Now()
+	explicitState := opts.State != nil
 	opts = opts.withDefaults()
 	plans, maxP, idle, cfg, err := buildPlan(g, opts)
 	if err != nil {
@@ -71,7 +72,18 @@ func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) 
 		}
 		return nil, err
 	}
-	ck, err := checkpointConfig(opts, cfg, plans)
+	closeState, err := localState(&opts, explicitState, cfg)
+	if err == nil {
+		defer func() {
+			if cerr := closeState(); cerr != nil {
+				opts.Logger.Warn("closing keyed state", "err", cerr)
+			}
+		}()
+	}
+	var ck ckptConfig
+	if err == nil {
+		ck, err = checkpointConfig(opts, cfg, plans)
+	}
 	if err != nil {
 		if opts.Control != nil {
 			opts.Control.end()

@@ -102,6 +102,9 @@ func (p *Provider) Close() error {
 	return nil
 }
 
+// Dir is the root of the provider's working directories (Config.Dir).
+func (p *Provider) Dir() string { return p.cfg.Dir }
+
 // Open implements state.Provider: it opens an empty backend for scope.
 func (p *Provider) Open(ctx context.Context, scope state.Scope) (state.Backend, error) {
 	b, err := p.newBackend(scope)
