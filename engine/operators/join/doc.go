@@ -11,9 +11,11 @@
 // format) into a hash table of distinct rows (hashtable.Table over the row
 // bytes), each with its multiplicity, the number of the other side's rows
 // (copies) it currently matches, and when it was last read or written; a
-// second hash table maps the encoded join key to a chain of the distinct
-// rows with that key. Identical rows share one entry, so a retraction
-// (-U/-D) finds its row by one hash lookup and removes one copy.
+// second hash table maps the encoded join key (a NULL one too, which no
+// probe looks up) to a chain of the distinct rows with that key, newest
+// first, each row numbered by its place in the chain. Identical rows share
+// one entry, so a retraction (-U/-D) finds its row by one hash lookup and
+// removes one copy.
 //
 // # Processing a batch
 //
@@ -33,7 +35,9 @@
 //     joined rows as -D (-U for a -U input when EmitUpdateBefore is set). A
 //     stored row of multiplicity m joins as m output rows.
 //   - LEFT, RIGHT and FULL: a row of an outer side is emitted NULL-padded
-//     (with the input row's kind) while it has no match. When a stored
+//     (with the input row's kind) while it has no match (its stored match
+//     count is 0; under a state TTL that count may still include expired
+//     rows, which keeps the output a consistent changelog). When a stored
 //     outer row gets its first match, its NULL-padded rows are retracted
 //     (-D) before the joined rows; when its last match goes, they are
 //     emitted again (+I) after the retracted joined rows.
@@ -56,7 +60,7 @@
 // join sees and memory is reclaimed lazily. Dropped rows are counted in
 // state_expired (with their multiplicity); their removal emits nothing.
 // When more than half of a side's table entries are dead, the side's
-// tables are rebuilt from its live rows.
+// tables are rebuilt from its live rows (each key's chain keeps its order).
 //
 // Watermarks buffer nothing here; the runtime forwards them.
 //
@@ -65,10 +69,54 @@
 // The operator is an operator.Snapshotter (engine/internal/opsnap). A
 // snapshot writes, for each side, the distinct rows changed since the
 // previous one (stored, retracted, matched or unmatched by the other side,
-// read under a TTL): key group of the join key | side | row ->
-// multiplicity, matches, last access, join key hash and encoding; rows
-// whose last copy went are deleted (and recorded for deletion before a
-// compaction renumbers them away). Each side's schema goes under every
-// owned key group once ("schema"). RestoreState binds the sides that had
-// seen a batch and rebuilds both sides' rows of the owned key groups.
+// read under a TTL) into table "rows": key group of the join key | side |
+// encoded join key with its length (opsnap.AppendBytes) | row ->
+// multiplicity, matches, last access, place in the key's chain (varints),
+// join key hash. The rows of one (side, join key) are thus one contiguous
+// key range. Rows whose last copy went are deleted (and recorded for
+// deletion before a compaction renumbers them away). Each side's schema
+// goes under every owned key group once ("schema"). RestoreState binds the
+// sides that had seen a batch and, without a cache limit, rebuilds both
+// sides' rows of the owned key groups, each chain in its order.
+//
+// # State larger than memory
+//
+// With a cache limit (engine/internal/statecache: the job option
+// 'table.exec.state.cache-size', by default 1,000,000 over an on-disk
+// backend and none over memstate), the two sides' state in memory is a
+// cache over keyed state. Its unit is a join key of one side with all its
+// distinct rows; the limit counts these units over both sides. Each input
+// batch advances a logical clock and stamps the keys it touches.
+//
+// Before a batch of side s is matched, a pre-pass over the batch's
+// encoded keys makes every key it touches resident on both sides: side s's
+// keys (rows are added or retracted there) and, for non-NULL keys, the
+// other side's (their rows are probed and their match counts change). A
+// key missing from memory of a side from which something was evicted (or
+// that was restored lazily) is loaded by one prefix scan of its range,
+// once per distinct key per batch; its chain is linked back in the order
+// of the stored places, so the output is the same, change for change, as
+// without a limit. A key found nowhere stays in memory empty, so it is not
+// looked up again. Both sides' match counts are stored with their rows
+// and change only while both sides of the key are resident, so they stay
+// exact across eviction: a stored outer row evicted with its count comes
+// back with it, whichever of the other side's rows were evicted or loaded
+// meanwhile.
+//
+// After the batch's output is emitted, if more keys than the limit are in
+// memory, the ones stamped longest ago are evicted down to three quarters
+// of the limit: their rows changed since the last snapshot are written to
+// keyed state in the snapshot encoding (dirty marks cleared), rows whose
+// last copy went are deleted from it, and the side's tables are rebuilt
+// from the kept keys. With a limit, rows dropped by a rebuild are deleted
+// from keyed state at once rather than at the next snapshot, so a later
+// lookup cannot find them. A snapshot still writes only the dirty rows in
+// memory; evicted rows are already in state. With a limit, RestoreState
+// loads no rows (the keys are loaded as batches touch them).
+//
+// Under a state TTL, evicted rows keep their last access in state; a row
+// found expired when its key is loaded is dropped (counted in
+// state_expired, deleted from state), as a probe of it in memory would
+// drop it. The TTL sweep covers only the rows in memory. StoredRows counts
+// the rows in memory.
 package join

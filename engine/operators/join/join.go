@@ -60,6 +60,7 @@ type Operator struct {
 	st       [2]store
 	seed     maphash.Seed
 	ss       snapState // snapshot bookkeeping (snapshot.go)
+	cache    cache     // bounded working set (cache.go)
 
 	// Per batch scratch.
 	rows    rowkey.Rows
@@ -68,10 +69,13 @@ type Operator struct {
 	pairs   joinrows.Pairs
 }
 
-// store is one side's state.
+// store is one side's state. Every distinct row, a NULL key's too, hangs
+// in the chain of its join key (a probe never looks a NULL key up), so a
+// join key with its chain is the unit the cache keeps or evicts.
 type store struct {
 	keys   *hashtable.Table // encoded join key -> key id
 	head   []int32          // per key id: first entry of its chain, or -1
+	stamp  []uint64         // per key id: cache clock of its last touch (with a cache limit)
 	rows   *hashtable.Table // encoded row -> row id
 	ent    []entry          // per row id
 	live   int              // entries with count > 0
@@ -85,7 +89,8 @@ type entry struct {
 	count   int64 // multiplicity; 0: not in state
 	matches int64 // matching rows (copies) of the other side, if counted
 	touched int64 // processing time of the last read or write
-	kid     int32 // key id, or -1 for a NULL key
+	seq     int64 // position in its key's chain: larger than every row after it
+	kid     int32 // key id (-1 only while the entry is being created)
 	kg      int32 // key group of the join key (state keys)
 	prev    int32 // chain of the key's rows
 	next    int32
@@ -137,7 +142,7 @@ func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
 	}
 	o.expire = counter(oc.Metrics, StateExpiredMetric, "Stored join rows dropped by the state TTL.")
 	o.miss = counter(oc.Metrics, RetractMissMetric, "Retract rows dropped because their row was not in the join's state.")
-	return nil
+	return o.openCache()
 }
 
 type nopCounter struct{}
@@ -151,7 +156,8 @@ func counter(m operator.Metrics, name, help string) operator.Counter {
 	return m.Counter(name, help)
 }
 
-// StoredRows returns the number of rows (copies) side s keeps in state.
+// StoredRows returns the number of rows (copies) side s keeps in memory
+// (all it keeps in state unless a cache limit evicted some).
 func (o *Operator) StoredRows(s int) int64 { return o.st[s].copies }
 
 // bind prepares side s after the layout bound its first batch.
@@ -219,6 +225,11 @@ func (o *Operator) process(ctx context.Context, s int, b stream.Batch, out opera
 	}
 	o.nullKey = nullKeys(rec, o.lay.Keys[s], o.nullKey)
 
+	if o.cache.limit > 0 {
+		if err := o.fetch(s, now); err != nil {
+			return err
+		}
+	}
 	if err := o.match(ctx, s, rec, now); err != nil {
 		return err
 	}
@@ -235,10 +246,13 @@ func (o *Operator) process(ctx context.Context, s int, b stream.Batch, out opera
 	}
 	for side := range o.st {
 		if st := &o.st[side]; st.dead > minCompact && st.dead > st.live {
-			if err := o.compact(side); err != nil {
+			if err := o.rebuild(side, nil); err != nil {
 				return err
 			}
 		}
+	}
+	if o.cache.limit > 0 {
+		return o.evict()
 	}
 	return nil
 }
@@ -359,19 +373,19 @@ func (o *Operator) apply(ctx context.Context, s int, b stream.Batch, now int64, 
 			}
 			if e.count == 0 {
 				e.matches = m
-				e.kid = -1
 				e.kg = int32(opsnap.KeyGroup(ke.Hashes[i], o.oc.MaxParallelism))
-				if !o.nullKey[i] {
-					kid, ins, err := st.keys.FindOrInsertOne(ke.Hashes[i], ke.Rows.Row(i))
-					if err != nil {
-						return err
-					}
-					if ins {
-						st.head = append(st.head, -1)
-					}
-					e.kid = int32(kid)
-					st.link(int32(rid))
+				kid, ins, err := st.keys.FindOrInsertOne(ke.Hashes[i], ke.Rows.Row(i))
+				if err != nil {
+					return err
 				}
+				if ins {
+					st.head = append(st.head, -1)
+					if o.cache.limit > 0 {
+						st.stamp = append(st.stamp, o.cache.clock)
+					}
+				}
+				e.kid = int32(kid)
+				st.push(int32(rid))
 				st.dead--
 				st.live++
 			}
@@ -413,7 +427,7 @@ func (o *Operator) apply(ctx context.Context, s int, b stream.Batch, now int64, 
 					}
 				}
 			}
-			if o.keep[s] && (m == 0) != (o.spec.Type == jobgraph.SemiJoin) {
+			if o.keep[s] && (e.matches == 0) != (o.spec.Type == jobgraph.SemiJoin) {
 				// NULL-padded (outer), or kept by SEMI (m > 0) / ANTI (m == 0).
 				if err := emit(x, nil, k); err != nil {
 					return err
@@ -475,7 +489,7 @@ func (o *Operator) apply(ctx context.Context, s int, b stream.Batch, now int64, 
 				}
 			}
 		}
-		if o.keep[s] && (m == 0) != (o.spec.Type == jobgraph.SemiJoin) {
+		if o.keep[s] && (e.matches == 0) != (o.spec.Type == jobgraph.SemiJoin) {
 			if err := emit(x, nil, k); err != nil {
 				return err
 			}
@@ -491,7 +505,19 @@ func (o *Operator) apply(ctx context.Context, s int, b stream.Batch, now int64, 
 	return nil
 }
 
-// link puts entry rid at the head of its key's chain.
+// push puts entry rid at the head of its key's chain with the next
+// sequence number of the chain.
+func (st *store) push(rid int32) {
+	e := &st.ent[rid]
+	e.seq = 0
+	if h := st.head[e.kid]; h >= 0 {
+		e.seq = st.ent[h].seq + 1
+	}
+	st.link(rid)
+}
+
+// link puts entry rid at the head of its key's chain, keeping its
+// sequence number.
 func (st *store) link(rid int32) {
 	e := &st.ent[rid]
 	h := st.head[e.kid]
@@ -552,46 +578,76 @@ func (o *Operator) sweep(s, budget int, now int64) {
 	}
 }
 
-// compact rebuilds side s's tables from its live rows.
-func (o *Operator) compact(s int) error {
+// rebuild rebuilds side s's tables from the live rows of its keys that
+// stay: all of them (evict nil; compaction of dead entries), or those with
+// evict[kid] false (cache eviction). Each kept key's chain keeps its order.
+// Entries that leave memory and changed since the last snapshot go to
+// keyed state now when a cache limit is set (an evicted key's rows are
+// written; dropped rows deleted), or are recorded for the next snapshot
+// to delete otherwise. Keys without live rows go.
+func (o *Operator) rebuild(s int, evict []bool) error {
 	st := &o.st[s]
-	keys := o.lay.KeyEnc[s].NewTable()
-	rows := hashtable.New(st.live)
-	ent := make([]entry, 0, st.live)
-	var head []int32
-	renum := make([]int32, len(st.ent))
+	limited := o.cache.limit > 0
 	for rid := range st.ent {
-		e := st.ent[rid]
-		renum[rid] = -1
-		if e.count == 0 {
-			o.noteDropped(s, int32(rid))
+		e := &st.ent[rid]
+		victim := evict != nil && e.kid >= 0 && evict[e.kid]
+		if (e.count > 0 && !victim) || !o.ss.dirty[s].Has(uint32(rid)) {
 			continue
 		}
-		renum[rid] = int32(len(ent))
-		if _, _, err := rows.FindOrInsertOne(st.rows.Hash(uint32(rid)), st.rows.Key(uint32(rid))); err != nil {
+		switch {
+		case e.count > 0:
+			if err := o.writeRow(s, int32(rid)); err != nil {
+				return err
+			}
+		case limited:
+			if o.ss.written {
+				if err := o.writeRow(s, int32(rid)); err != nil { // deletes it
+					return err
+				}
+			}
+		default:
+			o.noteDropped(s, int32(rid))
+		}
+	}
+	ns := store{keys: o.lay.KeyEnc[s].NewTable(), rows: hashtable.New(max(st.live, 64)), sweep: 0}
+	ns.ent = make([]entry, 0, st.live)
+	renum := o.cache.renum[:0]
+	for range st.ent {
+		renum = append(renum, -1)
+	}
+	for kid, h := range st.head {
+		if h < 0 || (evict != nil && evict[kid]) {
+			continue
+		}
+		nkid, _, err := ns.keys.FindOrInsertOne(st.keys.Hash(uint32(kid)), st.keys.Key(uint32(kid)))
+		if err != nil {
 			return err
 		}
-		ne := entry{count: e.count, matches: e.matches, touched: e.touched, kg: e.kg, kid: -1, prev: -1, next: -1}
-		if e.kid >= 0 {
-			kid, ins, err := keys.FindOrInsertOne(st.keys.Hash(uint32(e.kid)), st.keys.Key(uint32(e.kid)))
+		ns.head = append(ns.head, -1)
+		if limited {
+			ns.stamp = append(ns.stamp, st.stamp[kid])
+		}
+		tail := h
+		for st.ent[tail].next >= 0 {
+			tail = st.ent[tail].next
+		}
+		for rid := tail; rid >= 0; rid = st.ent[rid].prev {
+			e := st.ent[rid]
+			nrid, _, err := ns.rows.FindOrInsertOne(st.rows.Hash(uint32(rid)), st.rows.Key(uint32(rid)))
 			if err != nil {
 				return err
 			}
-			if ins {
-				head = append(head, -1)
-			}
-			ne.kid = int32(kid)
+			renum[rid] = int32(nrid)
+			e.kid = int32(nkid)
+			ns.ent = append(ns.ent, e)
+			ns.link(int32(nrid))
+			ns.live++
+			ns.copies += e.count
 		}
-		ent = append(ent, ne)
 	}
 	o.ss.dirty[s].Remap(func(rid uint32) (uint32, bool) { return uint32(renum[rid]), renum[rid] >= 0 })
-	st.keys, st.rows, st.ent, st.head = keys, rows, ent, head
-	for rid := range st.ent {
-		if st.ent[rid].kid >= 0 {
-			st.link(int32(rid))
-		}
-	}
-	st.dead, st.sweep = 0, 0
+	o.cache.renum = renum
+	*st = ns
 	return nil
 }
 

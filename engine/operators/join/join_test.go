@@ -227,6 +227,11 @@ func genRow(r *rand.Rand, keys int) jrow {
 // it leaves live: inserts (often of a row already live), and with
 // retracts also deletes and updates (-U old, +U new) of live rows.
 func genChangelog(r *rand.Rand, n, keys int, retracts bool) ([]event, []jrow) {
+	return genChangelogWith(r, n, retracts, func() jrow { return genRow(r, keys) })
+}
+
+// genChangelogWith is genChangelog with new rows from gen.
+func genChangelogWith(r *rand.Rand, n int, retracts bool, gen func() jrow) ([]event, []jrow) {
 	var evs []event
 	var live []jrow
 	for len(evs) < n {
@@ -242,13 +247,13 @@ func genChangelog(r *rand.Rand, n, keys int, retracts bool) ([]event, []jrow) {
 			nw := old
 			nw.v = int64(r.IntN(6))
 			if r.IntN(3) == 0 {
-				nw = genRow(r, keys)
+				nw = gen()
 			}
 			evs = append(evs, event{stream.UpdateBefore, old}, event{stream.UpdateAfter, nw})
 			live = append(live, nw)
 			continue
 		}
-		row := genRow(r, keys)
+		row := gen()
 		if len(live) > 0 && r.IntN(5) == 0 {
 			row = live[r.IntN(len(live))]
 		}

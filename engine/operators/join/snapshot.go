@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"hash/maphash"
 
 	"github.com/eddy-streaming/eddy/engine/internal/opsnap"
 	"github.com/eddy-streaming/eddy/state"
@@ -43,12 +42,58 @@ func (o *Operator) tables() error {
 	return nil
 }
 
-// rowKey appends the state key of entry rid of side s: the key group of
-// its join key, the side, then the row.
+// keyPrefix appends the state key prefix of side s's join key kid: the
+// key group of the join key, the side, then the encoded join key with its
+// length. The rows of one join key are thus contiguous in state.
+func (o *Operator) keyPrefix(dst []byte, s int, kg int, kid int32) []byte {
+	dst = append(state.KeyPrefix(dst, kg), byte(s))
+	return opsnap.AppendBytes(dst, o.st[s].keys.Key(uint32(kid)))
+}
+
+// rowKey appends the state key of entry rid of side s: its join key's
+// prefix (keyPrefix), then the row.
 func (o *Operator) rowKey(dst []byte, s int, rid int32) []byte {
 	st := &o.st[s]
-	dst = append(state.KeyPrefix(dst, int(st.ent[rid].kg)), byte(s))
+	e := &st.ent[rid]
+	dst = o.keyPrefix(dst, s, int(e.kg), e.kid)
 	return append(dst, st.rows.Key(uint32(rid))...)
+}
+
+// writeRow writes entry rid of side s into keyed state (multiplicity,
+// matches, last access, chain position, join key hash), or deletes it if
+// its last copy went.
+func (o *Operator) writeRow(s int, rid int32) error {
+	st := &o.st[s]
+	e := &st.ent[rid]
+	ss := &o.ss
+	ss.key = o.rowKey(ss.key[:0], s, rid)
+	if e.count == 0 {
+		if err := ss.rows.Delete(ss.key); err != nil {
+			return fmt.Errorf("delete row: %w", err)
+		}
+		return nil
+	}
+	ss.val = binary.AppendVarint(ss.val[:0], e.count)
+	ss.val = binary.AppendVarint(ss.val, e.matches)
+	ss.val = binary.AppendVarint(ss.val, e.touched)
+	ss.val = binary.AppendVarint(ss.val, e.seq)
+	ss.val = binary.LittleEndian.AppendUint64(ss.val, st.keys.Hash(uint32(e.kid)))
+	if err := ss.rows.Put(ss.key, ss.val); err != nil {
+		return fmt.Errorf("write row: %w", err)
+	}
+	return nil
+}
+
+// decodeRow reads a row's state value into e (kid and chain unset) and
+// returns its join key hash.
+func decodeRow(key, v []byte, e *entry) (uint64, error) {
+	r := opsnap.NewReader(v)
+	*e = entry{count: r.Varint(), matches: r.Varint(), touched: r.Varint(), seq: r.Varint(), kid: -1, prev: -1, next: -1}
+	h := r.U64()
+	if r.Err() != nil || len(r.Rest()) != 0 || e.count <= 0 {
+		return 0, fmt.Errorf("%w: row %x", opsnap.ErrCorrupt, key)
+	}
+	return h, nil
 }
 
 // noteDropped records, before entry rid of side s is renumbered away, that
@@ -89,28 +134,9 @@ func (o *Operator) snapshotState() error {
 		return err
 	}
 	for side := range o.st {
-		st := &o.st[side]
 		for _, rid := range s.dirty[side].IDs() {
-			e := &st.ent[rid]
-			s.key = o.rowKey(s.key[:0], side, int32(rid))
-			if e.count == 0 {
-				if err := s.rows.Delete(s.key); err != nil {
-					return fmt.Errorf("delete row: %w", err)
-				}
-				continue
-			}
-			s.val = binary.AppendVarint(s.val[:0], e.count)
-			s.val = binary.AppendVarint(s.val, e.matches)
-			s.val = binary.AppendVarint(s.val, e.touched)
-			if e.kid >= 0 {
-				s.val = append(s.val, 1)
-				s.val = binary.LittleEndian.AppendUint64(s.val, st.keys.Hash(uint32(e.kid)))
-				s.val = append(s.val, st.keys.Key(uint32(e.kid))...)
-			} else {
-				s.val = append(s.val, 0)
-			}
-			if err := s.rows.Put(s.key, s.val); err != nil {
-				return fmt.Errorf("write row: %w", err)
+			if err := o.writeRow(side, int32(rid)); err != nil {
+				return err
 			}
 		}
 		s.dirty[side].Reset()
@@ -151,7 +177,23 @@ func (o *Operator) restoreState() error {
 		}
 	}
 	s.written = true
-	return opsnap.ScanRange(s.rows, o.oc.KeyGroups, func(key, v []byte) error {
+	if o.cache.limit > 0 {
+		// Nothing is loaded: lookups find the rows of the keys the
+		// batches touch.
+		for side := range o.st {
+			o.cache.cold[side] = o.st[side].keys != nil
+		}
+		return nil
+	}
+	// Everything is loaded. The rows of one join key are contiguous in
+	// state; each key's chain is linked in its order once its rows are in.
+	cur, curSide := int32(-1), 0
+	flush := func() {
+		if cur >= 0 {
+			o.linkLoaded(curSide)
+		}
+	}
+	err := opsnap.ScanRange(s.rows, o.oc.KeyGroups, func(key, v []byte) error {
 		if len(key) < state.KeyGroupLen+1 || key[state.KeyGroupLen] > 1 {
 			return fmt.Errorf("%w: row key %x", opsnap.ErrCorrupt, key)
 		}
@@ -161,43 +203,33 @@ func (o *Operator) restoreState() error {
 			return fmt.Errorf("%w: a %s row but no %s schema", opsnap.ErrCorrupt, sideName[side], sideName[side])
 		}
 		kg, _ := state.KeyGroupOf(key)
-		row := key[state.KeyGroupLen+1:]
-		r := opsnap.NewReader(v)
-		e := entry{count: r.Varint(), matches: r.Varint(), touched: r.Varint(), kg: int32(kg), kid: -1, prev: -1, next: -1}
-		rest := r.Rest()
-		if r.Err() != nil || len(rest) < 1 || e.count <= 0 {
-			return fmt.Errorf("%w: row %x", opsnap.ErrCorrupt, key)
+		kr := opsnap.NewReader(key[state.KeyGroupLen+1:])
+		jk := kr.Bytes()
+		if kr.Err() != nil {
+			return fmt.Errorf("%w: row key %x", opsnap.ErrCorrupt, key)
 		}
-		hasKey := rest[0] == 1
-		r = opsnap.NewReader(rest[1:])
-		var kh uint64
-		if hasKey {
-			kh = r.U64()
-			if r.Err() != nil {
-				return fmt.Errorf("%w: row %x", opsnap.ErrCorrupt, key)
-			}
-		}
-		rid, inserted, err := st.rows.FindOrInsertOne(maphash.Bytes(o.seed, row), row)
+		var e entry
+		kh, err := decodeRow(key, v, &e)
 		if err != nil {
 			return err
 		}
-		if !inserted {
-			return fmt.Errorf("%w: row %x stored twice", opsnap.ErrCorrupt, key)
+		kid, ins, err := st.keys.FindOrInsertOne(kh, jk)
+		if err != nil {
+			return err
 		}
-		st.ent = append(st.ent, e)
-		if hasKey {
-			kid, ins, err := st.keys.FindOrInsertOne(kh, r.Rest())
-			if err != nil {
-				return err
-			}
-			if ins {
-				st.head = append(st.head, -1)
-			}
-			st.ent[rid].kid = int32(kid)
-			st.link(int32(rid))
+		if ins {
+			st.head = append(st.head, -1)
 		}
-		st.live++
-		st.copies += e.count
-		return nil
+		if int32(kid) != cur || side != curSide {
+			flush()
+			cur, curSide = int32(kid), side
+		}
+		e.kid, e.kg = int32(kid), int32(kg)
+		return o.addLoaded(side, key, kr.Rest(), e)
 	})
+	if err != nil {
+		return err
+	}
+	flush()
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/eddy-streaming/eddy/engine/internal/opsnap/snaptest"
 	"github.com/eddy-streaming/eddy/engine/internal/optest"
+	"github.com/eddy-streaming/eddy/engine/internal/statecache"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/operator"
 	"github.com/eddy-streaming/eddy/engine/operators/join"
@@ -19,7 +20,11 @@ import (
 
 // joinSteps interleaves random changelogs of both sides into a script.
 func joinSteps(t testing.TB, mem memory.Allocator, r *rand.Rand, retracts [2]bool) []snaptest.Step {
-	keys := []int{3, 8}[r.IntN(2)]
+	return joinStepsOver(t, mem, r, retracts, []int{3, 8}[r.IntN(2)])
+}
+
+// joinStepsOver is joinSteps over keys values of the first key column.
+func joinStepsOver(t testing.TB, mem memory.Allocator, r *rand.Rand, retracts [2]bool, keys int) []snaptest.Step {
 	var evs [2][]event
 	for s := range evs {
 		evs[s], _ = genChangelog(r, 100+r.IntN(200), keys, retracts[s])
@@ -139,5 +144,70 @@ func TestSnapshotWritesChanges(t *testing.T) {
 	}
 	if be.Puts != 1 || be.Deletes != 0 {
 		t.Fatalf("a snapshot after inserting one row wrote %d rows and deleted %d", be.Puts, be.Deletes)
+	}
+}
+
+// TestSnapshotRestoreCached is TestSnapshotRestore with a cache of 16 join
+// keys over many more: the snapshot holds evicted and cached rows, the
+// restore loads nothing and the restored subtasks load keys as batches
+// touch them. Without a rescale the output is identical, change for
+// change; with one, as multisets.
+func TestSnapshotRestoreCached(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	seed := uint64(50)
+	for _, typ := range allTypes {
+		for _, par := range [][2]int{{1, 1}, {1, 2}, {2, 1}} {
+			seed++
+			r := rand.New(rand.NewPCG(seed, 17))
+			retracts := [2]bool{r.IntN(3) > 0, r.IntN(3) > 0}
+			residual := r.IntN(2) == 0
+			spec := makeSpec(typ, residual, retracts, r.IntN(2) == 0, 0)
+			t.Run(fmt.Sprintf("%s/retracts=%v/residual=%v/%d-%d", typ, retracts, residual, par[0], par[1]), func(t *testing.T) {
+				steps := joinStepsOver(t, mem, r, retracts, 40)
+				defer func() {
+					for _, s := range steps {
+						if s.Batch.Record != nil {
+							s.Batch.Release()
+						}
+					}
+				}()
+				var ops []*join.Operator
+				c := snaptest.Case{
+					New: func() (operator.Operator, error) {
+						op, err := join.New(spec)
+						if err == nil {
+							ops = append(ops, op.(*join.Operator))
+						}
+						return op, err
+					},
+					Keys:   [][]int{leftKeys, rightKeys},
+					Steps:  steps,
+					Cut:    len(steps) / 3,
+					Before: par[0], After: par[1],
+					Config: map[string]string{statecache.Option: "16"},
+				}
+				want, got := snaptest.Run(t, mem, c)
+				if len(want) == 0 {
+					t.Fatal("no output after the cut: the test checks nothing")
+				}
+				if par == [2]int{1, 1} {
+					snaptest.SameSequence(t, got, want)
+				} else {
+					snaptest.SameMultiset(t, got, want)
+				}
+				// The restored subtasks are the last ones made: they must
+				// have loaded keys back (the restore loads none).
+				loaded := 0
+				for _, op := range ops[len(ops)-par[1]:] {
+					_, l := op.CacheCounts()
+					loaded += l
+				}
+				ev, _ := ops[0].CacheCounts()
+				if ev == 0 || loaded == 0 {
+					t.Fatalf("%d keys evicted by the uninterrupted run, %d loaded after the restore: the cache was not exercised", ev, loaded)
+				}
+			})
+		}
 	}
 }
