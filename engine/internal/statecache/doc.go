@@ -18,4 +18,10 @@
 // over an in-memory one (state.InMemory), where evicting would save
 // nothing. Recency is a logical clock the operator advances once per input
 // batch, so eviction is deterministic.
+//
+// Write-behind. So that a checkpoint barrier does not wait for the writes
+// of every key changed since the last checkpoint, an operator over an
+// on-disk backend writes its changed keys into keyed state between two
+// batches once more than 'table.exec.state.write-behind-keys' (default
+// 65536) have piled up; the barrier then writes at most that many.
 package statecache

@@ -23,7 +23,32 @@ const (
 	LoadedMetric = "state_cache_loaded"
 	// minLimit is the smallest cap accepted: a batch's keys must fit.
 	minLimit = 16
+	// WriteBehindOption is the job option that caps the keys an updating
+	// operator subtask holds changed in memory only, not yet written to
+	// keyed state: past it they are written between two batches, so the
+	// work at a checkpoint barrier stays bounded.
+	WriteBehindOption = "table.exec.state.write-behind-keys"
+	// DefaultWriteBehind is that cap when the job sets none.
+	DefaultWriteBehind = 65536
 )
+
+// WriteBehind returns the most changed keys the operator of oc keeps
+// unwritten between checkpoints, or 0 for no limit: over an in-memory
+// backend (state.InMemory) writing early would only copy state.
+func WriteBehind(oc *operator.Context) (int, error) {
+	if oc.State == nil || state.InMemory(oc.State) {
+		return 0, nil
+	}
+	v, ok := oc.Config[WriteBehindOption]
+	if !ok {
+		return DefaultWriteBehind, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("option '%s' = '%s': want a positive number of keys", WriteBehindOption, v)
+	}
+	return n, nil
+}
 
 // Limit returns the most keys the operator of oc keeps in memory, or 0 for
 // no limit. See the package comment.

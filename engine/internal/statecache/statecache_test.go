@@ -65,3 +65,30 @@ func TestLimit(t *testing.T) {
 		t.Fatal(Target(100))
 	}
 }
+
+// diskBackend is a backend that is not memory-resident.
+type diskBackend struct{ *memstate.Backend }
+
+func (diskBackend) InMemory() bool { return false }
+
+func TestDefaultsOnDisk(t *testing.T) {
+	oc := &operator.Context{State: diskBackend{memstate.New()}}
+	if n, err := Limit(oc); n != DefaultLimit || err != nil {
+		t.Fatalf("limit: %d %v", n, err)
+	}
+	if n, err := WriteBehind(oc); n != DefaultWriteBehind || err != nil {
+		t.Fatalf("write-behind: %d %v", n, err)
+	}
+	oc.Config = map[string]string{WriteBehindOption: "7"}
+	if n, err := WriteBehind(oc); n != 7 || err != nil {
+		t.Fatalf("write-behind: %d %v", n, err)
+	}
+	oc.Config[WriteBehindOption] = "0"
+	if _, err := WriteBehind(oc); err == nil {
+		t.Fatal("0 accepted")
+	}
+	oc.State = memstate.New()
+	if n, err := WriteBehind(oc); n != 0 || err != nil {
+		t.Fatalf("memstate: %d %v", n, err)
+	}
+}

@@ -23,6 +23,28 @@ func (o *Operator) putGroup(g uint32) error {
 	return nil
 }
 
+// writeDirty writes the groups changed since the last snapshot (or write)
+// into keyed state, deleting those whose rows all went: at a snapshot, and
+// between batches once more than the write-behind limit piled up.
+func (o *Operator) writeDirty() error {
+	s := &o.snap
+	for _, g := range s.dirty.IDs() {
+		if o.live[g] <= 0 {
+			s.key = o.groupKey(s.key[:0], g)
+			if err := s.groups.Delete(s.key); err != nil {
+				return fmt.Errorf("delete group: %w", err)
+			}
+			continue
+		}
+		if err := o.putGroup(g); err != nil {
+			return err
+		}
+	}
+	s.dirty.Reset()
+	s.written = true
+	return nil
+}
+
 // load reads the groups [from, to), just added to the table, from keyed
 // state, which holds the groups evicted from memory (and, after a restore
 // with a cache limit, all of them). A group found there takes its live

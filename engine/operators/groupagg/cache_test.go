@@ -66,14 +66,19 @@ func TestCacheLimit(t *testing.T) {
 					defer provider.Close()
 				}
 				var runs []*run
-				for i, limit := range []int{0, 16, 50, 120} {
+				// -1: no cache limit, but changed groups written behind
+				// every 5 (it takes effect over Pebble only).
+				for i, limit := range []int{0, 16, 50, 120, -1} {
 					op, err := groupagg.New(spec)
 					if err != nil {
 						t.Fatal(err)
 					}
 					var cfg map[string]string
-					if limit > 0 {
+					switch {
+					case limit > 0:
 						cfg = map[string]string{statecache.Option: strconv.Itoa(limit)}
+					case limit < 0:
+						cfg = map[string]string{statecache.WriteBehindOption: "5"}
 					}
 					oc, m := optest.NewContext(mem, cfg)
 					oc.Now = func() int64 { return clock }
@@ -129,6 +134,9 @@ func TestCacheLimit(t *testing.T) {
 						t.Fatalf("limit %d: output differs from row %d of %d/%d", rn.limit, i, len(rn.out.changes), len(want))
 					}
 					ev, ld := rn.m.Value(statecache.EvictedMetric), rn.m.Value(statecache.LoadedMetric)
+					if rn.limit < 0 {
+						continue
+					}
 					if ev == 0 || ld == 0 {
 						t.Fatalf("limit %d: %v groups evicted, %v loaded: the cache was not exercised", rn.limit, ev, ld)
 					}
@@ -170,7 +178,7 @@ func TestCacheSnapshotRestore(t *testing.T) {
 				Steps:  steps,
 				Cut:    10 + r.IntN(20),
 				Before: par[0], After: par[1],
-				Config: map[string]string{statecache.Option: "16"},
+				Config: map[string]string{statecache.Option: "16", statecache.WriteBehindOption: "5"},
 				// Evicted groups are written between snapshots, so the
 				// keys written depend on when snapshots are taken.
 				LooseFinalState: true,

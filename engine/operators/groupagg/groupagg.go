@@ -78,11 +78,12 @@ type Operator struct {
 	// The state cache (cache.go): the most live groups kept in memory (0:
 	// no limit), whether keyed state may hold groups not in memory, the
 	// logical clock (one tick per batch) and each group's last tick.
-	limit   int
-	spilled bool
-	clock   uint64
-	stamp   []uint64
-	cm      statecache.Metrics
+	limit       int
+	writeBehind int // most changed groups held unwritten (0: no limit)
+	spilled     bool
+	clock       uint64
+	stamp       []uint64
+	cm          statecache.Metrics
 
 	// Snapshot bookkeeping (snapshot.go).
 	snap snap
@@ -206,6 +207,9 @@ func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
 	if !o.local {
 		var err error
 		if o.limit, err = statecache.Limit(oc); err != nil {
+			return fmt.Errorf("group_agg %s: %w", o.id, err)
+		}
+		if o.writeBehind, err = statecache.WriteBehind(oc); err != nil {
 			return fmt.Errorf("group_agg %s: %w", o.id, err)
 		}
 	}
@@ -456,9 +460,19 @@ func (o *Operator) process(ctx context.Context, b stream.Batch, out operator.Col
 		return err
 	}
 	if o.limit > 0 && o.table.Len() > o.limit {
-		return o.evict()
+		if err := o.evict(); err != nil {
+			return err
+		}
+	} else if err := o.maybeCompact(); err != nil {
+		return err
 	}
-	return o.maybeCompact()
+	if o.writeBehind > 0 && o.snap.dirty.Len() > o.writeBehind {
+		if err := o.tables(); err != nil {
+			return err
+		}
+		return o.writeDirty()
+	}
+	return nil
 }
 
 // results builds the results of groups and encodes them into rows.

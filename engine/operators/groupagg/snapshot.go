@@ -104,20 +104,9 @@ func (o *Operator) snapshot() error {
 	if o.local {
 		return o.snapshotLocal()
 	}
-	for _, g := range s.dirty.IDs() {
-		s.key = o.groupKey(s.key[:0], g)
-		if o.live[g] <= 0 {
-			if err := s.groups.Delete(s.key); err != nil {
-				return fmt.Errorf("delete group: %w", err)
-			}
-			continue
-		}
-		if err := o.putGroup(g); err != nil {
-			return err
-		}
+	if err := o.writeDirty(); err != nil {
+		return err
 	}
-	s.dirty.Reset()
-	s.written = true
 	return o.snapshotPending()
 }
 
