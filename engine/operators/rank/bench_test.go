@@ -3,12 +3,14 @@ package rank
 import (
 	"context"
 	"math/rand/v2"
+	"strconv"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/eddy-streaming/eddy/engine/internal/optest"
+	"github.com/eddy-streaming/eddy/engine/internal/statecache"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/stream"
 	"github.com/eddy-streaming/eddy/engine/types"
@@ -49,6 +51,12 @@ func benchRow(r *rand.Rand) row {
 }
 
 func runBench(b *testing.B, spec *jobgraph.RankSpec, batches []stream.Batch) {
+	runBenchOn(b, spec, batches, nil, false)
+}
+
+// runBenchOn runs the benchmark with job options cfg, over a fresh Pebble
+// backend per iteration when pebble is set (else memstate).
+func runBenchOn(b *testing.B, spec *jobgraph.RankSpec, batches []stream.Batch, cfg map[string]string, pebble bool) {
 	rows := 0
 	for _, x := range batches {
 		rows += x.NumRows()
@@ -63,7 +71,10 @@ func runBench(b *testing.B, spec *jobgraph.RankSpec, batches []stream.Batch) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		oc, _ := optest.NewContext(memory.DefaultAllocator, nil)
+		oc, _ := optest.NewContext(memory.DefaultAllocator, cfg)
+		if pebble {
+			oc.State = openPebble(b)
+		}
 		if err := op.Open(ctx, oc); err != nil {
 			b.Fatal(err)
 		}
@@ -74,6 +85,11 @@ func runBench(b *testing.B, spec *jobgraph.RankSpec, batches []stream.Batch) {
 		}
 		if err := op.Close(ctx); err != nil {
 			b.Fatal(err)
+		}
+		if pebble {
+			if err := oc.State.Close(); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 	cpu := optest.CPUTime() - cpu0
@@ -137,6 +153,35 @@ func BenchmarkTop3Retract(b *testing.B) {
 	}()
 	for _, fn := range []jobgraph.RankFunc{jobgraph.RowNumber, jobgraph.Rank} {
 		b.Run(string(fn), func(b *testing.B) { runBench(b, benchSpec(fn, true), batches) })
+	}
+}
+
+// BenchmarkTop3Pebble is BenchmarkTop3Append (ROW_NUMBER) and
+// BenchmarkTop3Retract (ROW_NUMBER, on a quarter of its input) over a
+// Pebble backend: with the default cache limit (everything stays in
+// memory) and with the limit at a tenth of the 1k partitions, where nearly
+// every batch (4096 rows over 1k partitions) loads most partitions back
+// and evicts them again: the worst case of the cache.
+func BenchmarkTop3Pebble(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 1))
+	rows := make([]row, 1<<20)
+	for i := range rows {
+		rows[i] = benchRow(r)
+	}
+	appendBatches := benchBatches(rows, nil)
+	defer func() {
+		for _, x := range appendBatches {
+			x.Release()
+		}
+	}()
+	for _, limit := range []int{0, benchParts / 10} {
+		var cfg map[string]string
+		name := "append/cache=default"
+		if limit > 0 {
+			cfg = map[string]string{statecache.Option: strconv.Itoa(limit)}
+			name = "append/cache=" + strconv.Itoa(limit)
+		}
+		b.Run(name, func(b *testing.B) { runBenchOn(b, benchSpec(jobgraph.RowNumber, false), appendBatches, cfg, true) })
 	}
 }
 

@@ -57,14 +57,54 @@
 // # Snapshots
 //
 // The operator is an operator.Snapshotter (engine/internal/opsnap). A
-// snapshot writes every row that entered since the previous one, key group
-// of the partition key | partition key | arrival number -> partition hash,
-// sort key, row, and deletes every row that left (recorded as it left);
-// with a TTL, the last access of the partitions accessed since goes to
-// "partitions". The input schema goes under every owned key group once
+// snapshot writes every row that entered since the previous one and that
+// keyed state does not hold yet (an eviction may have written it), key
+// group of the partition key | partition key | arrival number -> partition
+// hash, sort key, row, and deletes every row that left (recorded as it
+// left); with a TTL, the last access of the partitions accessed since goes
+// to "partitions". The input schema goes under every owned key group once
 // ("schema"). RestoreState binds to it and rebuilds the partitions of the
 // owned key groups with the rows' arrival numbers, so ROW_NUMBER ties keep
 // their order; new rows are numbered after the largest restored one. In
 // append mode each restored partition is trimmed, which recomputes its
-// boundary.
+// boundary. With a cache limit (below) a restore reads only the schema and
+// the arrival counter and loads partitions as their keys arrive.
+//
+// # State larger than memory
+//
+// The operator's memory is a cache over its keyed state
+// (engine/internal/statecache): with a limit (the job option
+// 'table.exec.state.cache-size', by default 1,000,000 over an on-disk
+// backend and none over an in-memory one) it holds at most that many
+// partitions after each batch. The unit of eviction is a partition: a
+// partition's rows share the state key prefix key group | partition key,
+// so they are written, deleted and read back together. Every batch stamps
+// the partitions it touches with its number. After a batch's output is
+// emitted, if more partitions than the limit are in memory, the operator
+// drops the empty ones and evicts the partitions stamped longest ago down
+// to three quarters of the limit: in append mode it first trims each
+// victim to the rows that can still rank; then it applies every pending
+// row (and partition) delete to keyed state, writes each victim's rows that
+// keyed state does not hold yet in the snapshot encoding (and, with a TTL,
+// its last access if it changed), and rebuilds the partition table, the
+// tree and the arenas without the victims. Keyed state is thus the truth
+// for every partition not in memory, and a snapshot still writes only what
+// changed in memory.
+//
+// Once anything was evicted (or after a restore with a limit), every
+// partition a batch brings into memory for the first time is looked up in
+// keyed state before the batch's rows are applied: one prefix scan of its
+// rows per distinct new partition per batch (and with a TTL one Get of its
+// last access). Loaded rows keep their arrival numbers, so ROW_NUMBER ties
+// keep their order, and the arrival counter moves past them, so new rows of
+// the partition number after them; in append mode the loaded partition is
+// trimmed, which sets its boundary. The output is identical to that of the
+// operator without a limit.
+//
+// A loaded partition whose TTL passed is dropped (without output, counted
+// in "state_expired", its rows deleted from keyed state) when its first row
+// arrives, as in memory. TTL sweeps cover only the partitions in memory:
+// an evicted partition that expires is counted and deleted when its key
+// next arrives, never if it does not, so "state_expired" may count fewer
+// partitions than without a limit (the output is the same).
 package rank

@@ -14,6 +14,7 @@ import (
 
 	"github.com/eddy-streaming/eddy/engine/internal/hashtable"
 	"github.com/eddy-streaming/eddy/engine/internal/rowkey"
+	"github.com/eddy-streaming/eddy/engine/internal/statecache"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/operator"
 	"github.com/eddy-streaming/eddy/engine/stream"
@@ -60,6 +61,7 @@ type cand struct {
 	skLen  int32
 	payLen int32 // < 0: payload not encoded yet (append mode, this batch)
 	state  uint8
+	stored bool // keyed state holds the row (a snapshot or an eviction wrote it, or it was read from there)
 }
 
 // entry is a visible row: a candidate and its rank.
@@ -99,6 +101,12 @@ type Operator struct {
 	ignored operator.Counter
 	warned  bool
 
+	// The state cache (cache.go): at most limit partitions in memory (0:
+	// no limit).
+	limit   int
+	cache   statecache.Metrics
+	mayHold bool // keyed state may hold partitions not in memory
+
 	// Bound by the first batch.
 	schema  *arrow.Schema
 	keyEnc  *rowkey.Encoder
@@ -112,6 +120,7 @@ type Operator struct {
 	pTrim  []int64  // append mode: trim the partition when pRows reaches this
 	pLast  []int64  // last access, processing time
 	pSnap  []uint64 // number of the batch whose snapshot the partition has
+	pStamp []uint64 // with a limit: number of the batch that last touched the partition
 	empty  int      // partitions holding no rows
 
 	cands     []cand // cands[0] is the search probe
@@ -148,6 +157,10 @@ type Operator struct {
 	doomed   []int32
 	starts   []int
 	ranks    []int64
+	victims  []uint32
+	evicting []bool
+	scanLo   []byte
+	scanHi   []byte
 }
 
 // New builds the operator from its spec (operator.Factory).
@@ -208,6 +221,15 @@ func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
 	o.expired = oc.Metrics.Counter(ExpiredMetric, "Partitions dropped because their state TTL expired.")
 	o.ignored = oc.Metrics.Counter(IgnoredRetractionsMetric, "Retractions of rows the operator did not hold (e.g. expired state), ignored.")
 	o.cands = []cand{{state: candLive}} // the probe
+	limit, err := statecache.Limit(oc)
+	if err != nil {
+		return fmt.Errorf("rank %s: %w", o.id, err)
+	}
+	if limit > 0 && oc.State == nil {
+		return fmt.Errorf("rank %s: option '%s' is set but the operator has no keyed state to keep its state in", o.id, statecache.Option)
+	}
+	o.limit = limit
+	o.cache = statecache.NewMetrics(oc)
 	o.tree = btree.NewG[item](32, o.less)
 	return nil
 }
@@ -399,13 +421,26 @@ func (o *Operator) processBatch(ctx context.Context, b stream.Batch, out operato
 		}
 	}
 	o.pids = grow(o.pids, n)
+	known := o.parts.Len()
 	if _, err := o.parts.FindOrInsert(o.hashes, &o.keys, nil, o.pids); err != nil {
 		return fmt.Errorf("partition keys: %w", err)
 	}
 	o.growParts()
+	if o.mayHold {
+		// Partitions new to memory may be in keyed state: one prefix scan
+		// each, before any row of the batch is applied.
+		for p := known; p < o.parts.Len(); p++ {
+			if err := o.load(uint32(p)); err != nil {
+				return err
+			}
+		}
+	}
 
 	o.touched, o.snap, o.pending, o.prow = o.touched[:0], o.snap[:0], o.pending[:0], o.prow[:0]
 	for i, p := range o.pids[:n] {
+		if o.limit > 0 {
+			o.pStamp[p] = o.batchNo
+		}
 		if o.ttl > 0 {
 			if o.pRows[p] > 0 && o.pLast[p] <= now-o.ttl {
 				o.dropPartition(p)
@@ -457,6 +492,11 @@ func (o *Operator) processBatch(ctx context.Context, b stream.Batch, out operato
 		return err
 	}
 	o.release()
+	if o.limit > 0 && len(o.pRows) > o.limit {
+		if err := o.evict(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -469,6 +509,9 @@ func (o *Operator) growParts() {
 		o.pTrim = append(o.pTrim, o.trimAt(0))
 		o.pLast = append(o.pLast, 0)
 		o.pSnap = append(o.pSnap, 0)
+		if o.limit > 0 {
+			o.pStamp = append(o.pStamp, o.batchNo)
+		}
 		o.empty++
 	}
 }
@@ -520,14 +563,17 @@ func (o *Operator) newCand() int32 {
 // insert adds a row to partition p; pay nil leaves its payload pending.
 func (o *Operator) insert(p uint32, sk, pay []byte) int32 {
 	o.seq++
-	return o.insertSeq(p, sk, pay, o.seq)
+	return o.insertSeq(p, sk, pay, o.seq, false)
 }
 
-// insertSeq adds a row with arrival number seq to partition p.
-func (o *Operator) insertSeq(p uint32, sk, pay []byte, seq uint64) int32 {
+// insertSeq adds a row with arrival number seq to partition p; stored says
+// that keyed state holds it already.
+func (o *Operator) insertSeq(p uint32, sk, pay []byte, seq uint64, stored bool) int32 {
 	id := o.newCand()
-	o.noteAdded(id)
-	c := cand{seq: seq, pid: p, skOff: len(o.skArena), skLen: int32(len(sk)), payLen: -1, state: candLive}
+	if !stored {
+		o.noteAdded(id)
+	}
+	c := cand{seq: seq, pid: p, skOff: len(o.skArena), skLen: int32(len(sk)), payLen: -1, state: candLive, stored: stored}
 	o.skArena = append(o.skArena, sk...)
 	o.liveBytes += len(sk)
 	if pay != nil {
@@ -862,6 +908,15 @@ func (o *Operator) build(nf int) (arrow.RecordBatch, error) {
 // release frees the candidates removed in this batch, compacts the arenas
 // and the partition table when they hold mostly dead entries.
 func (o *Operator) release() {
+	o.freeDying()
+	if o.empty > rebuildMinParts && o.empty > len(o.pRows)-o.empty {
+		o.rebuild()
+	}
+}
+
+// freeDying frees the candidates removed since the last call and compacts
+// the arenas when they hold mostly dead bytes.
+func (o *Operator) freeDying() {
 	for _, id := range o.dying {
 		c := &o.cands[id]
 		dead := int(c.skLen)
@@ -876,9 +931,6 @@ func (o *Operator) release() {
 	o.dying = o.dying[:0]
 	if o.deadBytes > compactMinBytes && o.deadBytes > o.liveBytes {
 		o.compact()
-	}
-	if o.empty > rebuildMinParts && o.empty > len(o.pRows)-o.empty {
-		o.rebuild()
 	}
 }
 
@@ -903,8 +955,9 @@ func (o *Operator) compact() {
 	o.skArena, o.payArena, o.deadBytes = sk, pay, 0
 }
 
-// rebuild drops empty partitions from the partition table. Partition ids
-// are renumbered in their old order, so the tree's order is unchanged.
+// rebuild drops empty partitions (and those being evicted) from the
+// partition table. Partition ids are renumbered in their old order, so the
+// tree's order is unchanged.
 func (o *Operator) rebuild() {
 	live := len(o.pRows) - o.empty
 	t := o.newTable(live)
@@ -913,7 +966,9 @@ func (o *Operator) rebuild() {
 	next := 0
 	for p := range o.pRows {
 		if o.pRows[p] == 0 {
-			o.notePartDropped(uint32(p))
+			if !o.isEvicting(uint32(p)) {
+				o.notePartDropped(uint32(p))
+			}
 			continue
 		}
 		id, _, err := t.FindOrInsertOne(o.parts.Hash(uint32(p)), o.parts.Key(uint32(p)))
@@ -923,6 +978,9 @@ func (o *Operator) rebuild() {
 		remap[p], kept[p] = id, true
 		o.pRows[next], o.pBound[next], o.pTrim[next], o.pLast[next] = o.pRows[p], o.pBound[p], o.pTrim[p], o.pLast[p]
 		o.pSnap[next] = 0
+		if o.limit > 0 {
+			o.pStamp[next] = o.pStamp[p]
+		}
 		next++
 	}
 	for id := 1; id < len(o.cands); id++ {
@@ -938,11 +996,17 @@ func (o *Operator) rebuild() {
 	})
 	o.tree.Clear(true)
 	for _, it := range items {
+		if !kept[it.pid] {
+			continue // an evicted partition's row
+		}
 		it.pid = remap[it.pid]
 		o.tree.ReplaceOrInsert(it)
 	}
 	o.ss.dirtyParts.Remap(func(p uint32) (uint32, bool) { return remap[p], kept[p] })
 	o.pRows, o.pBound, o.pTrim, o.pLast, o.pSnap = o.pRows[:next], o.pBound[:next], o.pTrim[:next], o.pLast[:next], o.pSnap[:next]
+	if o.limit > 0 {
+		o.pStamp = o.pStamp[:next]
+	}
 	o.parts, o.empty = t, 0
 }
 
@@ -983,7 +1047,7 @@ func (o *Operator) Close(ctx context.Context) error {
 		o.tree.Clear(false)
 	}
 	o.cands, o.skArena, o.payArena, o.free, o.dying = nil, nil, nil, nil, nil
-	o.pRows, o.pBound, o.pTrim, o.pLast, o.pSnap = nil, nil, nil, nil, nil
+	o.pRows, o.pBound, o.pTrim, o.pLast, o.pSnap, o.pStamp = nil, nil, nil, nil, nil, nil
 	o.parts = nil
 	return nil
 }

@@ -23,9 +23,9 @@ type snapState struct {
 	rows, parts, schema state.Table
 	meta                state.Table
 	schemaDone          bool
-	written             bool           // state holds what a snapshot wrote (or a restore read)
-	seq                 uint64         // every row numbered up to seq is in state
-	added               []int32        // candidates inserted since the last snapshot
+	written             bool           // state holds what a snapshot or an eviction wrote (or a restore read)
+	seq                 uint64         // the arrival counter the last snapshot wrote
+	added               []int32        // candidates inserted since the last snapshot (not stored)
 	dels                opsnap.Deletes // rows in state removed since
 	dirtyParts          opsnap.Dirty   // partitions accessed since (with a TTL)
 	partDels            opsnap.Deletes // partitions in state dropped since (with a TTL)
@@ -68,7 +68,7 @@ func (o *Operator) rowKey(dst []byte, id int32) []byte {
 // noteRemoved records, before candidate id leaves, that its state entry
 // must go (if a snapshot wrote it).
 func (o *Operator) noteRemoved(id int32) {
-	if o.cands[id].seq <= o.ss.seq && o.oc.State != nil {
+	if o.cands[id].stored && o.oc.State != nil {
 		o.ss.dels.Add(o.rowKey(o.ss.key[:0], id))
 	}
 }
@@ -122,35 +122,57 @@ func (o *Operator) snapshotState() error {
 	}
 	for _, id := range s.added {
 		c := &o.cands[id]
-		if c.state != candLive || c.seq <= s.seq {
-			continue // removed since (its id may be reused)
+		if c.state != candLive || c.stored {
+			continue // removed or evicted since (its id may be reused)
 		}
-		s.key = o.rowKey(s.key[:0], id)
-		s.val = binary.LittleEndian.AppendUint64(s.val[:0], o.parts.Hash(c.pid))
-		s.val = opsnap.AppendBytes(s.val, o.sk(id))
-		s.val = append(s.val, o.payload(id)...)
-		if err := s.rows.Put(s.key, s.val); err != nil {
-			return fmt.Errorf("write row: %w", err)
+		if err := o.putRow(id); err != nil {
+			return err
 		}
 	}
 	s.added = s.added[:0]
 	s.seq = o.seq
 	for _, p := range s.dirtyParts.IDs() {
-		s.key = o.partKey(s.key[:0], p)
-		if o.pRows[p] == 0 {
-			if err := s.parts.Delete(s.key); err != nil {
-				return fmt.Errorf("delete partition: %w", err)
-			}
-			continue
-		}
-		s.val = binary.LittleEndian.AppendUint64(s.val[:0], o.parts.Hash(p))
-		s.val = binary.AppendVarint(s.val, o.pLast[p])
-		if err := s.parts.Put(s.key, s.val); err != nil {
-			return fmt.Errorf("write partition: %w", err)
+		if err := o.putPart(p); err != nil {
+			return err
 		}
 	}
 	s.dirtyParts.Reset()
 	s.written = true
+	return nil
+}
+
+// putRow writes live candidate id into keyed state (the snapshot
+// encoding) and marks it stored.
+func (o *Operator) putRow(id int32) error {
+	s := &o.ss
+	c := &o.cands[id]
+	s.key = o.rowKey(s.key[:0], id)
+	s.val = binary.LittleEndian.AppendUint64(s.val[:0], o.parts.Hash(c.pid))
+	s.val = opsnap.AppendBytes(s.val, o.sk(id))
+	s.val = append(s.val, o.payload(id)...)
+	if err := s.rows.Put(s.key, s.val); err != nil {
+		return fmt.Errorf("write row: %w", err)
+	}
+	c.stored = true
+	return nil
+}
+
+// putPart writes partition p's last access into keyed state, or deletes
+// its entry when it holds no rows (with a TTL).
+func (o *Operator) putPart(p uint32) error {
+	s := &o.ss
+	s.key = o.partKey(s.key[:0], p)
+	if o.pRows[p] == 0 {
+		if err := s.parts.Delete(s.key); err != nil {
+			return fmt.Errorf("delete partition: %w", err)
+		}
+		return nil
+	}
+	s.val = binary.LittleEndian.AppendUint64(s.val[:0], o.parts.Hash(p))
+	s.val = binary.AppendVarint(s.val, o.pLast[p])
+	if err := s.parts.Put(s.key, s.val); err != nil {
+		return fmt.Errorf("write partition: %w", err)
+	}
 	return nil
 }
 
@@ -159,7 +181,9 @@ func (o *Operator) snapshotState() error {
 // the key groups it owns with their rows' arrival numbers; new rows are
 // numbered after the largest restored one. In append mode each partition
 // is then trimmed, which recomputes its boundary (rows that could never
-// rank again may go; output is unaffected).
+// rank again may go; output is unaffected). With a cache limit it reads
+// only the schema and the arrival counter: partitions are loaded when
+// their keys next arrive (cache.go).
 func (o *Operator) RestoreState(ctx context.Context) error {
 	if err := o.restoreState(); err != nil {
 		return fmt.Errorf("rank %s: restore: %w", o.id, err)
@@ -180,7 +204,37 @@ func (o *Operator) restoreState() error {
 		return err
 	}
 	s.written = true // the schema is written again at the next snapshot
-	err = opsnap.ScanRange(s.rows, o.oc.KeyGroups, func(key, v []byte) error {
+	if o.limit > 0 {
+		o.mayHold = true
+	} else if err := o.restoreRows(); err != nil {
+		return err
+	}
+	// The arrival counter: the largest of the old subtasks' (after a
+	// rescale several; a subtask that took over none numbers after its
+	// largest restored row, or with a limit, the largest loaded one in
+	// each partition it loads).
+	err = opsnap.ScanMeta(s.meta, o.oc.KeyGroups, func(v []byte) error {
+		r := opsnap.NewReader(v)
+		o.seq = max(o.seq, r.Uvarint())
+		return r.Err()
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.meta.DeleteRange(state.KeyPrefix(nil, o.oc.KeyGroups.Start), rangeEnd(o.oc.KeyGroups)); err != nil {
+		return err
+	}
+	s.seq, s.added = o.seq, s.added[:0]
+	if o.limit > 0 {
+		return nil
+	}
+	return o.restorePartitions()
+}
+
+// restoreRows loads every row of the owned key groups.
+func (o *Operator) restoreRows() error {
+	s := &o.ss
+	err := opsnap.ScanRange(s.rows, o.oc.KeyGroups, func(key, v []byte) error {
 		kr := opsnap.NewReader(key[state.KeyGroupLen:])
 		pk := kr.Bytes()
 		r := opsnap.NewReader(v)
@@ -195,30 +249,19 @@ func (o *Operator) restoreState() error {
 			return err
 		}
 		o.growParts()
-		o.insertSeq(p, sk, r.Rest(), seq)
+		o.insertSeq(p, sk, r.Rest(), seq, true)
 		o.seq = max(o.seq, seq)
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	// The arrival counter: the largest of the old subtasks' (after a
-	// rescale several; a subtask that took over none numbers after its
-	// largest restored row).
-	err = opsnap.ScanMeta(s.meta, o.oc.KeyGroups, func(v []byte) error {
-		r := opsnap.NewReader(v)
-		o.seq = max(o.seq, r.Uvarint())
-		return r.Err()
-	})
-	if err != nil {
-		return err
-	}
-	if err := s.meta.DeleteRange(state.KeyPrefix(nil, o.oc.KeyGroups.Start), rangeEnd(o.oc.KeyGroups)); err != nil {
-		return err
-	}
-	s.seq, s.added = o.seq, s.added[:0]
+	return err
+}
+
+// restorePartitions reads the partitions' last accesses (with a TTL) and
+// trims the restored partitions (append mode).
+func (o *Operator) restorePartitions() error {
+	s := &o.ss
 	if o.ttl > 0 {
-		err = opsnap.ScanRange(s.parts, o.oc.KeyGroups, func(key, v []byte) error {
+		err := opsnap.ScanRange(s.parts, o.oc.KeyGroups, func(key, v []byte) error {
 			kr := opsnap.NewReader(key[state.KeyGroupLen:])
 			pk := kr.Bytes()
 			r := opsnap.NewReader(v)
@@ -255,7 +298,7 @@ func (o *Operator) noteAdded(id int32) {
 		// No snapshot for a while: forget the candidates that left.
 		keep := s.added[:0]
 		for _, x := range s.added {
-			if c := &o.cands[x]; c.state == candLive && c.seq > s.seq {
+			if c := &o.cands[x]; c.state == candLive && !c.stored {
 				keep = append(keep, x)
 			}
 		}
