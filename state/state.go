@@ -114,3 +114,53 @@ func InMemory(b Backend) bool {
 	m, ok := b.(MemoryResident)
 	return ok && m.InMemory()
 }
+
+// BatchReader is implemented by tables that read many keys faster together
+// than one call at a time (Pebble: one iterator for all of them, moving
+// forward). Keys and prefixes must be sorted in ascending bytewise order.
+// The slices handed to fn are valid only until fn returns; fn must not
+// modify the table.
+type BatchReader interface {
+	// GetMany calls fn(i, value) for each keys[i] the table holds.
+	GetMany(keys [][]byte, fn func(i int, value []byte) error) error
+	// ScanPrefixes calls fn(i, key, value) for each entry whose key begins
+	// with prefixes[i], prefix after prefix, in key order. Prefixes must
+	// not be prefixes of one another.
+	ScanPrefixes(prefixes [][]byte, fn func(i int, key, value []byte) error) error
+}
+
+// GetMany reads keys (sorted ascending) from t, through BatchReader when t
+// implements it and key by key otherwise; see BatchReader.GetMany.
+func GetMany(t Table, keys [][]byte, fn func(i int, value []byte) error) error {
+	if br, ok := t.(BatchReader); ok {
+		return br.GetMany(keys, fn)
+	}
+	for i, k := range keys {
+		v, ok, err := t.Get(k)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := fn(i, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ScanPrefixes scans the entries under each of prefixes (sorted
+// ascending) from t, through BatchReader when t implements it and prefix by
+// prefix otherwise; see BatchReader.ScanPrefixes.
+func ScanPrefixes(t Table, prefixes [][]byte, fn func(i int, key, value []byte) error) error {
+	if br, ok := t.(BatchReader); ok {
+		return br.ScanPrefixes(prefixes, fn)
+	}
+	for i, p := range prefixes {
+		err := t.Scan(p, PrefixEnd(p), func(k, v []byte) error { return fn(i, k, v) })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -370,6 +370,74 @@ func (t *Table) Scan(lo, hi []byte, fn func(key, value []byte) error) error {
 	return nil
 }
 
+// GetMany implements state.BatchReader: one iterator seeks to every key in
+// turn (forward seeks reuse the iterator's position, and the prefix seeks
+// consult the tables' bloom filters, so absent keys are cheap).
+func (t *Table) GetMany(keys [][]byte, fn func(i int, value []byte) error) error {
+	return t.many("get", keys, func(it *pebble.Iterator, i int, full []byte) error {
+		if !it.SeekPrefixGE(full) || !bytes.Equal(it.Key(), full) {
+			return nil
+		}
+		v, err := it.ValueAndErr()
+		if err != nil {
+			return err
+		}
+		return fn(i, v)
+	})
+}
+
+// ScanPrefixes implements state.BatchReader: one iterator seeks to every
+// prefix in turn and walks its entries.
+func (t *Table) ScanPrefixes(prefixes [][]byte, fn func(i int, key, value []byte) error) error {
+	return t.many("scan prefixes", prefixes, func(it *pebble.Iterator, i int, full []byte) error {
+		for valid := it.SeekGE(full); valid && bytes.HasPrefix(it.Key(), full); valid = it.Next() {
+			v, err := it.ValueAndErr()
+			if err != nil {
+				return err
+			}
+			if err := fn(i, it.Key()[tableIDLen:], v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// many runs each over keys (sorted ascending) with one iterator over the
+// table, passing each key with the table's prefix.
+func (t *Table) many(what string, keys [][]byte, each func(it *pebble.Iterator, i int, full []byte) error) error {
+	if err := t.b.usable(t); err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	for i := 1; i < len(keys); i++ {
+		if bytes.Compare(keys[i-1], keys[i]) > 0 {
+			return fmt.Errorf("pebblestate: %s: table %q: %s: keys are not sorted (%x before %x)", t.b.scope, t.name, what, keys[i-1], keys[i])
+		}
+	}
+	if err := t.b.readable(); err != nil {
+		return err
+	}
+	it, err := t.b.db.NewIter(&pebble.IterOptions{LowerBound: t.prefix[:], UpperBound: t.end})
+	if err != nil {
+		return fmt.Errorf("pebblestate: %s: table %q: %s: %w", t.b.scope, t.name, what, err)
+	}
+	t.b.iters++
+	defer func() { t.b.iters-- }()
+	for i, k := range keys {
+		if err := each(it, i, t.full(k)); err != nil {
+			_ = it.Close()
+			return fmt.Errorf("pebblestate: %s: table %q: %s: %w", t.b.scope, t.name, what, err)
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("pebblestate: %s: table %q: %s: %w", t.b.scope, t.name, what, err)
+	}
+	return nil
+}
+
 // DeleteRange implements state.Table (a nil hi means no upper bound). It
 // writes one range deletion.
 func (t *Table) DeleteRange(lo, hi []byte) error {

@@ -84,6 +84,7 @@ type Operator struct {
 	clock       uint64
 	stamp       []uint64
 	cm          statecache.Metrics
+	loadScratch loadScratch
 
 	// Snapshot bookkeeping (snapshot.go).
 	snap snap
