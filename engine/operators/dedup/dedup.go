@@ -11,6 +11,7 @@ import (
 
 	"github.com/eddy-streaming/eddy/engine/internal/hashtable"
 	"github.com/eddy-streaming/eddy/engine/internal/rowkey"
+	"github.com/eddy-streaming/eddy/engine/internal/statecache"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/operator"
 	"github.com/eddy-streaming/eddy/engine/stream"
@@ -45,6 +46,15 @@ type Operator struct {
 	now     func() int64
 	expired operator.Counter
 
+	// The state cache (cache.go): the most keys kept in memory (0: no
+	// limit), whether keyed state may hold keys missing from memory, and
+	// eviction scratch.
+	limit   int
+	mayHold bool
+	cache   statecache.Metrics
+	victims []uint32
+	gone    []bool
+
 	// Bound by the first batch.
 	schema *arrow.Schema
 	keyEnc *rowkey.Encoder
@@ -58,7 +68,7 @@ type Operator struct {
 	payOff []int    // its row in the arena
 	payLen []int32  //
 	last   []int64  // last access, processing time (TTL only)
-	seen   []uint64 // number of the last batch that touched it
+	seen   []uint64 // number of the last batch that touched it (recency)
 	had    []bool   // it held a row before the current batch
 	win    []int32  // the batch row that is its winner, or -1
 	live   int      // keys holding a row
@@ -122,7 +132,9 @@ type ttlOperator struct{ *Operator }
 // OnProcessingTime implements operator.ProcessingTimeHandler: it drops
 // expired state when a sweep is due.
 func (t *ttlOperator) OnProcessingTime(ctx context.Context, nowMs int64, out operator.Collector) error {
-	t.sweep(nowMs)
+	if err := t.sweep(nowMs); err != nil {
+		return fmt.Errorf("dedup %s: %w", t.id, err)
+	}
 	return nil
 }
 
@@ -134,6 +146,16 @@ func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
 		o.now = func() int64 { return time.Now().UnixMilli() }
 	}
 	o.expired = oc.Metrics.Counter(ExpiredMetric, "Keys dropped because their state TTL expired.")
+	limit, err := statecache.Limit(oc)
+	if err != nil {
+		return fmt.Errorf("dedup %s: %w", o.id, err)
+	}
+	o.limit, o.cache = limit, statecache.NewMetrics(oc)
+	if limit > 0 {
+		if err := o.tables(); err != nil {
+			return fmt.Errorf("dedup %s: state cache of %d keys: %w", o.id, limit, err)
+		}
+	}
 	return nil
 }
 
@@ -218,7 +240,9 @@ func (o *Operator) processBatch(ctx context.Context, b stream.Batch, out operato
 	}
 	now := o.now()
 	if o.ttl > 0 {
-		o.sweep(now)
+		if err := o.sweep(now); err != nil {
+			return err
+		}
 	}
 	o.batchNo++
 
@@ -233,10 +257,19 @@ func (o *Operator) processBatch(ctx context.Context, b stream.Batch, out operato
 		return fmt.Errorf("keys: %w", err)
 	}
 	o.kids = grow(o.kids, n)
-	if _, err := o.table.FindOrInsert(o.hashes, &o.keys, nil, o.kids); err != nil {
+	known := o.table.Len()
+	created, err := o.table.FindOrInsert(o.hashes, &o.keys, nil, o.kids)
+	if err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
 	o.growKeys()
+	if o.mayHold && created > 0 {
+		// The batch's distinct keys missing from memory may be in keyed
+		// state (evicted, or not loaded by a restore).
+		if err := o.load(known); err != nil {
+			return err
+		}
+	}
 
 	var times []int64
 	var tcol *array.Timestamp
@@ -288,7 +321,10 @@ func (o *Operator) processBatch(ctx context.Context, b stream.Batch, out operato
 			o.win[k], o.tval[k], o.tnull[k] = int32(i), t, null
 		}
 	}
-	return o.finish(ctx, rec, n, out)
+	if err := o.finish(ctx, rec, n, out); err != nil {
+		return err
+	}
+	return o.evict()
 }
 
 // wins reports whether a row with time t (null: NULL) replaces the key's
@@ -453,9 +489,9 @@ func (o *Operator) compact() {
 // sweep drops the keys whose state expired, when a sweep is due (at most
 // every quarter TTL), and rebuilds the key table once dropped keys
 // outnumber live ones.
-func (o *Operator) sweep(now int64) {
+func (o *Operator) sweep(now int64) error {
 	if o.ttl <= 0 || o.schema == nil || now < o.nextSweep {
-		return
+		return nil
 	}
 	o.nextSweep = now + max(o.ttl/4, 1)
 	limit := now - o.ttl
@@ -473,41 +509,61 @@ func (o *Operator) sweep(now int64) {
 		o.compact()
 	}
 	if gone := len(o.has) - o.live; gone > rebuildMinKeys && gone > o.live {
-		o.rebuild()
+		return o.rebuild(nil)
 	}
+	return nil
 }
 
-// rebuild drops the keys without state from the key table, renumbering the
-// rest.
-func (o *Operator) rebuild() {
+// rebuild drops the keys without a row from the key table, renumbering
+// the rest (their recency stays). A dropped key whose state entry must go
+// is deleted from keyed state at once with a cache (keyed state is then
+// looked up, so it must not show the key), else at the next snapshot;
+// keys marked in evicted (nil: none) were written to keyed state instead.
+func (o *Operator) rebuild(evicted []bool) error {
 	t := o.newTable(o.live)
 	next := 0
 	renum := make([]int32, len(o.has))
 	for k, h := range o.has {
 		renum[k] = -1
 		if !h {
-			if o.snap.written && o.snap.dirty.Has(uint32(k)) {
-				o.snap.dels.Add(o.stateKey(o.snap.key[:0], uint32(k)))
+			if (evicted == nil || !evicted[k]) && o.snap.dirty.Has(uint32(k)) {
+				switch {
+				case o.limit > 0 && (o.snap.written || o.mayHold):
+					o.snap.key = o.stateKey(o.snap.key[:0], uint32(k))
+					if err := o.snap.keys.Delete(o.snap.key); err != nil {
+						return fmt.Errorf("delete dropped key: %w", err)
+					}
+				case o.snap.written:
+					o.snap.dels.Add(o.stateKey(o.snap.key[:0], uint32(k)))
+				}
 			}
 			continue
 		}
 		renum[k] = int32(next)
 		id, _, err := t.FindOrInsertOne(o.table.Hash(uint32(k)), o.table.Key(uint32(k)))
-		if err != nil || int(id) != next {
-			return // cannot happen: keep the old table
+		if err != nil {
+			return fmt.Errorf("rebuild key table: %w", err)
 		}
-		o.has[next], o.seen[next], o.had[next], o.win[next] = true, 0, false, -1
+		if int(id) != next {
+			return fmt.Errorf("rebuild key table: key %d got id %d, want %d", k, id, next)
+		}
+		o.has[next], o.seen[next], o.had[next], o.win[next] = true, o.seen[k], false, -1
 		if !o.procTime {
 			o.tval[next], o.tnull[next] = o.tval[k], o.tnull[k]
 		}
 		if o.storeRows {
 			o.payOff[next], o.payLen[next] = o.payOff[k], o.payLen[k]
 		}
-		o.last[next] = o.last[k]
+		if o.ttl > 0 {
+			o.last[next] = o.last[k]
+		}
 		next++
 	}
 	o.snap.dirty.Remap(func(k uint32) (uint32, bool) { return uint32(renum[k]), renum[k] >= 0 })
-	o.has, o.seen, o.had, o.win, o.last = o.has[:next], o.seen[:next], o.had[:next], o.win[:next], o.last[:next]
+	o.has, o.seen, o.had, o.win = o.has[:next], o.seen[:next], o.had[:next], o.win[:next]
+	if o.ttl > 0 {
+		o.last = o.last[:next]
+	}
 	if !o.procTime {
 		o.tval, o.tnull = o.tval[:next], o.tnull[:next]
 	}
@@ -515,6 +571,7 @@ func (o *Operator) rebuild() {
 		o.payOff, o.payLen = o.payOff[:next], o.payLen[:next]
 	}
 	o.table = t
+	return nil
 }
 
 // ProcessWatermark implements operator.Operator. Deduplication does not
@@ -522,7 +579,9 @@ func (o *Operator) rebuild() {
 // state.
 func (o *Operator) ProcessWatermark(ctx context.Context, wm int64, out operator.Collector) error {
 	if o.ttl > 0 && o.oc != nil {
-		o.sweep(o.now())
+		if err := o.sweep(o.now()); err != nil {
+			return fmt.Errorf("dedup %s: %w", o.id, err)
+		}
 	}
 	return nil
 }
@@ -530,7 +589,7 @@ func (o *Operator) ProcessWatermark(ctx context.Context, wm int64, out operator.
 // Close implements operator.Operator. The operator keeps no Arrow memory
 // between calls, so Close only drops its state.
 func (o *Operator) Close(ctx context.Context) error {
-	o.table, o.arena = nil, nil
+	o.table, o.arena, o.victims, o.gone = nil, nil, nil, nil
 	o.has, o.tval, o.tnull, o.payOff, o.payLen, o.last, o.seen, o.had, o.win = nil, nil, nil, nil, nil, nil, nil, nil, nil
 	return nil
 }

@@ -41,17 +41,49 @@
 // Expiry is checked when a key is next touched and by a sweep that runs at
 // most every quarter TTL (from ProcessBatch, ProcessWatermark and
 // OnProcessingTime), never per row; a sweep that leaves more dropped keys
-// than live ones rebuilds the key table.
+// than live ones rebuilds the key table. Sweeps only cover the keys in
+// memory (see below): an evicted key keeps its last access in keyed state
+// and is found expired (dropped, counted, its entry replaced or deleted)
+// when its next row loads it, so the output is the same as with all keys
+// in memory, but "state_expired" does not count evicted keys that never
+// come back, and their entries stay in keyed state.
+//
+// # State larger than memory
+//
+// The in-memory keys are a cache over keyed state (engine/internal/
+// statecache), limited by the job option 'table.exec.state.cache-size'
+// (keys per subtask; by default 1,000,000 over an on-disk backend and no
+// limit over memstate). Every key carries the number of the last batch
+// that touched it. After a batch, once the key table holds more keys than
+// the limit, the keys touched longest ago (statecache.Victims) are evicted
+// down to three quarters of the limit: those changed since the last
+// snapshot are written to keyed state in the snapshot encoding below and
+// their dirty marks cleared, keys the TTL dropped are deleted from keyed
+// state, and the key table is rebuilt from the rest (recency kept), the
+// arena compacted when dead bytes outnumber live ones. Proctime
+// keep-first keeps no row, but its entry says the key was seen, so an
+// evicted key is never emitted again.
+//
+// Once anything was evicted (or a restore loaded nothing), a batch's
+// distinct keys missing from the table (those FindOrInsert creates) are
+// looked up in keyed state, one point Get each, before the batch is
+// processed; a key found is filled in from its entry and is touched by
+// the batch like any other. The output is identical to the operator's
+// with every key in memory: rows, order and kinds (ties need no arrival
+// numbers, see below). Without a limit nothing changes: no lookups, no
+// evictions.
 //
 // # Snapshots
 //
 // The operator is an operator.Snapshotter (engine/internal/opsnap). A
-// snapshot writes, per key touched since the previous one, key group of
-// the key | encoded key -> hash, NULL-time flag, kept row's time, last
-// access (with a TTL), kept row (none for proctime keep-first); a key
+// snapshot writes, per key in memory touched since the previous one, key
+// group of the key | encoded key -> hash, NULL-time flag, kept row's time,
+// last access (with a TTL), kept row (none for proctime keep-first); a key
 // dropped by the TTL is deleted (and recorded for deletion before a table
-// rebuild renumbers it away). The input schema goes under every owned key
+// rebuild renumbers it away; with a cache, deleted at once). Evicted keys
+// are already in keyed state. The input schema goes under every owned key
 // group once ("schema"). RestoreState binds to it and rebuilds the keys of
-// the owned key groups; ties need no arrival numbers (keep-first keeps
-// the current row, keep-last takes the new one).
+// the owned key groups, or, with a cache limit, loads none and looks keys
+// up as they arrive; ties need no arrival numbers (keep-first keeps the
+// current row, keep-last takes the new one).
 package dedup

@@ -83,21 +83,7 @@ func (o *Operator) snapshot() error {
 			}
 			continue
 		}
-		s.val = binary.LittleEndian.AppendUint64(s.val[:0], o.table.Hash(k))
-		var flags byte
-		if !o.procTime && o.tnull[k] {
-			flags = 1
-		}
-		s.val = append(s.val, flags)
-		if !o.procTime {
-			s.val = binary.AppendVarint(s.val, o.tval[k])
-		}
-		if o.ttl > 0 {
-			s.val = binary.AppendVarint(s.val, o.last[k])
-		}
-		if o.storeRows {
-			s.val = append(s.val, o.arena[o.payOff[k]:o.payOff[k]+int(o.payLen[k])]...)
-		}
+		s.val = o.appendValue(s.val[:0], k)
 		if err := s.keys.Put(s.key, s.val); err != nil {
 			return fmt.Errorf("write key: %w", err)
 		}
@@ -107,9 +93,72 @@ func (o *Operator) snapshot() error {
 	return nil
 }
 
+// appendValue appends the state value of key k (which holds a row) to
+// dst: its hash, NULL-time flag, time, last access and row.
+func (o *Operator) appendValue(dst []byte, k uint32) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, o.table.Hash(k))
+	var flags byte
+	if !o.procTime && o.tnull[k] {
+		flags = 1
+	}
+	dst = append(dst, flags)
+	if !o.procTime {
+		dst = binary.AppendVarint(dst, o.tval[k])
+	}
+	if o.ttl > 0 {
+		dst = binary.AppendVarint(dst, o.last[k])
+	}
+	if o.storeRows {
+		dst = append(dst, o.arena[o.payOff[k]:o.payOff[k]+int(o.payLen[k])]...)
+	}
+	return dst
+}
+
+// setKey makes key k (without a row) hold the state value v written by
+// appendValue.
+func (o *Operator) setKey(k uint32, v []byte) error {
+	r := opsnap.NewReader(v)
+	h := r.U64()
+	rest := r.Rest()
+	if r.Err() != nil || len(rest) < 1 {
+		return fmt.Errorf("%w: value of %d bytes", opsnap.ErrCorrupt, len(v))
+	}
+	if h != o.table.Hash(k) {
+		return fmt.Errorf("%w: stored hash %x, want %x", opsnap.ErrCorrupt, h, o.table.Hash(k))
+	}
+	flags := rest[0]
+	r = opsnap.NewReader(rest[1:])
+	var t, last int64
+	if !o.procTime {
+		t = r.Varint()
+	}
+	if o.ttl > 0 {
+		last = r.Varint()
+	}
+	if r.Err() != nil {
+		return r.Err()
+	}
+	o.has[k] = true
+	o.live++
+	if !o.procTime {
+		o.tval[k], o.tnull[k] = t, flags&1 != 0
+	}
+	if o.ttl > 0 {
+		o.last[k] = last
+	}
+	if o.storeRows {
+		row := r.Rest()
+		o.payOff[k], o.payLen[k] = len(o.arena), int32(len(row))
+		o.arena = append(o.arena, row...)
+		o.liveBytes += len(row)
+	}
+	return nil
+}
+
 // RestoreState implements operator.Snapshotter: it binds the operator to
 // the input schema kept in keyed state and rebuilds every key of the key
-// groups it owns. The operator keeps no per-subtask bookkeeping: the sweep
+// groups it owns; with a state cache it loads no key, but looks keys up as
+// they arrive. The operator keeps no per-subtask bookkeeping: the sweep
 // schedule restarts.
 func (o *Operator) RestoreState(ctx context.Context) error {
 	if err := o.restore(); err != nil {
@@ -131,22 +180,14 @@ func (o *Operator) restore() error {
 		return err
 	}
 	s.written = true // the schema is written again at the next snapshot
+	if o.limit > 0 {
+		// Load nothing: every key may be in keyed state.
+		o.mayHold = true
+		return nil
+	}
 	return opsnap.ScanRange(s.keys, o.oc.KeyGroups, func(key, v []byte) error {
 		r := opsnap.NewReader(v)
 		h := r.U64()
-		rest := r.Rest()
-		if len(rest) < 1 {
-			return fmt.Errorf("%w: key %x", opsnap.ErrCorrupt, key)
-		}
-		flags := rest[0]
-		r = opsnap.NewReader(rest[1:])
-		var t, last int64
-		if !o.procTime {
-			t = r.Varint()
-		}
-		if o.ttl > 0 {
-			last = r.Varint()
-		}
 		if r.Err() != nil {
 			return fmt.Errorf("key %x: %w", key, r.Err())
 		}
@@ -158,19 +199,8 @@ func (o *Operator) restore() error {
 			return fmt.Errorf("%w: key %x stored twice", opsnap.ErrCorrupt, key)
 		}
 		o.growKeys()
-		o.has[k] = true
-		o.live++
-		if !o.procTime {
-			o.tval[k], o.tnull[k] = t, flags&1 != 0
-		}
-		if o.ttl > 0 {
-			o.last[k] = last
-		}
-		if o.storeRows {
-			row := r.Rest()
-			o.payOff[k], o.payLen[k] = len(o.arena), int32(len(row))
-			o.arena = append(o.arena, row...)
-			o.liveBytes += len(row)
+		if err := o.setKey(k, v); err != nil {
+			return fmt.Errorf("key %x: %w", key, err)
 		}
 		return nil
 	})

@@ -1,0 +1,88 @@
+package dedup
+
+import (
+	"fmt"
+
+	"github.com/eddy-streaming/eddy/engine/internal/statecache"
+)
+
+// The state cache (see the package comment, "State larger than memory").
+
+// load reads from keyed state the keys with ids from..table.Len()-1, the
+// batch's distinct keys missing from memory (FindOrInsert just created
+// them), one Get each, and fills the vectors of those it finds.
+func (o *Operator) load(from int) error {
+	s := &o.snap
+	n := 0
+	for k := from; k < o.table.Len(); k++ {
+		s.key = o.stateKey(s.key[:0], uint32(k))
+		v, ok, err := s.keys.Get(s.key)
+		if err != nil {
+			return fmt.Errorf("look up key %x: %w", s.key, err)
+		}
+		if !ok {
+			continue
+		}
+		if err := o.setKey(uint32(k), v); err != nil {
+			return fmt.Errorf("key %x: %w", s.key, err)
+		}
+		n++
+	}
+	if n > 0 {
+		o.cache.Loaded.Add(float64(n))
+	}
+	return nil
+}
+
+// evict moves the keys touched longest ago out of memory when the keys in
+// memory exceed the limit: it writes those changed since the last
+// snapshot into keyed state (the snapshot encoding), forgets them and the
+// keys the TTL dropped, and rebuilds the key table from the rest, down to
+// statecache.Target keys. It runs between batches only.
+func (o *Operator) evict() error {
+	if o.limit == 0 || o.table == nil || o.table.Len() <= o.limit {
+		return nil
+	}
+	s := &o.snap
+	o.victims = statecache.Victims(o.victims[:0], o.seen, o.isLive, o.live-statecache.Target(o.limit))
+	o.gone = grow(o.gone, len(o.has))
+	clear(o.gone)
+	for _, k := range o.victims {
+		if s.dirty.Has(k) {
+			s.key = o.stateKey(s.key[:0], k)
+			s.val = o.appendValue(s.val[:0], k)
+			if err := s.keys.Put(s.key, s.val); err != nil {
+				return fmt.Errorf("evict key: %w", err)
+			}
+		}
+		o.gone[k] = true
+		o.has[k] = false
+		o.live--
+		if o.storeRows {
+			o.liveBytes -= int(o.payLen[k])
+			o.deadBytes += int(o.payLen[k])
+			o.payLen[k] = 0
+		}
+	}
+	if len(o.victims) > 0 {
+		o.mayHold = true
+		o.cache.Evicted.Add(float64(len(o.victims)))
+	}
+	if err := o.rebuild(o.gone); err != nil {
+		return err
+	}
+	if o.storeRows && o.deadBytes > compactMinBytes && o.deadBytes > o.liveBytes {
+		o.compact()
+	}
+	return nil
+}
+
+func (o *Operator) isLive(k uint32) bool { return o.has[k] }
+
+// cached returns the number of keys in memory (a test hook).
+func (o *Operator) cached() int {
+	if o.table == nil {
+		return 0
+	}
+	return o.table.Len()
+}
