@@ -239,7 +239,7 @@ WHERE rn <= 3;
 `, out)
 		},
 		columns: []string{"room_id", "user_id", "total", "rn"},
-		spills:  []string{"group_agg"},
+		spills:  []string{"group_agg", "rank"},
 		ref: func(d map[string][]gift) []string {
 			type key struct{ room, user int64 }
 			totals := map[key]int64{}

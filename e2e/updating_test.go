@@ -727,11 +727,54 @@ func TestUpdatingQueriesMatchReference(t *testing.T) {
 	}
 }
 
+// TestUpdatingQueriesSpillToPebble runs every updating job at parallelism
+// 2 over many more keys, with keyed state in Pebble ('state.backend.type'
+// = 'pebble') and a state cache of 16 keys per operator subtask, so the
+// updating operators (group_agg, rank, dedup, join) move state out of
+// memory and read it back all the time; every sink's changelog must still
+// equal its reference.
+func TestUpdatingQueriesSpillToPebble(t *testing.T) {
+	// Jobs whose updating operators hold few keys whatever the input.
+	noSpill := map[string]bool{"group_agg_global": true}
+	const prefix = "SET 'state.backend.type' = 'pebble';\nSET 'table.exec.state.cache-size' = '16';\n"
+	for _, c := range uCases() {
+		seed := uint64(len(c.name)*131 + 5)
+		t.Run(c.name, func(t *testing.T) {
+			res := runUpdatingCaseWith(t, c, 2, seed, 80, prefix)
+			evicted := map[string]int64{}
+			for _, op := range res.Operators {
+				evicted[op.Kind] += op.Counters["state_cache_evicted"]
+				if n := op.Counters["state_cache_evicted"]; n > 0 && op.Counters["state_cache_loaded"] == 0 {
+					t.Errorf("%s %s evicted %d keys but never read one back", op.Kind, op.OperatorID, n)
+				}
+			}
+			t.Logf("keys evicted per operator kind: %v", evicted)
+			total, updating := int64(0), false
+			for kind, n := range evicted {
+				switch kind {
+				case "group_agg", "rank", "dedup", "join":
+					total += n
+					updating = true
+				}
+			}
+			if updating && total == 0 && !noSpill[c.name] {
+				t.Errorf("no updating operator evicted state: the test exercised no spilling")
+			}
+		})
+	}
+}
+
 func runUpdatingCase(t *testing.T, c uCase, p int, seed uint64) {
+	runUpdatingCaseWith(t, c, p, seed, 0, "")
+}
+
+// runUpdatingCaseWith runs c over minKeys or more distinct keys (0: a
+// few), with the statements of prefix before the job's.
+func runUpdatingCaseWith(t *testing.T, c uCase, p int, seed uint64, minKeys int, prefix string) *runtime.Result {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	r := rand.New(rand.NewPCG(seed, 23))
-	keys := 2 + r.IntN(10)
+	keys := minKeys + 2 + r.IntN(10)
 	n := 600 + r.IntN(1400)
 	if c.small {
 		n = 300 + r.IntN(600)
@@ -747,7 +790,7 @@ func runUpdatingCase(t *testing.T, c uCase, p int, seed uint64) {
 	recA, recB := wRecord(mem, e.a), wRecord(mem, e.b)
 	defer recA.Release()
 	defer recB.Release()
-	script := wTableDDL("lt", "a") + wTableDDL("rt", "b") + c.sql(e)
+	script := prefix + wTableDDL("lt", "a") + wTableDDL("rt", "b") + c.sql(e)
 	tables, explain, res := runUpdatingSQL(t, script, p, map[string]arrow.RecordBatch{"a": recA, "b": recB}, seed, mem)
 	for _, s := range c.explain {
 		if !strings.Contains(explain, s) {
@@ -800,6 +843,7 @@ func runUpdatingCase(t *testing.T, c uCase, p int, seed uint64) {
 	if t.Failed() {
 		t.Logf("script:\n%s\nplan:\n%s", script, explain)
 	}
+	return res
 }
 
 // TestUpdatingSinkPrimaryKeyRejectsNull writes a GROUP BY over a nullable
