@@ -19,9 +19,11 @@
 // nothing. Recency is a logical clock the operator advances once per input
 // batch, so eviction is deterministic.
 //
-// Write-behind. So that a checkpoint barrier does not wait for the writes
-// of every key changed since the last checkpoint, an operator over an
-// on-disk backend writes its changed keys into keyed state between two
-// batches once more than 'table.exec.state.write-behind-keys' (default
-// 65536) have piled up; the barrier then writes at most that many.
+// Write-behind. A checkpoint barrier writes the cached keys changed since
+// the last checkpoint, at most the cache's size. To bound that pause
+// further, 'table.exec.state.write-behind-keys' makes an operator over an
+// on-disk backend write its changed keys between two batches once more
+// than that many have piled up; the barrier then writes at most that
+// many. It is off by default: it writes a key again each time it changes
+// after being written, which costs throughput.
 package statecache

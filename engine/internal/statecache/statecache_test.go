@@ -76,7 +76,7 @@ func TestDefaultsOnDisk(t *testing.T) {
 	if n, err := Limit(oc); n != DefaultLimit || err != nil {
 		t.Fatalf("limit: %d %v", n, err)
 	}
-	if n, err := WriteBehind(oc); n != DefaultWriteBehind || err != nil {
+	if n, err := WriteBehind(oc); n != 0 || err != nil {
 		t.Fatalf("write-behind: %d %v", n, err)
 	}
 	oc.Config = map[string]string{WriteBehindOption: "7"}
@@ -90,5 +90,47 @@ func TestDefaultsOnDisk(t *testing.T) {
 	oc.State = memstate.New()
 	if n, err := WriteBehind(oc); n != 0 || err != nil {
 		t.Fatalf("memstate: %d %v", n, err)
+	}
+}
+
+func TestKeyBatch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var b KeyBatch
+	for round := 0; round < 50; round++ {
+		b.Reset()
+		type kv struct {
+			key string
+			id  uint32
+		}
+		var want []kv
+		for i := 0; i < rng.IntN(40); i++ {
+			k := make([]byte, rng.IntN(4))
+			for j := range k {
+				k[j] = byte(rng.IntN(3))
+			}
+			id := uint32(rng.IntN(1000))
+			b.Add(id, append(b.Buf(), k...))
+			want = append(want, kv{string(k), id})
+		}
+		b.Sort()
+		sort.SliceStable(want, func(i, j int) bool { return want[i].key < want[j].key })
+		if b.Len() != len(want) {
+			t.Fatalf("len %d want %d", b.Len(), len(want))
+		}
+		for i, w := range want {
+			if string(b.Keys[i]) != w.key {
+				t.Fatalf("round %d key %d: %x want %x", round, i, b.Keys[i], w.key)
+			}
+			// Equal keys may come in any order; their ids must pair up.
+			found := false
+			for _, x := range want {
+				if x.key == w.key && x.id == b.IDs[i] {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("round %d: id %d is not one of key %x's", round, b.IDs[i], w.key)
+			}
+		}
 	}
 }

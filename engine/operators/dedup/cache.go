@@ -4,29 +4,32 @@ import (
 	"fmt"
 
 	"github.com/eddy-streaming/eddy/engine/internal/statecache"
+	"github.com/eddy-streaming/eddy/state"
 )
 
 // The state cache (see the package comment, "State larger than memory").
 
 // load reads from keyed state the keys with ids from..table.Len()-1, the
 // batch's distinct keys missing from memory (FindOrInsert just created
-// them), one Get each, and fills the vectors of those it finds.
+// them), sorted, in one batched read (state.GetMany), and fills the
+// vectors of those it finds.
 func (o *Operator) load(from int) error {
-	s := &o.snap
-	n := 0
+	c := &o.lookups
+	c.Reset()
 	for k := from; k < o.table.Len(); k++ {
-		s.key = o.stateKey(s.key[:0], uint32(k))
-		v, ok, err := s.keys.Get(s.key)
-		if err != nil {
-			return fmt.Errorf("look up key %x: %w", s.key, err)
-		}
-		if !ok {
-			continue
-		}
-		if err := o.setKey(uint32(k), v); err != nil {
-			return fmt.Errorf("key %x: %w", s.key, err)
+		c.Add(uint32(k), o.stateKey(c.Buf(), uint32(k)))
+	}
+	c.Sort()
+	n := 0
+	err := state.GetMany(o.snap.keys, c.Keys, func(i int, v []byte) error {
+		if err := o.setKey(c.IDs[i], v); err != nil {
+			return fmt.Errorf("key %x: %w", c.Keys[i], err)
 		}
 		n++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("look up keys: %w", err)
 	}
 	if n > 0 {
 		o.cache.Loaded.Add(float64(n))

@@ -364,7 +364,8 @@ func TestCacheSnapshotRestore(t *testing.T) {
 							}
 						}()
 						var ms []*optest.Metrics
-						cfg := map[string]string{statecache.Option: "16"}
+						// Changed keys are also written behind every 3.
+						cfg := map[string]string{statecache.Option: "16", statecache.WriteBehindOption: "3"}
 						c := snaptest.Case{
 							New: func() (operator.Operator, error) {
 								op, err := New(makeSpec(ds))

@@ -49,11 +49,13 @@ type Operator struct {
 	// The state cache (cache.go): the most keys kept in memory (0: no
 	// limit), whether keyed state may hold keys missing from memory, and
 	// eviction scratch.
-	limit   int
-	mayHold bool
-	cache   statecache.Metrics
-	victims []uint32
-	gone    []bool
+	limit       int
+	writeBehind int // most changed keys held unwritten (0: no limit)
+	lookups     statecache.KeyBatch
+	mayHold     bool
+	cache       statecache.Metrics
+	victims     []uint32
+	gone        []bool
 
 	// Bound by the first batch.
 	schema *arrow.Schema
@@ -151,6 +153,9 @@ func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
 		return fmt.Errorf("dedup %s: %w", o.id, err)
 	}
 	o.limit, o.cache = limit, statecache.NewMetrics(oc)
+	if o.writeBehind, err = statecache.WriteBehind(oc); err != nil {
+		return fmt.Errorf("dedup %s: %w", o.id, err)
+	}
 	if limit > 0 {
 		if err := o.tables(); err != nil {
 			return fmt.Errorf("dedup %s: state cache of %d keys: %w", o.id, limit, err)
@@ -324,7 +329,16 @@ func (o *Operator) processBatch(ctx context.Context, b stream.Batch, out operato
 	if err := o.finish(ctx, rec, n, out); err != nil {
 		return err
 	}
-	return o.evict()
+	if err := o.evict(); err != nil {
+		return err
+	}
+	if o.writeBehind > 0 && o.snap.dirty.Len() > o.writeBehind {
+		if err := o.tables(); err != nil {
+			return err
+		}
+		return o.writeDirty()
+	}
+	return nil
 }
 
 // wins reports whether a row with time t (null: NULL) replaces the key's

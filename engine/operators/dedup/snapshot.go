@@ -72,6 +72,14 @@ func (o *Operator) snapshot() error {
 		}
 		s.schemaDone = true
 	}
+	return o.writeDirty()
+}
+
+// writeDirty writes the keys changed since the last snapshot (or write)
+// into keyed state and deletes the dropped ones: at a snapshot, and
+// between batches once more than the write-behind limit piled up.
+func (o *Operator) writeDirty() error {
+	s := &o.snap
 	if err := s.dels.Apply(s.keys); err != nil {
 		return err
 	}

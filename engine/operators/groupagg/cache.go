@@ -1,10 +1,8 @@
 package groupagg
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
-	"sort"
 
 	"github.com/eddy-streaming/eddy/engine/internal/opsnap"
 	"github.com/eddy-streaming/eddy/engine/internal/statecache"
@@ -58,32 +56,23 @@ func (o *Operator) load(from, to uint32, now int64) error {
 	if err := o.tables(); err != nil {
 		return err
 	}
-	c := &o.loadScratch
-	c.buf, c.keys, c.ids = c.buf[:0], c.keys[:0], c.ids[:0]
-	offs := c.offs[:0]
+	c := &o.lookups
+	c.Reset()
 	for g := from; g < to; g++ {
-		offs = append(offs, len(c.buf))
-		c.buf = o.groupKey(c.buf, g)
-		c.ids = append(c.ids, g)
+		c.Add(g, o.groupKey(c.Buf(), g))
 	}
-	offs = append(offs, len(c.buf))
-	c.offs = offs
-	for i := range c.ids {
-		c.keys = append(c.keys, c.buf[offs[i]:offs[i+1]:offs[i+1]])
-	}
-	// Sort the keys, keeping each one's group.
-	sort.Sort(c)
+	c.Sort()
 	loaded, expired := 0, 0
-	err := state.GetMany(o.snap.groups, c.keys, func(i int, v []byte) error {
-		g := c.ids[i]
+	err := state.GetMany(o.snap.groups, c.Keys, func(i int, v []byte) error {
+		g := c.IDs[i]
 		r := opsnap.NewReader(v)
 		r.U64() // the hash, which the table has
 		live, seen := r.Varint(), r.Varint()
 		if r.Err() != nil {
-			return fmt.Errorf("group %x: %w", c.keys[i], r.Err())
+			return fmt.Errorf("group %x: %w", c.Keys[i], r.Err())
 		}
 		if live <= 0 {
-			return fmt.Errorf("%w: group %x holds %d rows", opsnap.ErrCorrupt, c.keys[i], live)
+			return fmt.Errorf("%w: group %x holds %d rows", opsnap.ErrCorrupt, c.Keys[i], live)
 		}
 		if ttl := o.spec.TTLMs; ttl > 0 && now-seen >= ttl {
 			// Expired while out of memory: deleted at the next write.
@@ -92,7 +81,7 @@ func (o *Operator) load(from, to uint32, now int64) error {
 			return nil
 		}
 		if err := o.st.MergeState(g, r.Rest()); err != nil {
-			return fmt.Errorf("group %x: %w", c.keys[i], err)
+			return fmt.Errorf("group %x: %w", c.Keys[i], err)
 		}
 		o.live[g], o.seen[g] = live, seen
 		o.liveCount++
@@ -107,22 +96,6 @@ func (o *Operator) load(from, to uint32, now int64) error {
 		o.expired.Add(float64(expired))
 	}
 	return nil
-}
-
-// loadScratch holds the keys of the groups a batch looks up, reused from
-// batch to batch; it sorts them with their group ids.
-type loadScratch struct {
-	buf  []byte
-	offs []int
-	keys [][]byte
-	ids  []uint32
-}
-
-func (c *loadScratch) Len() int           { return len(c.keys) }
-func (c *loadScratch) Less(i, j int) bool { return bytes.Compare(c.keys[i], c.keys[j]) < 0 }
-func (c *loadScratch) Swap(i, j int) {
-	c.keys[i], c.keys[j] = c.keys[j], c.keys[i]
-	c.ids[i], c.ids[j] = c.ids[j], c.ids[i]
 }
 
 // evict moves the groups touched longest ago out of memory until at most

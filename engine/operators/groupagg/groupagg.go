@@ -84,7 +84,7 @@ type Operator struct {
 	clock       uint64
 	stamp       []uint64
 	cm          statecache.Metrics
-	loadScratch loadScratch
+	lookups     statecache.KeyBatch
 
 	// Snapshot bookkeeping (snapshot.go).
 	snap snap
