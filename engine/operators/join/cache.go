@@ -1,20 +1,27 @@
 package join
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"hash/maphash"
 	"slices"
+	"sort"
 
 	"github.com/eddy-streaming/eddy/engine/internal/opsnap"
 	"github.com/eddy-streaming/eddy/engine/internal/statecache"
+	"github.com/eddy-streaming/eddy/state"
 )
 
 // cache is the bookkeeping of the bounded working set (see the package
 // comment, "State larger than memory").
 type cache struct {
 	limit int // most join keys (both sides) in memory; 0: no limit
-	m     statecache.Metrics
+	// writeBehind: past this many changed rows (and pending deletes) keyed
+	// state lacks, they are written between batches (0: only at
+	// snapshots).
+	writeBehind int
+	m           statecache.Metrics
 	// evicted and loaded count keys, as the metrics do (for tests).
 	nEvicted, nLoaded int
 	clock             uint64 // advanced once per batch
@@ -23,27 +30,28 @@ type cache struct {
 	cold [2]bool
 
 	// Scratch.
-	loaded  []int32 // rows of the key being loaded
+	loaded  []int32 // rows of the keys being loaded
 	renum   []int32
 	stamps  []uint64
 	victims []uint32
 	evict   []bool
-	hi      []byte
+	pre     loadScratch // state key prefixes of the keys being loaded
 
-	// The key being loaded (loadRow's arguments).
+	// The keys being loaded (loadRow's context).
 	side int
-	kid  int32
-	kg   int32
-	pre  int // length of its state key prefix
+	last int // index of the last prefix a row was loaded under
 	now  int64
-	load func(key, v []byte) error
+	load func(i int, key, v []byte) error
 }
 
-// openCache reads the cache limit; with one, the keyed state must be
-// there (evicted rows go into it).
+// openCache reads the cache limit and the write-behind limit; with a
+// cache limit, the keyed state must be there (evicted rows go into it).
 func (o *Operator) openCache() error {
 	c := &o.cache
 	var err error
+	if c.writeBehind, err = statecache.WriteBehind(o.oc); err != nil {
+		return fmt.Errorf("join %s: %w", o.id, err)
+	}
 	if c.limit, err = statecache.Limit(o.oc); err != nil {
 		return fmt.Errorf("join %s: %w", o.id, err)
 	}
@@ -61,10 +69,11 @@ func (o *Operator) openCache() error {
 // fetch makes sure that every join key the batch of side s touches is in
 // memory on both sides, with all its rows: side s's keys (the rows change)
 // and, for rows with a non-NULL key, the other side's (the rows probed,
-// whose match counts change). A key missing from memory of a side that may
-// have keys in state only is looked up there: one prefix scan per
-// distinct missing key; a key not found there is kept in memory empty, so
-// it is not looked up again. Every touched key gets the batch's stamp.
+// whose match counts change). The keys missing from memory of a side that
+// may have keys in state only are added to memory and looked up there
+// together (loadKeys: one batched prefix scan per side); a key not found
+// there is kept in memory empty, so it is not looked up again. Every
+// touched key gets the batch's stamp.
 func (o *Operator) fetch(s int, now int64) error {
 	c := &o.cache
 	c.clock++
@@ -75,6 +84,7 @@ func (o *Operator) fetch(s int, now int64) error {
 		if st.keys == nil {
 			continue // never bound: no rows anywhere
 		}
+		from := st.keys.Len()
 		for i := 0; i < n; i++ {
 			if side != s && o.nullKey[i] {
 				continue
@@ -88,15 +98,14 @@ func (o *Operator) fetch(s int, now int64) error {
 			if !c.cold[side] {
 				continue // a new key; apply creates it
 			}
-			kid, _, err := st.keys.FindOrInsertOne(h, k)
-			if err != nil {
+			if _, _, err := st.keys.FindOrInsertOne(h, k); err != nil {
 				return err
 			}
 			st.head = append(st.head, -1)
 			st.stamp = append(st.stamp, c.clock)
-			if err := o.loadKey(side, int32(kid), now); err != nil {
-				return err
-			}
+		}
+		if err := o.loadKeys(side, uint32(from), uint32(st.keys.Len()), now); err != nil {
+			return err
 		}
 	}
 	if o.ss.dels.Len() > 0 { // rows found expired while loading
@@ -105,31 +114,38 @@ func (o *Operator) fetch(s int, now int64) error {
 	return nil
 }
 
-// loadKey reads side's rows of join key kid (in memory, with no rows yet)
-// from keyed state: one prefix scan. Rows the state TTL expired are
-// dropped (counted, deleted from state) instead.
-func (o *Operator) loadKey(side int, kid int32, now int64) error {
+// loadKeys reads side's rows of the join keys [from, to) (just added to
+// memory, with no rows) from keyed state: their state key prefixes (key
+// group | side | join key with its length: complete key parts, so none is
+// a prefix of another) sorted, in one batched prefix scan
+// (state.ScanPrefixes). Rows the state TTL expired are dropped (counted,
+// recorded for deletion) instead.
+func (o *Operator) loadKeys(side int, from, to uint32, now int64) error {
+	if from >= to {
+		return nil
+	}
 	c := &o.cache
 	st := &o.st[side]
-	kg := opsnap.KeyGroup(st.keys.Hash(uint32(kid)), o.oc.MaxParallelism)
-	lo := o.keyPrefix(o.ss.key[:0], side, kg, kid)
-	o.ss.key = lo
-	c.hi = prefixEnd(append(c.hi[:0], lo...))
-	c.side, c.kid, c.kg, c.pre, c.now = side, kid, int32(kg), len(lo), now
-	c.loaded = c.loaded[:0]
-	if err := o.ss.rows.Scan(lo, c.hi, c.load); err != nil {
-		return fmt.Errorf("load %s rows: %w", sideName[side], err)
+	p := &c.pre
+	p.reset()
+	for kid := from; kid < to; kid++ {
+		kg := opsnap.KeyGroup(st.keys.Hash(kid), o.oc.MaxParallelism)
+		p.buf = o.keyPrefix(p.buf, side, kg, int32(kid))
+		p.add(kid)
 	}
-	if len(c.loaded) > 0 {
-		c.m.Loaded.Add(1)
-		c.nLoaded++
+	p.finish()
+	sort.Sort(p)
+	c.side, c.now, c.last = side, now, -1
+	c.loaded = c.loaded[:0]
+	if err := state.ScanPrefixes(o.ss.rows, p.keys, c.load); err != nil {
+		return fmt.Errorf("load %s rows: %w", sideName[side], err)
 	}
 	o.linkLoaded(side)
 	return nil
 }
 
-// loadRow is loadKey's scan callback.
-func (o *Operator) loadRow(key, v []byte) error {
+// loadRow is loadKeys' scan callback: row key of the i-th sorted prefix.
+func (o *Operator) loadRow(i int, key, v []byte) error {
 	c := &o.cache
 	var e entry
 	if _, err := decodeRow(key, v, &e); err != nil {
@@ -140,8 +156,52 @@ func (o *Operator) loadRow(key, v []byte) error {
 		o.ss.dels.Add(key)
 		return nil
 	}
-	e.kid, e.kg = c.kid, c.kg
-	return o.addLoaded(c.side, key, key[c.pre:], e)
+	kg, err := state.KeyGroupOf(key)
+	if err != nil {
+		return fmt.Errorf("%w: %w", opsnap.ErrCorrupt, err)
+	}
+	pre := c.pre.keys[i]
+	e.kid, e.kg = int32(c.pre.ids[i]), int32(kg)
+	if i != c.last {
+		c.last = i
+		c.m.Loaded.Add(1)
+		c.nLoaded++
+	}
+	return o.addLoaded(c.side, key, key[len(pre):], e)
+}
+
+// loadScratch holds state key prefixes in one buffer reused from batch to
+// batch; it sorts them with their ids.
+type loadScratch struct {
+	buf  []byte
+	offs []int
+	keys [][]byte
+	ids  []uint32
+}
+
+func (c *loadScratch) reset() {
+	c.buf, c.offs, c.keys, c.ids = c.buf[:0], append(c.offs[:0], 0), c.keys[:0], c.ids[:0]
+}
+
+// add records that the bytes appended to buf since the last add are the
+// prefix of id.
+func (c *loadScratch) add(id uint32) {
+	c.offs = append(c.offs, len(c.buf))
+	c.ids = append(c.ids, id)
+}
+
+// finish slices the prefixes out of buf (which no longer moves).
+func (c *loadScratch) finish() {
+	for i := range c.ids {
+		c.keys = append(c.keys, c.buf[c.offs[i]:c.offs[i+1]:c.offs[i+1]])
+	}
+}
+
+func (c *loadScratch) Len() int           { return len(c.keys) }
+func (c *loadScratch) Less(i, j int) bool { return bytes.Compare(c.keys[i], c.keys[j]) < 0 }
+func (c *loadScratch) Swap(i, j int) {
+	c.keys[i], c.keys[j] = c.keys[j], c.keys[i]
+	c.ids[i], c.ids[j] = c.ids[j], c.ids[i]
 }
 
 // addLoaded puts row (state key key) with entry e, read from keyed state,
@@ -213,17 +273,5 @@ func (o *Operator) evict() error {
 	}
 	c.m.Evicted.Add(float64(len(c.victims)))
 	c.nEvicted += len(c.victims)
-	return nil
-}
-
-// prefixEnd turns p into the smallest key greater than every key with
-// prefix p (as state.PrefixEnd does, in place), or nil if there is none.
-func prefixEnd(p []byte) []byte {
-	for i := len(p) - 1; i >= 0; i-- {
-		p[i]++
-		if p[i] != 0 {
-			return p[:i+1]
-		}
-	}
 	return nil
 }

@@ -110,14 +110,18 @@ func newPebble(t *testing.T) state.Backend {
 }
 
 // runScript runs the join of spec over steps with cache limit (0: the
-// option unset over memstate, no limit) over backend be, checking after
-// every batch that at most limit join keys are in memory.
-func runScript(t *testing.T, mem memory.Allocator, spec *jobgraph.OperatorSpec, steps []cstep, limit int, be state.Backend) cacheRun {
+// option unset over memstate, no limit) and write-behind limit wb (0: the
+// default) over backend be, checking after every batch that at most limit
+// join keys are in memory and at most wb changes are unwritten.
+func runScript(t *testing.T, mem memory.Allocator, spec *jobgraph.OperatorSpec, steps []cstep, limit, wb int, be state.Backend) cacheRun {
 	t.Helper()
 	ctx := context.Background()
-	var cfg map[string]string
+	cfg := map[string]string{}
 	if limit > 0 {
-		cfg = map[string]string{statecache.Option: strconv.Itoa(limit)}
+		cfg[statecache.Option] = strconv.Itoa(limit)
+	}
+	if wb > 0 {
+		cfg[statecache.WriteBehindOption] = strconv.Itoa(wb)
 	}
 	op, err := join.New(spec)
 	if err != nil {
@@ -145,6 +149,12 @@ func runScript(t *testing.T, mem memory.Allocator, spec *jobgraph.OperatorSpec, 
 		if limit > 0 && k > limit {
 			t.Fatalf("batch %d: %d join keys in memory, limit %d", i, k, limit)
 		}
+		if d := jop.Unwritten(); wb > 0 && d > wb {
+			t.Fatalf("batch %d: %d changes unwritten, write-behind limit %d", i, d, wb)
+		}
+	}
+	if wb > 0 && jop.WritesBehind() == 0 {
+		t.Fatalf("write-behind limit %d: nothing was written behind", wb)
 	}
 	if err := op.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -188,7 +198,7 @@ func TestCacheSameOutput(t *testing.T) {
 			name := fmt.Sprintf("%s/retracts=%v/residual=%v/ttl=%d", typ, retracts, residual, ttl)
 			t.Run(name, func(t *testing.T) {
 				steps, evs := cacheScript(r, 150, retracts)
-				base := runScript(t, mem, spec, steps, 0, memstate.New())
+				base := runScript(t, mem, spec, steps, 0, 0, memstate.New())
 				if base.maxKeys < 4*50 {
 					t.Fatalf("only %d join keys in memory unlimited: the limits test little", base.maxKeys)
 				}
@@ -199,15 +209,21 @@ func TestCacheSameOutput(t *testing.T) {
 					t.Fatal("no row expired: the TTL case tests nothing")
 				}
 				for _, limit := range []int{16, 50, base.maxKeys / 4} {
-					for _, backend := range []string{"memstate", "pebble"} {
+					// "pebble/wb": changes written behind every 3 or 5
+					// (write-behind is off over memstate).
+					for _, backend := range []string{"memstate", "pebble", "pebble/wb"} {
 						if backend == "pebble" && limit == 50 {
 							continue // keep the test short
 						}
 						be := state.Backend(memstate.New())
-						if backend == "pebble" {
+						wb := 0
+						if backend != "memstate" {
 							be = newPebble(t)
 						}
-						got := runScript(t, mem, spec, steps, limit, be)
+						if backend == "pebble/wb" {
+							wb = 3 + 2*(limit%2)
+						}
+						got := runScript(t, mem, spec, steps, limit, wb, be)
 						if got.evicted == 0 || got.loaded == 0 {
 							t.Fatalf("limit %d over %s: %v keys evicted, %v loaded: the cache was not exercised", limit, backend, got.evicted, got.loaded)
 						}

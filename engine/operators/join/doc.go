@@ -93,8 +93,10 @@
 // keys (rows are added or retracted there) and, for non-NULL keys, the
 // other side's (their rows are probed and their match counts change). A
 // key missing from memory of a side from which something was evicted (or
-// that was restored lazily) is loaded by one prefix scan of its range,
-// once per distinct key per batch; its chain is linked back in the order
+// that was restored lazily) is added to memory, and the side's missing
+// keys are then loaded together: their state key prefixes, sorted, in one
+// batched prefix scan (state.ScanPrefixes; one forward-moving iterator
+// over Pebble) per side per batch; each chain is linked back in the order
 // of the stored places, so the output is the same, change for change, as
 // without a limit. A key found nowhere stays in memory empty, so it is not
 // looked up again. Both sides' match counts are stored with their rows
@@ -119,4 +121,11 @@
 // state_expired, deleted from state), as a probe of it in memory would
 // drop it. The TTL sweep covers only the rows in memory. StoredRows counts
 // the rows in memory.
+//
+// Write-behind: over an on-disk backend, once more than
+// 'table.exec.state.write-behind-keys' (statecache.WriteBehind) distinct
+// rows changed since the last snapshot (plus pending deletes) are held in
+// memory after a batch, with or without a cache limit, the operator writes
+// them all as a snapshot would and clears their dirty marks, so a
+// checkpoint barrier writes at most that many.
 package join

@@ -15,3 +15,11 @@ func (o *Operator) CachedKeys() int {
 func (o *Operator) CacheCounts() (evicted, loaded int) {
 	return o.cache.nEvicted, o.cache.nLoaded
 }
+
+// Unwritten returns the number of changes keyed state lacks (dirty rows
+// and pending deletes).
+func (o *Operator) Unwritten() int { return o.dirty() }
+
+// WritesBehind returns how many times the changes were written between
+// batches.
+func (o *Operator) WritesBehind() int { return o.ss.writesBehind }

@@ -252,7 +252,16 @@ func (o *Operator) process(ctx context.Context, s int, b stream.Batch, out opera
 		}
 	}
 	if o.cache.limit > 0 {
-		return o.evict()
+		if err := o.evict(); err != nil {
+			return err
+		}
+	}
+	if wb := o.cache.writeBehind; wb > 0 && o.dirty() > wb {
+		if err := o.tables(); err != nil {
+			return err
+		}
+		o.ss.writesBehind++
+		return o.writeDirty()
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ type snapState struct {
 	written      bool            // a snapshot wrote rows
 	dirty        [2]opsnap.Dirty // entries changed since the last snapshot
 	dels         opsnap.Deletes  // entries dropped and renumbered away since
+	writesBehind int             // writes of the changes between batches (for tests)
 	key, val     []byte
 }
 
@@ -130,6 +131,15 @@ func (o *Operator) snapshotState() error {
 			s.schemaDone[side] = true
 		}
 	}
+	return o.writeDirty()
+}
+
+// writeDirty writes each side's distinct rows changed since the last
+// snapshot (or write) into keyed state and deletes those that left, as a
+// snapshot does: at a snapshot, and between batches once more than the
+// write-behind limit piled up.
+func (o *Operator) writeDirty() error {
+	s := &o.ss
 	if err := s.dels.Apply(s.rows); err != nil {
 		return err
 	}
@@ -143,6 +153,13 @@ func (o *Operator) snapshotState() error {
 	}
 	s.written = true
 	return nil
+}
+
+// dirty is the number of changes keyed state lacks: changed rows of both
+// sides and pending deletes.
+func (o *Operator) dirty() int {
+	s := &o.ss
+	return s.dirty[0].Len() + s.dirty[1].Len() + s.dels.Len()
 }
 
 // RestoreState implements operator.Snapshotter: it binds each side that

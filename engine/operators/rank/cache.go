@@ -1,11 +1,14 @@
 package rank
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"sort"
 
 	"github.com/eddy-streaming/eddy/engine/internal/opsnap"
 	"github.com/eddy-streaming/eddy/engine/internal/statecache"
+	"github.com/eddy-streaming/eddy/state"
 )
 
 // The state cache: with a limit (statecache.Limit) the operator keeps at
@@ -85,21 +88,40 @@ func (o *Operator) evict() error {
 	return nil
 }
 
-// load reads partition p, new to memory, from keyed state if it is there:
-// one prefix scan of its rows (key group | partition key | arrival
-// number), and with a TTL one Get of its last access. Loaded rows keep
-// their arrival numbers, and new rows are numbered after them. In append
-// mode the partition is trimmed, which sets its boundary.
-func (o *Operator) load(p uint32) error {
+// load reads the partitions [from, to), new to memory, from keyed state
+// where they are there: their state key prefixes (key group | partition
+// key, complete self-delimiting key parts, so none is a prefix of another)
+// sorted, in one batched prefix scan of the rows (state.ScanPrefixes), and
+// with a TTL one batched Get of the found partitions' last accesses
+// (state.GetMany). Loaded rows keep their arrival numbers, and new rows are
+// numbered after them. In append mode each loaded partition is trimmed,
+// which sets its boundary. Pending deletes go to keyed state first: a
+// partition whose stored rows all left may have been dropped from memory
+// since, and its rows must not come back.
+func (o *Operator) load(from, to uint32) error {
+	if from >= to {
+		return nil
+	}
 	if err := o.tables(); err != nil {
 		return err
 	}
 	s := &o.ss
-	o.scanLo = o.partKey(o.scanLo[:0], p)
-	o.scanHi = prefixEnd(o.scanHi, o.scanLo)
-	plen := len(o.scanLo)
-	rows := 0
-	err := s.rows.Scan(o.scanLo, o.scanHi, func(key, v []byte) error {
+	if err := s.dels.Apply(s.rows); err != nil {
+		return err
+	}
+	if err := s.partDels.Apply(s.parts); err != nil {
+		return err
+	}
+	c := &o.loadScratch
+	c.reset()
+	for p := from; p < to; p++ {
+		c.buf = o.partKey(c.buf, p)
+		c.add(p)
+	}
+	c.finish()
+	sort.Sort(c)
+	err := state.ScanPrefixes(s.rows, c.keys, func(i int, key, v []byte) error {
+		p, plen := c.ids[i], len(c.keys[i])
 		if len(key) != plen+8 || len(v) < 8 {
 			return fmt.Errorf("%w: row %x", opsnap.ErrCorrupt, key)
 		}
@@ -112,46 +134,118 @@ func (o *Operator) load(p uint32) error {
 		sk := v[w : w+int(skLen)]
 		o.insertSeq(p, sk, v[w+int(skLen):], seq, true)
 		o.seq = max(o.seq, seq)
-		rows++
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("load partition: %w", err)
+		return fmt.Errorf("load partitions: %w", err)
 	}
-	if rows == 0 {
+	// The partitions found, still sorted by key.
+	found := 0
+	for i, p := range c.ids {
+		if o.pRows[p] > 0 {
+			c.keys[found], c.ids[found] = c.keys[i], p
+			found++
+		}
+	}
+	c.keys, c.ids = c.keys[:found], c.ids[:found]
+	if found == 0 {
 		return nil
 	}
-	o.cache.Loaded.Add(1)
+	o.cache.Loaded.Add(float64(found))
 	if o.ttl > 0 {
-		v, ok, err := s.parts.Get(o.scanLo)
-		if err != nil {
-			return fmt.Errorf("load partition: %w", err)
-		}
-		if ok {
+		err := state.GetMany(s.parts, c.keys, func(i int, v []byte) error {
 			r := opsnap.NewReader(v)
 			r.U64()
 			last := r.Varint()
 			if r.Err() != nil {
-				return fmt.Errorf("%w: partition %x", opsnap.ErrCorrupt, o.scanLo)
+				return fmt.Errorf("%w: partition %x", opsnap.ErrCorrupt, c.keys[i])
 			}
-			o.pLast[p] = last
+			o.pLast[c.ids[i]] = last
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("load partitions: %w", err)
 		}
 	}
 	if !o.retract {
-		o.trim(p)
+		for _, p := range c.ids {
+			o.trim(p)
+		}
 	}
 	return nil
 }
 
-// prefixEnd sets dst to the smallest key after every key with prefix p
-// (state.PrefixEnd without allocating), or nil if there is none.
-func prefixEnd(dst, p []byte) []byte {
-	dst = append(dst[:0], p...)
-	for i := len(dst) - 1; i >= 0; i-- {
-		dst[i]++
-		if dst[i] != 0 {
-			return dst[:i+1]
+// loadScratch holds the state key prefixes of the partitions a batch
+// looks up, in one buffer reused from batch to batch; it sorts them with
+// their partition ids.
+type loadScratch struct {
+	buf  []byte
+	offs []int
+	keys [][]byte
+	ids  []uint32
+}
+
+func (c *loadScratch) reset() {
+	c.buf, c.offs, c.keys, c.ids = c.buf[:0], append(c.offs[:0], 0), c.keys[:0], c.ids[:0]
+}
+
+// add records that the bytes appended to buf since the last add are the
+// key of id.
+func (c *loadScratch) add(id uint32) {
+	c.offs = append(c.offs, len(c.buf))
+	c.ids = append(c.ids, id)
+}
+
+// finish slices the keys out of buf (which no longer moves).
+func (c *loadScratch) finish() {
+	for i := range c.ids {
+		c.keys = append(c.keys, c.buf[c.offs[i]:c.offs[i+1]:c.offs[i+1]])
+	}
+}
+
+func (c *loadScratch) Len() int           { return len(c.keys) }
+func (c *loadScratch) Less(i, j int) bool { return bytes.Compare(c.keys[i], c.keys[j]) < 0 }
+func (c *loadScratch) Swap(i, j int) {
+	c.keys[i], c.keys[j] = c.keys[j], c.keys[i]
+	c.ids[i], c.ids[j] = c.ids[j], c.ids[i]
+}
+
+// writeDirty writes what changed since the last snapshot (or write) into
+// keyed state, as a snapshot does: the pending row and partition deletes,
+// the rows keyed state does not hold yet, and with a TTL the last access
+// of the partitions accessed since. It runs at a snapshot, and between
+// batches once more than the write-behind limit piled up.
+func (o *Operator) writeDirty() error {
+	s := &o.ss
+	if err := s.dels.Apply(s.rows); err != nil {
+		return err
+	}
+	if err := s.partDels.Apply(s.parts); err != nil {
+		return err
+	}
+	for _, id := range s.added {
+		c := &o.cands[id]
+		if c.state != candLive || c.stored {
+			continue // removed or evicted since (its id may be reused)
+		}
+		if err := o.putRow(id); err != nil {
+			return err
 		}
 	}
+	s.added = s.added[:0]
+	for _, p := range s.dirtyParts.IDs() {
+		if err := o.putPart(p); err != nil {
+			return err
+		}
+	}
+	s.dirtyParts.Reset()
+	s.written = true
 	return nil
+}
+
+// dirty is the number of changes in memory that keyed state lacks: rows
+// not stored, pending deletes, partitions whose last access changed.
+func (o *Operator) dirty() int {
+	s := &o.ss
+	return s.unstored + s.dels.Len() + s.partDels.Len() + s.dirtyParts.Len()
 }

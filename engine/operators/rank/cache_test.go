@@ -139,16 +139,22 @@ func inner(op operator.Operator) *Operator {
 }
 
 // runScript runs spec over s with cache limit (0: none, over memstate) and
-// returns the output and the partitions evicted, loaded and expired.
-func runScript(t *testing.T, mem memory.Allocator, spec *jobgraph.RankSpec, s *script, limit int, bk backendKind) (out []string, evicted, loaded, expired float64) {
+// write-behind limit wb (0: the default) and returns the output and the
+// partitions evicted, loaded and expired. After every batch it checks the
+// count of rows keyed state lacks against a recount and, with wb, that at
+// most wb changes are left unwritten.
+func runScript(t *testing.T, mem memory.Allocator, spec *jobgraph.RankSpec, s *script, limit, wb int, bk backendKind) (out []string, evicted, loaded, expired float64) {
 	t.Helper()
 	op, err := New(makeSpec(spec))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cfg map[string]string
+	cfg := map[string]string{}
 	if limit > 0 {
-		cfg = map[string]string{statecache.Option: strconv.Itoa(limit)}
+		cfg[statecache.Option] = strconv.Itoa(limit)
+	}
+	if wb > 0 {
+		cfg[statecache.WriteBehindOption] = strconv.Itoa(wb)
 	}
 	oc, metrics := optest.NewContext(mem, cfg)
 	if bk == onPebble {
@@ -186,7 +192,22 @@ func runScript(t *testing.T, mem memory.Allocator, spec *jobgraph.RankSpec, s *s
 		if limit > 0 && len(o.pRows) > limit {
 			t.Fatalf("after batch %d the operator holds %d partitions; the limit is %d", k, len(o.pRows), limit)
 		}
+		unstored := 0
+		for id := 1; id < len(o.cands); id++ {
+			if c := &o.cands[id]; c.state == candLive && !c.stored {
+				unstored++
+			}
+		}
+		if unstored != o.ss.unstored {
+			t.Fatalf("after batch %d: %d rows not in keyed state, counted %d", k, unstored, o.ss.unstored)
+		}
+		if wb > 0 && o.dirty() > wb {
+			t.Fatalf("after batch %d: %d changes unwritten, write-behind limit %d", k, o.dirty(), wb)
+		}
 		lo = hi
+	}
+	if wb > 0 && o.ss.writesBehind == 0 {
+		t.Fatalf("write-behind limit %d: nothing was written behind", wb)
 	}
 	if err := op.Close(ctx); err != nil {
 		t.Fatal(err)
@@ -212,7 +233,7 @@ func TestCacheSameOutput(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
 			s := newScript(r, 3000, retract, spec.TTLMs)
-			want, _, _, expired := runScript(t, mem, spec, s, 0, onMemstate)
+			want, _, _, expired := runScript(t, mem, spec, s, 0, 0, onMemstate)
 			if spec.TTLMs > 0 && expired == 0 {
 				t.Fatal("no partition expired: the TTL case checks nothing")
 			}
@@ -230,18 +251,22 @@ func TestCacheSameOutput(t *testing.T) {
 			}
 			for _, limit := range []int{16, 50, max(16, distinct/4)} {
 				for _, bk := range []backendKind{onMemstate, onPebble} {
-					if bk == onPebble && limit == 50 {
-						continue // keep the test short
-					}
-					got, ev, ld, _ := runScript(t, mem, spec, s, limit, bk)
-					if ev == 0 || ld == 0 {
-						t.Fatalf("limit %d of %d partitions: %v evicted, %v loaded: the cache was not exercised", limit, distinct, ev, ld)
-					}
-					if !slices.Equal(got, want) {
-						for j := 0; j < max(len(got), len(want)); j++ {
-							if j >= len(got) || j >= len(want) || got[j] != want[j] {
-								t.Fatalf("limit %d (backend %d): output differs at row %d of %d (want %d)\n got %v\nwant %v",
-									limit, bk, j, len(got), len(want), got[j:min(j+3, len(got))], want[j:min(j+3, len(want))])
+					// Over Pebble also with changes written behind every
+					// 3 or 5 (write-behind is off over memstate).
+					for _, wb := range []int{0, 3 + 2*(limit%2)} {
+						if bk == onPebble && limit == 50 || bk == onMemstate && wb > 0 {
+							continue // keep the test short
+						}
+						got, ev, ld, _ := runScript(t, mem, spec, s, limit, wb, bk)
+						if ev == 0 || ld == 0 {
+							t.Fatalf("limit %d of %d partitions: %v evicted, %v loaded: the cache was not exercised", limit, distinct, ev, ld)
+						}
+						if !slices.Equal(got, want) {
+							for j := 0; j < max(len(got), len(want)); j++ {
+								if j >= len(got) || j >= len(want) || got[j] != want[j] {
+									t.Fatalf("limit %d (backend %d, write-behind %d): output differs at row %d of %d (want %d)\n got %v\nwant %v",
+										limit, bk, wb, j, len(got), len(want), got[j:min(j+3, len(got))], want[j:min(j+3, len(want))])
+								}
 							}
 						}
 					}
@@ -292,64 +317,85 @@ func TestCacheSnapshotRestore(t *testing.T) {
 	for _, retract := range []bool{false, true} {
 		for _, fn := range []jobgraph.RankFunc{jobgraph.RowNumber, jobgraph.Rank, jobgraph.DenseRank} {
 			for _, par := range [][2]int{{1, 1}, {1, 2}, {2, 1}} {
-				seed++
-				r := rand.New(rand.NewPCG(seed, 9))
-				spec := randomSpec(r, retract)
-				spec.Func = fn
-				spec.PartitionKeys = [][]int{{0}, {0, 2}, {0, 3}}[r.IntN(3)]
-				if seed%3 == 0 {
-					spec.TTLMs = 1 << 40
-				}
-				limit := []int{16, 40}[r.IntN(2)]
-				t.Run(fmt.Sprintf("%s/%d-%d/limit%d", specName(spec), par[0], par[1], limit), func(t *testing.T) {
-					kinds, rows := skewedInput(r, 2000, retract)
-					var steps []snaptest.Step
-					for lo := 0; lo < len(rows); {
-						hi := min(len(rows), lo+1+r.IntN(60))
-						for hi < len(rows) && kinds[hi] == stream.UpdateAfter {
-							hi++
-						}
-						b := stream.Batch{Record: buildBatch(t, mem, rows[lo:hi])}
-						if retract {
-							b.Kinds = kinds[lo:hi]
-						}
-						steps = append(steps, snaptest.Step{Batch: b})
-						if r.IntN(5) == 0 {
-							steps = append(steps, snaptest.Step{WM: int64(lo)})
-						}
-						lo = hi
+				// wb: changes written behind every 3 (snaptest's backend
+				// is not memory-resident, so write-behind is on).
+				for _, wb := range []int{0, 3} {
+					seed++
+					r := rand.New(rand.NewPCG(seed, 9))
+					spec := randomSpec(r, retract)
+					spec.Func = fn
+					spec.PartitionKeys = [][]int{{0}, {0, 2}, {0, 3}}[r.IntN(3)]
+					if seed%3 == 0 {
+						spec.TTLMs = 1 << 40
 					}
-					defer func() {
-						for _, s := range steps {
-							if s.Batch.Record != nil {
-								s.Batch.Release()
+					limit := []int{16, 40}[r.IntN(2)]
+					t.Run(fmt.Sprintf("%s/%d-%d/limit%d/wb%d", specName(spec), par[0], par[1], limit, wb), func(t *testing.T) {
+						kinds, rows := skewedInput(r, 2000, retract)
+						var steps []snaptest.Step
+						for lo := 0; lo < len(rows); {
+							hi := min(len(rows), lo+1+r.IntN(60))
+							for hi < len(rows) && kinds[hi] == stream.UpdateAfter {
+								hi++
+							}
+							b := stream.Batch{Record: buildBatch(t, mem, rows[lo:hi])}
+							if retract {
+								b.Kinds = kinds[lo:hi]
+							}
+							steps = append(steps, snaptest.Step{Batch: b})
+							if r.IntN(5) == 0 {
+								steps = append(steps, snaptest.Step{WM: int64(lo)})
+							}
+							lo = hi
+						}
+						defer func() {
+							for _, s := range steps {
+								if s.Batch.Record != nil {
+									s.Batch.Release()
+								}
+							}
+						}()
+						cfg := map[string]string{statecache.Option: strconv.Itoa(limit)}
+						if wb > 0 {
+							cfg[statecache.WriteBehindOption] = strconv.Itoa(wb)
+						}
+						var ops []*Operator
+						c := snaptest.Case{
+							New: func() (operator.Operator, error) {
+								op, err := New(makeSpec(spec))
+								if err != nil {
+									return nil, err
+								}
+								ops = append(ops, inner(op))
+								return withConfig{op, cfg}, nil
+							},
+							Keys:            [][]int{spec.PartitionKeys},
+							Steps:           steps,
+							Cut:             len(steps)/3 + r.IntN(len(steps)/3),
+							Before:          par[0],
+							After:           par[1],
+							Now:             func() int64 { return 1000 },
+							LooseFinalState: !retract || par != [2]int{1, 1},
+						}
+						want, got := snaptest.Run(t, mem, c)
+						if len(want) == 0 {
+							t.Fatal("no output after the cut: the test checks nothing")
+						}
+						if par == [2]int{1, 1} {
+							snaptest.SameSequence(t, got, want)
+						} else {
+							snaptest.SameByKey(t, got, want, spec.PartitionKeys)
+						}
+						if wb > 0 {
+							n := 0
+							for _, o := range ops {
+								n += o.ss.writesBehind
+							}
+							if n == 0 {
+								t.Fatal("nothing was written behind: the write-behind case checks nothing")
 							}
 						}
-					}()
-					cfg := map[string]string{statecache.Option: strconv.Itoa(limit)}
-					c := snaptest.Case{
-						New: func() (operator.Operator, error) {
-							op, err := New(makeSpec(spec))
-							return withConfig{op, cfg}, err
-						},
-						Keys:            [][]int{spec.PartitionKeys},
-						Steps:           steps,
-						Cut:             len(steps)/3 + r.IntN(len(steps)/3),
-						Before:          par[0],
-						After:           par[1],
-						Now:             func() int64 { return 1000 },
-						LooseFinalState: !retract || par != [2]int{1, 1},
-					}
-					want, got := snaptest.Run(t, mem, c)
-					if len(want) == 0 {
-						t.Fatal("no output after the cut: the test checks nothing")
-					}
-					if par == [2]int{1, 1} {
-						snaptest.SameSequence(t, got, want)
-					} else {
-						snaptest.SameByKey(t, got, want, spec.PartitionKeys)
-					}
-				})
+					})
+				}
 			}
 		}
 	}

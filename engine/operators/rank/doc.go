@@ -93,9 +93,11 @@
 //
 // Once anything was evicted (or after a restore with a limit), every
 // partition a batch brings into memory for the first time is looked up in
-// keyed state before the batch's rows are applied: one prefix scan of its
-// rows per distinct new partition per batch (and with a TTL one Get of its
-// last access). Loaded rows keep their arrival numbers, so ROW_NUMBER ties
+// keyed state before the batch's rows are applied: the batch's new
+// partitions' key prefixes, sorted, are read with one batched prefix scan
+// of the rows (state.ScanPrefixes; one forward-moving iterator over
+// Pebble), and with a TTL one batched Get of their last accesses
+// (state.GetMany). Pending deletes are applied first. Loaded rows keep their arrival numbers, so ROW_NUMBER ties
 // keep their order, and the arrival counter moves past them, so new rows of
 // the partition number after them; in append mode the loaded partition is
 // trimmed, which sets its boundary. The output is identical to that of the
@@ -107,4 +109,11 @@
 // an evicted partition that expires is counted and deleted when its key
 // next arrives, never if it does not, so "state_expired" may count fewer
 // partitions than without a limit (the output is the same).
+//
+// Write-behind: over an on-disk backend, once more than
+// 'table.exec.state.write-behind-keys' (statecache.WriteBehind) changes
+// that keyed state lacks have piled up after a batch (rows not stored yet,
+// pending row and partition deletes, partitions whose last access
+// changed), the operator writes them all as a snapshot would and forgets
+// them, so a checkpoint barrier writes at most that many.
 package rank

@@ -103,9 +103,12 @@ type Operator struct {
 
 	// The state cache (cache.go): at most limit partitions in memory (0:
 	// no limit).
-	limit   int
-	cache   statecache.Metrics
-	mayHold bool // keyed state may hold partitions not in memory
+	limit int
+	cache statecache.Metrics
+	// writeBehind: past this many changes keyed state lacks, they are
+	// written between batches (0: only at snapshots).
+	writeBehind int
+	mayHold     bool // keyed state may hold partitions not in memory
 
 	// Bound by the first batch.
 	schema  *arrow.Schema
@@ -139,28 +142,27 @@ type Operator struct {
 	ss snapState
 
 	// Scratch reused from batch to batch.
-	keyArrs  []arrow.Array
-	sortArrs []arrow.Array
-	allArrs  []arrow.Array
-	hashes   []uint64
-	keys     rowkey.Rows
-	skeys    rowkey.Rows
-	pays     rowkey.Rows
-	pids     []uint32
-	pending  []int32 // append mode: candidates of this batch without payload
-	prow     []int32 // their input rows
-	touched  []touched
-	snap     []entry
-	cur      []entry
-	rm, add  []entry
-	changes  []change
-	doomed   []int32
-	starts   []int
-	ranks    []int64
-	victims  []uint32
-	evicting []bool
-	scanLo   []byte
-	scanHi   []byte
+	keyArrs     []arrow.Array
+	sortArrs    []arrow.Array
+	allArrs     []arrow.Array
+	hashes      []uint64
+	keys        rowkey.Rows
+	skeys       rowkey.Rows
+	pays        rowkey.Rows
+	pids        []uint32
+	pending     []int32 // append mode: candidates of this batch without payload
+	prow        []int32 // their input rows
+	touched     []touched
+	snap        []entry
+	cur         []entry
+	rm, add     []entry
+	changes     []change
+	doomed      []int32
+	starts      []int
+	ranks       []int64
+	victims     []uint32
+	evicting    []bool
+	loadScratch loadScratch
 }
 
 // New builds the operator from its spec (operator.Factory).
@@ -229,6 +231,9 @@ func (o *Operator) Open(ctx context.Context, oc *operator.Context) error {
 		return fmt.Errorf("rank %s: option '%s' is set but the operator has no keyed state to keep its state in", o.id, statecache.Option)
 	}
 	o.limit = limit
+	if o.writeBehind, err = statecache.WriteBehind(oc); err != nil {
+		return fmt.Errorf("rank %s: %w", o.id, err)
+	}
 	o.cache = statecache.NewMetrics(oc)
 	o.tree = btree.NewG[item](32, o.less)
 	return nil
@@ -427,12 +432,11 @@ func (o *Operator) processBatch(ctx context.Context, b stream.Batch, out operato
 	}
 	o.growParts()
 	if o.mayHold {
-		// Partitions new to memory may be in keyed state: one prefix scan
-		// each, before any row of the batch is applied.
-		for p := known; p < o.parts.Len(); p++ {
-			if err := o.load(uint32(p)); err != nil {
-				return err
-			}
+		// Partitions new to memory may be in keyed state: one batched
+		// prefix scan for all of them, before any row of the batch is
+		// applied.
+		if err := o.load(uint32(known), uint32(o.parts.Len())); err != nil {
+			return err
 		}
 	}
 
@@ -496,6 +500,13 @@ func (o *Operator) processBatch(ctx context.Context, b stream.Batch, out operato
 		if err := o.evict(); err != nil {
 			return err
 		}
+	}
+	if o.writeBehind > 0 && o.dirty() > o.writeBehind {
+		if err := o.tables(); err != nil {
+			return err
+		}
+		o.ss.writesBehind++
+		return o.writeDirty()
 	}
 	return nil
 }
@@ -572,6 +583,7 @@ func (o *Operator) insertSeq(p uint32, sk, pay []byte, seq uint64, stored bool) 
 	id := o.newCand()
 	if !stored {
 		o.noteAdded(id)
+		o.ss.unstored++
 	}
 	c := cand{seq: seq, pid: p, skOff: len(o.skArena), skLen: int32(len(sk)), payLen: -1, state: candLive, stored: stored}
 	o.skArena = append(o.skArena, sk...)
@@ -595,6 +607,9 @@ func (o *Operator) insertSeq(p uint32, sk, pay []byte, seq uint64, stored bool) 
 func (o *Operator) remove(id int32) {
 	o.noteRemoved(id)
 	c := &o.cands[id]
+	if !c.stored {
+		o.ss.unstored--
+	}
 	o.tree.Delete(o.itemOf(id))
 	c.state = candDying
 	o.dying = append(o.dying, id)

@@ -29,6 +29,8 @@ type snapState struct {
 	dels                opsnap.Deletes // rows in state removed since
 	dirtyParts          opsnap.Dirty   // partitions accessed since (with a TTL)
 	partDels            opsnap.Deletes // partitions in state dropped since (with a TTL)
+	unstored            int            // live candidates keyed state does not hold
+	writesBehind        int            // writes of the changes between batches (for tests)
 	key, val            []byte
 }
 
@@ -114,30 +116,10 @@ func (o *Operator) snapshotState() error {
 			return err
 		}
 	}
-	if err := s.dels.Apply(s.rows); err != nil {
+	if err := o.writeDirty(); err != nil {
 		return err
 	}
-	if err := s.partDels.Apply(s.parts); err != nil {
-		return err
-	}
-	for _, id := range s.added {
-		c := &o.cands[id]
-		if c.state != candLive || c.stored {
-			continue // removed or evicted since (its id may be reused)
-		}
-		if err := o.putRow(id); err != nil {
-			return err
-		}
-	}
-	s.added = s.added[:0]
 	s.seq = o.seq
-	for _, p := range s.dirtyParts.IDs() {
-		if err := o.putPart(p); err != nil {
-			return err
-		}
-	}
-	s.dirtyParts.Reset()
-	s.written = true
 	return nil
 }
 
@@ -153,7 +135,10 @@ func (o *Operator) putRow(id int32) error {
 	if err := s.rows.Put(s.key, s.val); err != nil {
 		return fmt.Errorf("write row: %w", err)
 	}
-	c.stored = true
+	if !c.stored {
+		c.stored = true
+		s.unstored--
+	}
 	return nil
 }
 
