@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/eddy-streaming/eddy/engine/cluster/membership"
+	"github.com/eddy-streaming/eddy/engine/cluster/taskmanager"
+)
+
+const usage = `usage:
+  taskmanager --jobmanager HOST:PORT [--slots N] [--rpc-addr HOST:PORT] [--id ID] [--cluster-secret S]
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole command; it returns the exit code. Cancel ctx to stop.
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("taskmanager", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	jm := fs.String("jobmanager", "", "the job manager's gRPC address, HOST:PORT")
+	slots := fs.Int("slots", 1, "slots offered: a job at parallelism P needs P slots")
+	addr := fs.String("rpc-addr", "127.0.0.1:0", "where this task manager serves its gRPC services")
+	id := fs.String("id", "", "the task manager's id (default: its host name and port)")
+	secret := fs.String("cluster-secret", os.Getenv("EDDY_CLUSTER_SECRET"), "the cluster secret (default $EDDY_CLUSTER_SECRET)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	switch {
+	case *jm == "":
+		fmt.Fprintln(stderr, "taskmanager: --jobmanager HOST:PORT is required")
+		return 2
+	case *slots < 1:
+		fmt.Fprintf(stderr, "taskmanager: --slots %d: offer at least one slot\n", *slots)
+		return 2
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "taskmanager: unexpected arguments %v\n", fs.Args())
+		return 2
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	if *secret == "" {
+		logger.Warn("no cluster secret (--cluster-secret or EDDY_CLUSTER_SECRET): joining a job manager that admits any task manager")
+	}
+	lis, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "taskmanager: --rpc-addr: %v\n", err)
+		return 1
+	}
+	if *id == "" {
+		host, _ := os.Hostname()
+		*id = fmt.Sprintf("%s:%d", host, lis.Addr().(*net.TCPAddr).Port)
+	}
+	srv := grpc.NewServer()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	defer srv.Stop()
+
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if *secret != "" {
+		opts = append(opts, grpc.WithPerRPCCredentials(membership.SecretCredentials(*secret)))
+	}
+	conn, err := grpc.NewClient(*jm, opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "taskmanager: --jobmanager %s: %v\n", *jm, err)
+		return 1
+	}
+	defer conn.Close()
+	logger.Info("task manager started", "id", *id, "rpc", lis.Addr().String(), "slots", *slots, "jobmanager", *jm)
+	joined := make(chan error, 1)
+	go func() {
+		joined <- taskmanager.Join(ctx, conn, taskmanager.Config{ID: *id, Address: lis.Addr().String(), Slots: *slots, Logger: logger})
+	}()
+	select {
+	case err := <-joined:
+		if err != nil {
+			fmt.Fprintf(stderr, "taskmanager: %v\n", err)
+			return 1
+		}
+	case err := <-served:
+		fmt.Fprintf(stderr, "taskmanager: serving: %v\n", err)
+		return 1
+	}
+	logger.Info("task manager stopped", "id", *id)
+	return 0
+}
