@@ -1,12 +1,10 @@
 package join
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"hash/maphash"
 	"slices"
-	"sort"
 
 	"github.com/eddy-streaming/eddy/engine/internal/opsnap"
 	"github.com/eddy-streaming/eddy/engine/internal/statecache"
@@ -35,7 +33,7 @@ type cache struct {
 	stamps  []uint64
 	victims []uint32
 	evict   []bool
-	pre     loadScratch // state key prefixes of the keys being loaded
+	pre     statecache.KeyBatch // state key prefixes of the keys being loaded
 
 	// The keys being loaded (loadRow's context).
 	side int
@@ -127,17 +125,15 @@ func (o *Operator) loadKeys(side int, from, to uint32, now int64) error {
 	c := &o.cache
 	st := &o.st[side]
 	p := &c.pre
-	p.reset()
+	p.Reset()
 	for kid := from; kid < to; kid++ {
 		kg := opsnap.KeyGroup(st.keys.Hash(kid), o.oc.MaxParallelism)
-		p.buf = o.keyPrefix(p.buf, side, kg, int32(kid))
-		p.add(kid)
+		p.Add(kid, o.keyPrefix(p.Buf(), side, kg, int32(kid)))
 	}
-	p.finish()
-	sort.Sort(p)
+	p.Sort()
 	c.side, c.now, c.last = side, now, -1
 	c.loaded = c.loaded[:0]
-	if err := state.ScanPrefixes(o.ss.rows, p.keys, c.load); err != nil {
+	if err := state.ScanPrefixes(o.ss.rows, p.Keys, c.load); err != nil {
 		return fmt.Errorf("load %s rows: %w", sideName[side], err)
 	}
 	o.linkLoaded(side)
@@ -160,48 +156,14 @@ func (o *Operator) loadRow(i int, key, v []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", opsnap.ErrCorrupt, err)
 	}
-	pre := c.pre.keys[i]
-	e.kid, e.kg = int32(c.pre.ids[i]), int32(kg)
+	pre := c.pre.Keys[i]
+	e.kid, e.kg = int32(c.pre.IDs[i]), int32(kg)
 	if i != c.last {
 		c.last = i
 		c.m.Loaded.Add(1)
 		c.nLoaded++
 	}
 	return o.addLoaded(c.side, key, key[len(pre):], e)
-}
-
-// loadScratch holds state key prefixes in one buffer reused from batch to
-// batch; it sorts them with their ids.
-type loadScratch struct {
-	buf  []byte
-	offs []int
-	keys [][]byte
-	ids  []uint32
-}
-
-func (c *loadScratch) reset() {
-	c.buf, c.offs, c.keys, c.ids = c.buf[:0], append(c.offs[:0], 0), c.keys[:0], c.ids[:0]
-}
-
-// add records that the bytes appended to buf since the last add are the
-// prefix of id.
-func (c *loadScratch) add(id uint32) {
-	c.offs = append(c.offs, len(c.buf))
-	c.ids = append(c.ids, id)
-}
-
-// finish slices the prefixes out of buf (which no longer moves).
-func (c *loadScratch) finish() {
-	for i := range c.ids {
-		c.keys = append(c.keys, c.buf[c.offs[i]:c.offs[i+1]:c.offs[i+1]])
-	}
-}
-
-func (c *loadScratch) Len() int           { return len(c.keys) }
-func (c *loadScratch) Less(i, j int) bool { return bytes.Compare(c.keys[i], c.keys[j]) < 0 }
-func (c *loadScratch) Swap(i, j int) {
-	c.keys[i], c.keys[j] = c.keys[j], c.keys[i]
-	c.ids[i], c.ids[j] = c.ids[j], c.ids[i]
 }
 
 // addLoaded puts row (state key key) with entry e, read from keyed state,

@@ -1,10 +1,8 @@
 package rank
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
-	"sort"
 
 	"github.com/eddy-streaming/eddy/engine/internal/opsnap"
 	"github.com/eddy-streaming/eddy/engine/internal/statecache"
@@ -112,16 +110,14 @@ func (o *Operator) load(from, to uint32) error {
 	if err := s.partDels.Apply(s.parts); err != nil {
 		return err
 	}
-	c := &o.loadScratch
-	c.reset()
+	c := &o.lookups
+	c.Reset()
 	for p := from; p < to; p++ {
-		c.buf = o.partKey(c.buf, p)
-		c.add(p)
+		c.Add(p, o.partKey(c.Buf(), p))
 	}
-	c.finish()
-	sort.Sort(c)
-	err := state.ScanPrefixes(s.rows, c.keys, func(i int, key, v []byte) error {
-		p, plen := c.ids[i], len(c.keys[i])
+	c.Sort()
+	err := state.ScanPrefixes(s.rows, c.Keys, func(i int, key, v []byte) error {
+		p, plen := c.IDs[i], len(c.Keys[i])
 		if len(key) != plen+8 || len(v) < 8 {
 			return fmt.Errorf("%w: row %x", opsnap.ErrCorrupt, key)
 		}
@@ -141,26 +137,26 @@ func (o *Operator) load(from, to uint32) error {
 	}
 	// The partitions found, still sorted by key.
 	found := 0
-	for i, p := range c.ids {
+	for i, p := range c.IDs {
 		if o.pRows[p] > 0 {
-			c.keys[found], c.ids[found] = c.keys[i], p
+			c.Keys[found], c.IDs[found] = c.Keys[i], p
 			found++
 		}
 	}
-	c.keys, c.ids = c.keys[:found], c.ids[:found]
+	c.Keys, c.IDs = c.Keys[:found], c.IDs[:found]
 	if found == 0 {
 		return nil
 	}
 	o.cache.Loaded.Add(float64(found))
 	if o.ttl > 0 {
-		err := state.GetMany(s.parts, c.keys, func(i int, v []byte) error {
+		err := state.GetMany(s.parts, c.Keys, func(i int, v []byte) error {
 			r := opsnap.NewReader(v)
 			r.U64()
 			last := r.Varint()
 			if r.Err() != nil {
-				return fmt.Errorf("%w: partition %x", opsnap.ErrCorrupt, c.keys[i])
+				return fmt.Errorf("%w: partition %x", opsnap.ErrCorrupt, c.Keys[i])
 			}
-			o.pLast[c.ids[i]] = last
+			o.pLast[c.IDs[i]] = last
 			return nil
 		})
 		if err != nil {
@@ -168,46 +164,11 @@ func (o *Operator) load(from, to uint32) error {
 		}
 	}
 	if !o.retract {
-		for _, p := range c.ids {
+		for _, p := range c.IDs {
 			o.trim(p)
 		}
 	}
 	return nil
-}
-
-// loadScratch holds the state key prefixes of the partitions a batch
-// looks up, in one buffer reused from batch to batch; it sorts them with
-// their partition ids.
-type loadScratch struct {
-	buf  []byte
-	offs []int
-	keys [][]byte
-	ids  []uint32
-}
-
-func (c *loadScratch) reset() {
-	c.buf, c.offs, c.keys, c.ids = c.buf[:0], append(c.offs[:0], 0), c.keys[:0], c.ids[:0]
-}
-
-// add records that the bytes appended to buf since the last add are the
-// key of id.
-func (c *loadScratch) add(id uint32) {
-	c.offs = append(c.offs, len(c.buf))
-	c.ids = append(c.ids, id)
-}
-
-// finish slices the keys out of buf (which no longer moves).
-func (c *loadScratch) finish() {
-	for i := range c.ids {
-		c.keys = append(c.keys, c.buf[c.offs[i]:c.offs[i+1]:c.offs[i+1]])
-	}
-}
-
-func (c *loadScratch) Len() int           { return len(c.keys) }
-func (c *loadScratch) Less(i, j int) bool { return bytes.Compare(c.keys[i], c.keys[j]) < 0 }
-func (c *loadScratch) Swap(i, j int) {
-	c.keys[i], c.keys[j] = c.keys[j], c.keys[i]
-	c.ids[i], c.ids[j] = c.ids[j], c.ids[i]
 }
 
 // writeDirty writes what changed since the last snapshot (or write) into

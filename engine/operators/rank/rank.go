@@ -142,27 +142,27 @@ type Operator struct {
 	ss snapState
 
 	// Scratch reused from batch to batch.
-	keyArrs     []arrow.Array
-	sortArrs    []arrow.Array
-	allArrs     []arrow.Array
-	hashes      []uint64
-	keys        rowkey.Rows
-	skeys       rowkey.Rows
-	pays        rowkey.Rows
-	pids        []uint32
-	pending     []int32 // append mode: candidates of this batch without payload
-	prow        []int32 // their input rows
-	touched     []touched
-	snap        []entry
-	cur         []entry
-	rm, add     []entry
-	changes     []change
-	doomed      []int32
-	starts      []int
-	ranks       []int64
-	victims     []uint32
-	evicting    []bool
-	loadScratch loadScratch
+	keyArrs  []arrow.Array
+	sortArrs []arrow.Array
+	allArrs  []arrow.Array
+	hashes   []uint64
+	keys     rowkey.Rows
+	skeys    rowkey.Rows
+	pays     rowkey.Rows
+	pids     []uint32
+	pending  []int32 // append mode: candidates of this batch without payload
+	prow     []int32 // their input rows
+	touched  []touched
+	snap     []entry
+	cur      []entry
+	rm, add  []entry
+	changes  []change
+	doomed   []int32
+	starts   []int
+	ranks    []int64
+	victims  []uint32
+	evicting []bool
+	lookups  statecache.KeyBatch
 }
 
 // New builds the operator from its spec (operator.Factory).
