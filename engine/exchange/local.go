@@ -116,6 +116,8 @@ type localGate struct {
 	notify chan struct{}
 	// closed is closed by Close, waking blocked producers.
 	closed chan struct{}
+	// onTake, when set, is called after Next hands out a message (NewGate).
+	onTake func(ch int)
 }
 
 // NumChannels implements Gate.
@@ -150,6 +152,9 @@ func (g *localGate) Next(ctx context.Context) (int, stream.Message, error) {
 			select {
 			case q.space <- struct{}{}:
 			default:
+			}
+			if g.onTake != nil {
+				g.onTake(i)
 			}
 			return i, m, nil
 		}
