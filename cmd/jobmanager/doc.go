@@ -4,6 +4,9 @@
 //	               [--from-checkpoint DIR-or-path] [--allow-non-restored-state]
 //	               [--savepoint-on-stop=false]] JOB.sql
 //	jobmanager explain [--parallelism N] JOB.sql
+//	jobmanager serve --checkpoint-dir DIR [--rest-addr HOST:PORT] [--rpc-addr HOST:PORT]
+//	               [--local-taskmanagers N] [--slots N] [--token T] [--cluster-secret S]
+//	               [--tls-cert FILE --tls-key FILE] [--submit JOB.sql [--submit-parallelism N]]
 //
 // run executes every INSERT (and bare query) of the script as one job in an
 // embedded mini-cluster. A job whose sources are all bounded runs until they
@@ -38,4 +41,20 @@
 //
 // explain prints the EXPLAIN statements' plans, then the job's logical plan
 // and physical DAG: operators, exchanges and parallelism.
+//
+// serve runs the job manager (engine/cluster/jobmanager): the gRPC service
+// eddy.jobmanager.v1.JobManager on --rpc-addr and its REST API (docs/rest.md)
+// on --rest-addr, jobs running on --local-taskmanagers task managers of
+// --slots slots each inside the process. It prints "jobmanager: REST on
+// http://ADDR, gRPC on ADDR" once it listens. Job records and each job's
+// checkpoints live under --checkpoint-dir; a job manager started again on it
+// resumes the jobs that were running from their latest checkpoint. With
+// --token (or $EDDY_TOKEN) every request but GET /healthz needs
+// "Authorization: Bearer T"; without one it warns at startup. --tls-cert and
+// --tls-key serve both APIs over TLS. SIGINT or SIGTERM shuts it down,
+// leaving running jobs recorded as running. Submitted SQL is named job.sql in
+// error messages. --cluster-secret is accepted for the remote task managers
+// to come; in local mode nothing uses it. --submit FILE submits that script
+// as a job (named after the file) once the job manager serves, and prints its
+// ID; a failed submit is logged and the job manager serves on.
 package main

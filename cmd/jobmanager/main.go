@@ -24,6 +24,15 @@ const usage = `usage:
                       (EXPLAIN statements print their plans first)
   jobmanager explain [--parallelism N] JOB.sql
                       print the logical plan and the physical DAG
+  jobmanager serve --checkpoint-dir DIR [--rest-addr HOST:PORT] [--rpc-addr HOST:PORT]
+                   [--local-taskmanagers N] [--slots N] [--token T] [--cluster-secret S]
+                   [--tls-cert FILE --tls-key FILE] [--submit JOB.sql [--submit-parallelism N]]
+                      run the job manager: REST API (docs/rest.md) and gRPC service;
+                      jobs run on N local task managers of --slots slots each
+                      (defaults: REST 127.0.0.1:8081, gRPC 127.0.0.1:6123, 1 task
+                      manager, 4 slots; token default $EDDY_TOKEN). Job records and
+                      checkpoints live in DIR; a restart on DIR resumes running jobs.
+                      --submit submits a script as a job once serving.
 
 checkpoint flags (run):
   --checkpoint-dir DIR          keep checkpoints in DIR (keyed state in Pebble); a failed
@@ -66,6 +75,8 @@ func runSignals(ctx context.Context, args []string, stdout, stderr io.Writer, si
 	cmd, rest := args[0], args[1:]
 	switch cmd {
 	case "run", "explain":
+	case "serve":
+		return serve(ctx, rest, stdout, stderr, sigs)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

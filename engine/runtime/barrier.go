@@ -405,6 +405,7 @@ func (s *subtask) restoreChain(ctx context.Context) error {
 		}
 		if k == 0 {
 			s.lastWM, s.outWM = wm, wm
+			s.liveWM.Store(wm)
 		}
 		o.wm = wm
 		s.cur = k
@@ -443,6 +444,7 @@ func (s *subtask) restoredReader(ctx context.Context, rc connectors.ReaderContex
 	}
 	if wm := restoredWatermark(s.job.restore, s.src.spec.ID, s); wm != stream.MinWatermark {
 		s.lastWM, s.outWM = wm, wm
+		s.liveWM.Store(wm)
 	}
 	return rd, nil
 }

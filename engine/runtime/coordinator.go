@@ -182,6 +182,11 @@ type ckptStats struct {
 	lastID    int64
 	lastDur   time.Duration
 	lastSize  int64
+	// lastPath, lastAt and lastSavepoint: the last one's path, completion
+	// time and kind (Control.Status).
+	lastPath      string
+	lastAt        time.Time
+	lastSavepoint bool
 	// savepoints are the paths of the savepoints completed.
 	savepoints []string
 	// runFirst is the first checkpoint ID of the run (its first attempt).
@@ -365,6 +370,7 @@ func (c *coordinator) acked(ctx context.Context, a ack) {
 	c.stats.mu.Lock()
 	c.stats.completed++
 	c.stats.lastID, c.stats.lastDur, c.stats.lastSize = p.id, d, p.size
+	c.stats.lastPath, c.stats.lastAt, c.stats.lastSavepoint = pathOf(c.conf.storage, m), time.Now(), p.savepoint
 	path := ""
 	if p.savepoint {
 		path = pathOf(c.conf.storage, m)

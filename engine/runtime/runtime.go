@@ -49,6 +49,8 @@ type job struct {
 	cancel context.CancelCauseFunc
 	// stopPath is the savepoint the job stopped with ("": not stopped).
 	stopPath string
+	// live is the run's live view (Control.Status), nil without a Control.
+	live *liveRun
 }
 
 // Run runs job graph g until every source is exhausted and every subtask
@@ -99,6 +101,12 @@ func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) 
 	logger := opts.Logger.With("job", g.Name)
 	metrics := newMetricSet(opts.Registerer, g.Name, logger)
 	stats := &ckptStats{}
+	var live *liveRun
+	if opts.Control != nil {
+		live = &liveRun{stats: stats}
+		opts.Control.setLive(live)
+		defer live.end()
+	}
 	restore := opts.Restore
 	var lastID int64
 	restarts := 0
@@ -107,6 +115,7 @@ func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) 
 		j = &job{
 			g: g, name: g.Name, opts: opts, maxP: maxP, idleTimeout: idle, config: cfg,
 			logger: logger, metrics: metrics, plans: plans, ckpt: ck, restore: restore, restarted: restarts > 0,
+			live: live,
 		}
 		var started bool
 		started, lastID, err = j.attempt(ctx, stats, lastID)
@@ -114,9 +123,13 @@ func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) 
 			return nil, err
 		}
 		if err == nil || ctx.Err() != nil || ck.storage == nil || restarts >= opts.RestartStrategy.MaxAttempts || j.stopped() != "" {
+			if err != nil && ctx.Err() == nil && j.stopped() == "" {
+				live.failed(err, restarts, false)
+			}
 			break
 		}
 		restarts++
+		live.failed(err, restarts, true)
 		delay := opts.RestartStrategy.delay(restarts)
 		logger.Warn("job failed; restarting", "err", err, "restart", restarts, "of", opts.RestartStrategy.MaxAttempts, "delay", delay)
 		t := time.NewTimer(delay)
@@ -193,6 +206,7 @@ func (j *job) attempt(ctx context.Context, stats *ckptStats, lastID int64) (star
 	if err := j.wire(); err != nil {
 		return false, lastID, err
 	}
+	j.live.attemptWired(j)
 	jctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	j.cancel = cancel

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/eddy-streaming/eddy/state/checkpoint"
 )
@@ -50,6 +51,9 @@ type Control struct {
 	attached    bool
 	unavailable error // why the job takes no savepoints, nil if it does
 	endOnce     sync.Once
+
+	// live is the run's live view (Status), nil before Run starts.
+	live atomic.Pointer[liveRun]
 }
 
 // NewControl returns a Control for one run of a job.

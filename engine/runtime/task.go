@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"runtime/debug"
+	"time"
 
 	"github.com/eddy-streaming/eddy/connectors"
 	"github.com/eddy-streaming/eddy/engine/exchange"
@@ -102,6 +103,8 @@ type subtask struct {
 	// halted is the stop savepoint after whose barrier a source stopped
 	// reading (0: none).
 	halted int64
+
+	liveState
 }
 
 func newSubtask(j *job, p *vertexPlan, i int) (*subtask, error) {
@@ -111,6 +114,7 @@ func newSubtask(j *job, p *vertexPlan, i int) (*subtask, error) {
 		kgs:    keygroup.RangeOf(i, j.maxP, p.v.Parallelism),
 	}
 	s.mail.wake = make(chan struct{}, 1)
+	s.liveWM.Store(stream.MinWatermark)
 	specs := p.v.Ops
 	if p.source != nil {
 		s.src = &sourceRun{spec: specs[0], metrics: j.metrics.forOperator(p.v.ID, specs[0].ID, i)}
@@ -280,6 +284,13 @@ func (s *subtask) output(ctx context.Context, b stream.Batch) error {
 	for i := 1; i < len(rs); i++ {
 		b.Record.Retain()
 	}
+	// Back-pressure (Control.Status): every outputSample-th batch is
+	// timed, and counts for outputSample.
+	s.outputs++
+	var t0 time.Time
+	if s.outputs%outputSample == 0 {
+		t0 = time.Now()
+	}
 	for i, r := range rs {
 		if err := r.router.Route(ctx, b); err != nil {
 			for j := i + 1; j < len(rs); j++ {
@@ -287,6 +298,9 @@ func (s *subtask) output(ctx context.Context, b stream.Batch) error {
 			}
 			return fmt.Errorf("%s exchange to vertex %s: %w", r.edge.Exchange, r.edge.To, err)
 		}
+	}
+	if !t0.IsZero() {
+		s.blockedNs.Add(outputSample * int64(time.Since(t0)))
 	}
 	return nil
 }
@@ -333,6 +347,7 @@ func (s *subtask) advanceFrom(ctx context.Context, k int, wm int64) error {
 	}
 	s.cur = prev
 	s.outWM = wm
+	s.liveWM.Store(wm)
 	return s.broadcast(ctx, stream.WatermarkMessage(wm))
 }
 
