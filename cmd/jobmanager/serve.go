@@ -20,6 +20,7 @@ import (
 	"github.com/eddy-streaming/eddy/connectors/builtin"
 	"github.com/eddy-streaming/eddy/embedded"
 	"github.com/eddy-streaming/eddy/engine/cluster/jobmanager"
+	"github.com/eddy-streaming/eddy/engine/cluster/membership"
 	"github.com/eddy-streaming/eddy/examples/nexmark"
 	"github.com/eddy-streaming/eddy/planner"
 	"github.com/eddy-streaming/eddy/sql/parse"
@@ -169,8 +170,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 		fmt.Fprintf(stderr, "jobmanager serve: %v\n", err)
 		return 2
 	}
+	members := membership.New(membership.Config{Logger: logger})
+	mctx, stopMembers := context.WithCancel(ctx)
+	defer stopMembers()
+	go members.Run(mctx)
 	svc, err := jobmanager.NewService(ctx, jobmanager.ServiceConfig{
-		Dir: f.dir, Compiler: sqlCompiler{reg: conns, funcs: funcs}, Runner: runner, Logger: logger,
+		Dir: f.dir, Compiler: sqlCompiler{reg: conns, funcs: funcs}, Runner: runner, Members: members, Logger: logger,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "jobmanager serve: %v\n", err)
@@ -178,7 +183,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 	}
 	srv, err := jobmanager.Start(ctx, svc, jobmanager.ServerConfig{
 		RESTAddr: f.restAddr, RPCAddr: f.rpcAddr, Token: f.token, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
-		Gatherer: reg, Logger: logger,
+		Members: members, ClusterSecret: f.clusterSecret, Gatherer: reg, Logger: logger,
 	})
 	if err != nil {
 		svc.Close()

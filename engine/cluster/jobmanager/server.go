@@ -26,6 +26,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	jmv1 "github.com/eddy-streaming/eddy/api/jobmanager/v1"
+	"github.com/eddy-streaming/eddy/engine/cluster/membership"
 )
 
 // ServerConfig configures the job manager's listeners.
@@ -38,6 +39,11 @@ type ServerConfig struct {
 	Token string
 	// TLSCert and TLSKey, both set, make gRPC and REST serve TLS.
 	TLSCert, TLSKey string
+	// Members, when set, serves the cluster protocol task managers join
+	// through (api/cluster/v1) on the gRPC port. Its calls carry
+	// ClusterSecret (when set) instead of the bearer token.
+	Members       *membership.Registry
+	ClusterSecret string
 	// Gatherer serves /metrics; default an empty registry.
 	Gatherer prometheus.Gatherer
 	// Logger; default slog.Default().
@@ -74,7 +80,8 @@ func Start(ctx context.Context, svc *Service, cfg ServerConfig) (*Server, error)
 	}
 	var serverTLS *tls.Config
 	var clientCreds credentials.TransportCredentials = insecure.NewCredentials()
-	grpcOpts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(authInterceptor(cfg.Token))}
+	grpcOpts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(authInterceptor(cfg.Token),
+		membership.SecretInterceptor(cfg.ClusterSecret, membership.MethodPrefix))}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
@@ -108,6 +115,9 @@ func Start(ctx context.Context, svc *Service, cfg ServerConfig) (*Server, error)
 	s := &Server{svc: svc, rpcLis: rpcLis, restLis: restLis, errs: make(chan error, 2)}
 	s.grpc = grpc.NewServer(grpcOpts...)
 	jmv1.RegisterJobManagerServer(s.grpc, svc)
+	if cfg.Members != nil {
+		cfg.Members.Register(s.grpc)
+	}
 
 	s.conn, err = grpc.NewClient(dialAddr(rpcLis.Addr()), grpc.WithTransportCredentials(clientCreds))
 	if err != nil {
@@ -226,7 +236,8 @@ func checkToken(token, authorization string) error {
 // gRPC clients and from the gateway alike.
 func authInterceptor(token string) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		if token != "" {
+		// Task managers authenticate with the cluster secret instead.
+		if token != "" && !strings.HasPrefix(info.FullMethod, membership.MethodPrefix) {
 			md, _ := metadata.FromIncomingContext(ctx)
 			auth := ""
 			if v := md.Get("authorization"); len(v) > 0 {

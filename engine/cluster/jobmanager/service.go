@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	jmv1 "github.com/eddy-streaming/eddy/api/jobmanager/v1"
+	"github.com/eddy-streaming/eddy/engine/cluster/membership"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/stream"
 	"github.com/eddy-streaming/eddy/state/checkpoint"
@@ -31,6 +32,10 @@ type ServiceConfig struct {
 	// Compiler compiles SQL; Runner runs jobs.
 	Compiler Compiler
 	Runner   Runner
+	// Members, when set, are the task managers registered over the
+	// cluster protocol (engine/cluster/membership), listed next to the
+	// runner's.
+	Members *membership.Registry
 	// Logger receives the service's logs; default slog.Default().
 	Logger *slog.Logger
 }
@@ -589,6 +594,15 @@ func (s *Service) ListTaskManagers(ctx context.Context, req *jmv1.ListTaskManage
 			Id: tm.ID, Slots: int32(tm.Slots), FreeSlots: int32(tm.FreeSlots), Address: tm.Address,
 			LastHeartbeat: rfc3339(tm.LastHeartbeat), Local: tm.Local,
 		})
+	}
+	if s.cfg.Members != nil {
+		// Remote task managers run nothing yet: all their slots are free.
+		for _, tm := range s.cfg.Members.TaskManagers() {
+			out.Taskmanagers = append(out.Taskmanagers, &jmv1.TaskManager{
+				Id: tm.ID, Slots: int32(tm.Slots), FreeSlots: int32(tm.Slots), Address: tm.Address,
+				LastHeartbeat: rfc3339(tm.LastHeartbeat),
+			})
+		}
 	}
 	return out, nil
 }
