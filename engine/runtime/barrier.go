@@ -80,7 +80,7 @@ func (s *subtask) checkMail(ctx context.Context) error {
 			return err
 		}
 		if id == s.job.stopAt.Load() {
-			s.job.coord.committedUpTo(id)
+			s.job.committedUpTo(ctx, id)
 		}
 	}
 	if b.CheckpointID != 0 && s.src != nil {
@@ -189,7 +189,7 @@ type opSnap struct {
 // prepared output; then it forwards the barrier and persists the
 // snapshots on a goroutine, which acknowledges to the coordinator.
 func (s *subtask) snapshot(ctx context.Context, b stream.Barrier) error {
-	c := s.job.coord
+	j := s.job
 	id := b.CheckpointID
 	if s.persisting != nil {
 		// One persist in flight per subtask.
@@ -274,14 +274,20 @@ func (s *subtask) snapshot(ctx context.Context, b stream.Barrier) error {
 	}
 	done := make(chan struct{})
 	s.persisting = done
-	pctx := s.job.ckptCtx
-	s.job.persistWG.Add(1)
+	pctx := j.ckptCtx
+	j.persistWG.Add(1)
 	go func() {
-		defer s.job.persistWG.Done()
+		defer j.persistWG.Done()
 		defer close(done)
-		a := ack{id: id, s: s, states: states}
-		a.size, a.err = persistAll(pctx, c.conf.storage, snaps, states)
-		c.ackTo(pctx, a)
+		a := SubtaskAck{CheckpointID: id, Attempt: j.attemptNo, Vertex: s.plan.v.ID, Subtask: s.index, Parallelism: s.plan.v.Parallelism, States: states}
+		size, err := persistAll(pctx, j.ckpt.storage, snaps, states)
+		a.Size = size
+		if err != nil {
+			a.Error = err.Error()
+		}
+		if err := j.link.Ack(pctx, a); err != nil && pctx.Err() == nil {
+			s.logger.Warn("checkpoint acknowledgement not delivered", "checkpoint", id, "err", err)
+		}
 	}()
 	return nil
 }

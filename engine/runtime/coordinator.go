@@ -3,11 +3,14 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eddy-streaming/eddy/connectors"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/stream"
 	"github.com/eddy-streaming/eddy/state/checkpoint"
 )
@@ -47,11 +50,15 @@ type ckptConfig struct {
 	// (with no interval, only those); noSavepoints says why it cannot.
 	savepoints   bool
 	noSavepoints error
+	// external: a Part whose coordinator is elsewhere (it decides).
+	external bool
 }
 
-// enabled reports whether the job takes checkpoints (periodic ones, or
-// savepoints on request).
-func (c ckptConfig) enabled() bool { return c.storage != nil && (c.interval > 0 || c.savepoints) }
+// enabled reports whether the job takes checkpoints (periodic ones,
+// savepoints on request, or whatever an external coordinator asks for).
+func (c ckptConfig) enabled() bool {
+	return c.storage != nil && (c.interval > 0 || c.savepoints || c.external)
+}
 
 // checkpointConfig resolves the checkpoint options and checks that the
 // job can take (or restore) checkpoints: a state provider that restores,
@@ -158,20 +165,146 @@ func (j *job) restoredOp(id string) *checkpoint.OperatorState {
 	return j.restore.Operators[id]
 }
 
-// ack is a subtask's acknowledgement of a checkpoint.
-type ack struct {
-	id     int64
-	s      *subtask
-	states map[string]*checkpoint.SubtaskState
-	size   int64
-	err    error
+// SubtaskAck is a subtask's acknowledgement of checkpoint CheckpointID:
+// the checkpoint.SubtaskStates of its operators (by operator ID) once its
+// snapshots are persisted, the bytes they reference, or the error that
+// failed its part of the checkpoint. It is plain data, so a task manager
+// can send it to the job manager.
+type SubtaskAck struct {
+	CheckpointID int64
+	// Attempt is the job attempt the subtask runs in (PartConfig.Attempt;
+	// 0 in Run), for carriers that fence stale attempts.
+	Attempt     int64
+	Vertex      string
+	Subtask     int
+	Parallelism int
+	States      map[string]*checkpoint.SubtaskState
+	Size        int64
+	// Error is why the subtask's part of the checkpoint failed ("": it
+	// did not).
+	Error string
 }
 
-// sourceEnd says a source subtask reached the end of its input after
-// sending barrier lastBarrier (0: none).
-type sourceEnd struct {
-	s           *subtask
-	lastBarrier int64
+// SourceEnd says source subtask Subtask of vertex Vertex reached the end
+// of its input after sending barrier LastBarrier (0: none).
+type SourceEnd struct {
+	Attempt     int64
+	Vertex      string
+	Subtask     int
+	LastBarrier int64
+}
+
+// CoordinatorLink is how the subtasks of a job attempt reach the
+// checkpoint coordinator: their acknowledgements, the ends of their
+// sources' input, and their commits of a stop savepoint. *Coordinator
+// implements it in process; a task manager implements it over RPC to the
+// job manager. Calls come from the subtasks' goroutines; an error is
+// logged by the caller (the checkpoint then times out or is dropped).
+type CoordinatorLink interface {
+	// Ack acknowledges a subtask's part of a checkpoint.
+	Ack(ctx context.Context, a SubtaskAck) error
+	// SourceEnded says a source subtask reached the end of its input.
+	SourceEnded(ctx context.Context, e SourceEnd) error
+	// CommittedUpTo says that every local subtask of the caller (a Part,
+	// or the whole job in Run) has committed its sinks' output up to the
+	// stop savepoint id.
+	CommittedUpTo(ctx context.Context, id int64) error
+}
+
+// CoordinatorPeers is how the coordinator reaches the subtasks of the
+// attempt it coordinates: in Run the job's own subtasks, in a cluster the
+// Parts on the task managers (through RPC). The coordinator calls its
+// methods from its own goroutine, so they should not block for long.
+type CoordinatorPeers interface {
+	// TriggerBarrier asks every running source subtask to send barrier b
+	// on its outputs between two reads. With halt (a stop with a
+	// savepoint), each source stops reading after it, until
+	// ResumeSources or the teardown.
+	TriggerBarrier(b stream.Barrier, halt bool)
+	// ResumeSources calls off a halt: the stop savepoint failed and the
+	// sources read on.
+	ResumeSources()
+	// NotifyComplete tells every subtask that checkpoint id is complete
+	// (its metadata is committed): sinks commit their output up to it and
+	// operator.CheckpointListeners are notified. With stop (the stop
+	// savepoint), every caller of CoordinatorLink.CommittedUpTo reports
+	// once its subtasks have committed.
+	NotifyComplete(id int64, stop bool)
+	// Stop tears the attempt down after its stop savepoint (path) is
+	// complete and committed everywhere: no error, sinks abort what they
+	// wrote after the savepoint.
+	Stop(path string)
+}
+
+// SubtaskInfo describes one subtask of a job for the coordinator.
+type SubtaskInfo struct {
+	Vertex      string
+	Subtask     int
+	Parallelism int
+	// Source: the subtask reads a source (it receives barriers from the
+	// coordinator).
+	Source bool
+}
+
+// Subtasks lists every subtask of graph g (vertex by vertex, subtask by
+// subtask), for CoordinatorConfig.Subtasks.
+func Subtasks(g *jobgraph.Graph) []SubtaskInfo {
+	var out []SubtaskInfo
+	for _, v := range g.Vertices {
+		src := len(v.Ops) > 0 && v.Ops[0].Source != nil
+		for i := 0; i < v.Parallelism; i++ {
+			out = append(out, SubtaskInfo{Vertex: v.ID, Subtask: i, Parallelism: v.Parallelism, Source: src})
+		}
+	}
+	return out
+}
+
+// CoordinatorConfig configures a Coordinator of one job attempt.
+type CoordinatorConfig struct {
+	// Job names the job (checkpoint.Metadata.Job).
+	Job string
+	// MaxParallelism is the job's number of key groups.
+	MaxParallelism int
+	// Subtasks are every subtask of the attempt: a checkpoint completes
+	// when each has acknowledged it.
+	Subtasks []SubtaskInfo
+	// Committers is how many CommittedUpTo reports complete a stop with a
+	// savepoint (one per Part; 1 in Run).
+	Committers int
+	// Storage keeps the checkpoints.
+	Storage checkpoint.Storage
+	// Interval is the time between periodic checkpoints (0: none, only
+	// savepoints on request).
+	Interval time.Duration
+	// Timeout drops a checkpoint not complete within it (0:
+	// DefaultCheckpointTimeout).
+	Timeout time.Duration
+	// FirstID is the ID of the attempt's first checkpoint; 0 means the one
+	// after the newest in Storage (and after Restore's).
+	FirstID int64
+	// Restore is the checkpoint the attempt resumes from, if any.
+	Restore *checkpoint.Metadata
+	// Control, when set, brings savepoint requests (TriggerSavepoint,
+	// StopWithSavepoint). The caller attaches it (Control.Attach) once per
+	// job and ends it (Control.End) when the job is over.
+	Control *Control
+	// Peers reach the attempt's subtasks.
+	Peers CoordinatorPeers
+	// Logger receives the coordinator's logs; default slog.Default().
+	Logger *slog.Logger
+}
+
+// CheckpointStats are a coordinator's checkpoint counts.
+type CheckpointStats struct {
+	Completed int
+	Failed    int
+	// LastID, LastDuration and LastSize describe the last completed
+	// checkpoint.
+	LastID       int64
+	LastDuration time.Duration
+	LastSize     int64
+	// Savepoints are the paths of the savepoints completed, oldest first.
+	Savepoints []string
 }
 
 // ckptStats are the job's checkpoint counts, over all its attempts.
@@ -193,15 +326,38 @@ type ckptStats struct {
 	runFirst int64
 }
 
-// coordinator triggers and completes the checkpoints of one attempt.
-type coordinator struct {
-	j       *job
-	conf    ckptConfig
+// subtaskKey names a subtask.
+type subtaskKey struct {
+	vertex string
+	index  int
+}
+
+// Coordinator triggers and completes the checkpoints of one job attempt,
+// and takes its savepoints: it triggers barriers at the sources through
+// CoordinatorPeers, collects the subtasks' acknowledgements (it is a
+// CoordinatorLink), commits the metadata when every subtask has
+// acknowledged, and tells the subtasks. Run uses one per attempt with the
+// job's own subtasks as peers; a job manager uses one per attempt with the
+// Parts on its task managers as peers. Create it with NewCoordinator and
+// drive it with Run.
+type Coordinator struct {
+	job      string
+	maxP     int
+	storage  checkpoint.Storage
+	interval time.Duration
+	timeout  time.Duration
+	peers    CoordinatorPeers
+	logger   *slog.Logger
+	reqs     chan *savepointReq
+	// subtasks are the attempt's subtasks and their parallelism.
+	subtasks   map[subtaskKey]int
+	committers int
+
 	stats   *ckptStats
-	nextID  int64
-	sources []*subtask
-	acks    chan ack
-	ends    chan sourceEnd
+	nextID  atomic.Int64
+	acks    chan SubtaskAck
+	ends    chan SourceEnd
+	running chan struct{} // closed when Run returns
 	// pending is the checkpoint under way, nil when none.
 	pending *pendingCkpt
 	stopped bool // a source ended: trigger no more
@@ -222,7 +378,7 @@ type pendingCkpt struct {
 	start    time.Time
 	ts       int64
 	deadline time.Time
-	acked    map[*subtask]bool
+	acked    map[subtaskKey]bool
 	ops      map[string]*checkpoint.OperatorState
 	size     int64
 	// savepoint: taken on request, answering reqs; stop: the job stops
@@ -232,58 +388,154 @@ type pendingCkpt struct {
 	reqs      []*savepointReq
 }
 
-func newCoordinator(j *job, conf ckptConfig, stats *ckptStats, firstID int64) *coordinator {
+// NewCoordinator returns the coordinator of one job attempt. It reads the
+// storage to number the first checkpoint when cfg.FirstID is 0.
+func NewCoordinator(ctx context.Context, cfg CoordinatorConfig) (*Coordinator, error) {
+	switch {
+	case cfg.Storage == nil:
+		return nil, fmt.Errorf("runtime: coordinator: no checkpoint storage")
+	case cfg.Peers == nil:
+		return nil, fmt.Errorf("runtime: coordinator: no peers")
+	case len(cfg.Subtasks) == 0:
+		return nil, fmt.Errorf("runtime: coordinator: no subtasks")
+	case cfg.Interval < 0:
+		return nil, fmt.Errorf("runtime: coordinator: checkpoint interval %s is negative", cfg.Interval)
+	}
+	if cfg.FirstID == 0 {
+		id, err := firstCheckpointID(ctx, cfg.Storage, cfg.Restore, 0)
+		if err != nil {
+			return nil, err
+		}
+		cfg.FirstID = id
+	}
+	if cfg.MaxParallelism == 0 {
+		cfg.MaxParallelism = jobgraph.DefaultMaxParallelism
+	}
+	return newCoordinator(cfg, &ckptStats{}), nil
+}
+
+func newCoordinator(cfg CoordinatorConfig, stats *ckptStats) *Coordinator {
 	stats.mu.Lock()
 	if stats.runFirst == 0 {
-		stats.runFirst = firstID
+		stats.runFirst = cfg.FirstID
 	}
 	stats.mu.Unlock()
-	c := &coordinator{j: j, conf: conf, stats: stats, nextID: firstID,
-		acks: make(chan ack, len(j.subtasks)), ends: make(chan sourceEnd, len(j.subtasks)),
-		committed: make(chan int64, len(j.subtasks))}
-	for _, s := range j.subtasks {
-		if s.src != nil {
-			c.sources = append(c.sources, s)
-		}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultCheckpointTimeout
+	}
+	if cfg.Committers <= 0 {
+		cfg.Committers = 1
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	n := len(cfg.Subtasks)
+	c := &Coordinator{
+		job: cfg.Job, maxP: cfg.MaxParallelism, storage: cfg.Storage, interval: cfg.Interval, timeout: cfg.Timeout,
+		peers: cfg.Peers, logger: cfg.Logger, reqs: cfg.Control.requests(),
+		subtasks: make(map[subtaskKey]int, n), committers: cfg.Committers, stats: stats,
+		acks: make(chan SubtaskAck, n), ends: make(chan SourceEnd, n),
+		committed: make(chan int64, cfg.Committers), running: make(chan struct{}),
+	}
+	c.nextID.Store(cfg.FirstID)
+	for _, s := range cfg.Subtasks {
+		c.subtasks[subtaskKey{s.Vertex, s.Subtask}] = s.Parallelism
 	}
 	return c
 }
 
-// run triggers checkpoints until ctx is done, and savepoints on request.
-func (c *coordinator) run(ctx context.Context) {
+// NextID returns the ID the next checkpoint will get.
+func (c *Coordinator) NextID() int64 { return c.nextID.Load() }
+
+// Stats returns the coordinator's checkpoint counts (over every attempt
+// of the job in Run).
+func (c *Coordinator) Stats() CheckpointStats {
+	c.stats.mu.Lock()
+	defer c.stats.mu.Unlock()
+	return CheckpointStats{
+		Completed: c.stats.completed, Failed: c.stats.failed, LastID: c.stats.lastID,
+		LastDuration: c.stats.lastDur, LastSize: c.stats.lastSize,
+		Savepoints: append([]string(nil), c.stats.savepoints...),
+	}
+}
+
+// Ack implements CoordinatorLink. It returns ctx's error if ctx ends
+// first, and an error once Run has returned.
+func (c *Coordinator) Ack(ctx context.Context, a SubtaskAck) error {
+	select {
+	case c.acks <- a:
+		return nil
+	case <-c.running:
+		return errCoordinatorDone
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// SourceEnded implements CoordinatorLink.
+func (c *Coordinator) SourceEnded(ctx context.Context, e SourceEnd) error {
+	select {
+	case c.ends <- e:
+		return nil
+	case <-c.running:
+		return errCoordinatorDone
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// CommittedUpTo implements CoordinatorLink.
+func (c *Coordinator) CommittedUpTo(ctx context.Context, id int64) error {
+	select {
+	case c.committed <- id:
+		return nil
+	case <-c.running:
+		return errCoordinatorDone
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// errCoordinatorDone is returned by the link's methods after Run returned.
+var errCoordinatorDone = fmt.Errorf("runtime: the checkpoint coordinator has stopped")
+
+// Run triggers checkpoints every interval, and savepoints on request,
+// until ctx is done (the attempt ended). Savepoint requests still waiting
+// then fail.
+func (c *Coordinator) Run(ctx context.Context) {
+	defer close(c.running)
 	var tickC <-chan time.Time
-	if c.conf.interval > 0 {
-		tick := time.NewTicker(c.conf.interval)
+	if c.interval > 0 {
+		tick := time.NewTicker(c.interval)
 		defer tick.Stop()
 		tickC = tick.C
 	}
 	timeout := time.NewTimer(time.Hour)
 	timeout.Stop()
 	defer timeout.Stop()
-	reqs := c.j.opts.Control.requests()
 	for {
 		had := c.pending
 		select {
 		case <-ctx.Done():
 			if c.pending != nil {
-				c.j.logger.Info("checkpoint dropped: the job ended before it completed", "checkpoint", c.pending.id)
+				c.logger.Info("checkpoint dropped: the job ended before it completed", "checkpoint", c.pending.id)
 			}
 			c.failRequests(fmt.Errorf("savepoint: the job ended (or failed) before the savepoint completed"))
 			return
 		case <-tickC:
 			if c.pending == nil && !c.stopped && !c.stopping && len(c.queued) == 0 {
-				c.trigger(false)
+				c.trigger(false, false)
 			}
-		case r := <-reqs:
+		case r := <-c.reqs:
 			c.onRequest(r)
 		case <-timeout.C:
 			if c.pending != nil && !time.Now().Before(c.pending.deadline) {
-				c.drop(fmt.Errorf("timed out after %s", c.conf.timeout))
+				c.drop(fmt.Errorf("timed out after %s", c.timeout))
 			}
 		case e := <-c.ends:
 			c.stopped = true
-			if p := c.pending; p != nil && p.id > e.lastBarrier {
-				c.drop(fmt.Errorf("source subtask %s#%d reached the end of its input before the barrier", e.s.plan.v.ID, e.s.index))
+			if p := c.pending; p != nil && p.id > e.LastBarrier {
+				c.drop(fmt.Errorf("source subtask %s#%d reached the end of its input before the barrier", e.Vertex, e.Subtask))
 			}
 		case a := <-c.acks:
 			c.acked(ctx, a)
@@ -292,28 +544,27 @@ func (c *coordinator) run(ctx context.Context) {
 		}
 		c.triggerQueued()
 		if c.pending != nil && c.pending != had {
-			timeout.Reset(c.conf.timeout)
+			timeout.Reset(c.timeout)
 		}
 	}
 }
 
-// trigger starts the next checkpoint (a savepoint when savepoint is set).
-func (c *coordinator) trigger(savepoint bool) {
+// trigger starts the next checkpoint (a savepoint when savepoint is set;
+// the job stops with it when stop is).
+func (c *Coordinator) trigger(savepoint, stop bool) *pendingCkpt {
 	now := time.Now()
+	id := c.nextID.Add(1) - 1
 	p := &pendingCkpt{
-		id: c.nextID, start: now, ts: now.UnixMilli(), deadline: now.Add(c.conf.timeout),
-		acked: map[*subtask]bool{}, ops: map[string]*checkpoint.OperatorState{}, savepoint: savepoint,
+		id: id, start: now, ts: now.UnixMilli(), deadline: now.Add(c.timeout),
+		acked: map[subtaskKey]bool{}, ops: map[string]*checkpoint.OperatorState{}, savepoint: savepoint, stop: stop,
 	}
-	c.nextID++
 	c.pending = p
-	b := stream.Barrier{CheckpointID: p.id, TimestampMs: p.ts, Savepoint: savepoint}
-	for _, s := range c.sources {
-		s.mail.trigger(s, b)
-	}
+	c.peers.TriggerBarrier(stream.Barrier{CheckpointID: p.id, TimestampMs: p.ts, Savepoint: savepoint}, stop)
+	return p
 }
 
 // drop abandons the pending checkpoint; a stop with it is called off.
-func (c *coordinator) drop(why error) {
+func (c *Coordinator) drop(why error) {
 	p := c.pending
 	c.pending = nil
 	c.stats.mu.Lock()
@@ -323,10 +574,10 @@ func (c *coordinator) drop(why error) {
 	if p.savepoint {
 		kind = "savepoint"
 	}
-	c.j.logger.Warn(kind+" dropped", "checkpoint", p.id, "reason", why)
+	c.logger.Warn(kind+" dropped", "checkpoint", p.id, "reason", why)
 	if p.stop {
 		c.stopping = false
-		c.resumeSources()
+		c.peers.ResumeSources()
 	}
 	for _, r := range p.reqs {
 		r.answer("", fmt.Errorf("savepoint %d failed: %w", p.id, why))
@@ -335,33 +586,39 @@ func (c *coordinator) drop(why error) {
 
 // acked takes a subtask's acknowledgement and completes the checkpoint
 // when it was the last.
-func (c *coordinator) acked(ctx context.Context, a ack) {
+func (c *Coordinator) acked(ctx context.Context, a SubtaskAck) {
 	p := c.pending
-	if p == nil || a.id != p.id || p.acked[a.s] {
+	k := subtaskKey{a.Vertex, a.Subtask}
+	par, known := c.subtasks[k]
+	if p == nil || a.CheckpointID != p.id || p.acked[k] {
 		return // of a dropped checkpoint
 	}
-	if a.err != nil {
-		c.drop(fmt.Errorf("vertex %s subtask %d: %w", a.s.plan.v.ID, a.s.index, a.err))
+	if !known || a.Parallelism != par {
+		c.logger.Warn("acknowledgement from an unknown subtask ignored", "checkpoint", a.CheckpointID, "vertex", a.Vertex, "subtask", a.Subtask, "parallelism", a.Parallelism)
 		return
 	}
-	p.acked[a.s] = true
-	p.size += a.size
-	for op, st := range a.states {
+	if a.Error != "" {
+		c.drop(fmt.Errorf("vertex %s subtask %d: %s", a.Vertex, a.Subtask, a.Error))
+		return
+	}
+	p.acked[k] = true
+	p.size += a.Size
+	for op, st := range a.States {
 		os := p.ops[op]
 		if os == nil {
-			os = &checkpoint.OperatorState{Parallelism: a.s.plan.v.Parallelism, Subtasks: make([]*checkpoint.SubtaskState, a.s.plan.v.Parallelism)}
+			os = &checkpoint.OperatorState{Parallelism: par, Subtasks: make([]*checkpoint.SubtaskState, par)}
 			p.ops[op] = os
 		}
-		os.Subtasks[a.s.index] = st
+		os.Subtasks[a.Subtask] = st
 	}
-	if len(p.acked) < len(c.j.subtasks) {
+	if len(p.acked) < len(c.subtasks) {
 		return
 	}
 	m := &checkpoint.Metadata{
-		Format: checkpoint.FormatVersion, Job: c.j.name, ID: p.id, TimestampMs: p.ts,
-		Savepoint: p.savepoint, MaxParallelism: c.j.maxP, Operators: p.ops,
+		Format: checkpoint.FormatVersion, Job: c.job, ID: p.id, TimestampMs: p.ts,
+		Savepoint: p.savepoint, MaxParallelism: c.maxP, Operators: p.ops,
 	}
-	if err := c.conf.storage.Commit(ctx, m); err != nil {
+	if err := c.storage.Commit(ctx, m); err != nil {
 		c.drop(fmt.Errorf("commit metadata: %w", err))
 		return
 	}
@@ -370,62 +627,34 @@ func (c *coordinator) acked(ctx context.Context, a ack) {
 	c.stats.mu.Lock()
 	c.stats.completed++
 	c.stats.lastID, c.stats.lastDur, c.stats.lastSize = p.id, d, p.size
-	c.stats.lastPath, c.stats.lastAt, c.stats.lastSavepoint = pathOf(c.conf.storage, m), time.Now(), p.savepoint
+	c.stats.lastPath, c.stats.lastAt, c.stats.lastSavepoint = pathOf(c.storage, m), time.Now(), p.savepoint
 	path := ""
 	if p.savepoint {
-		path = pathOf(c.conf.storage, m)
+		path = pathOf(c.storage, m)
 		c.stats.savepoints = append(c.stats.savepoints, path)
 	}
 	c.stats.mu.Unlock()
 	if p.savepoint {
-		c.j.logger.Info("savepoint completed", "checkpoint", p.id, "path", path, "duration", d, "size", p.size, "stop", p.stop)
+		c.logger.Info("savepoint completed", "checkpoint", p.id, "path", path, "duration", d, "size", p.size, "stop", p.stop)
 	} else {
-		c.j.logger.Info("checkpoint completed", "checkpoint", p.id, "duration", d, "size", p.size)
+		c.logger.Info("checkpoint completed", "checkpoint", p.id, "duration", d, "size", p.size)
 	}
 	if p.stop {
-		// Answered once every subtask has committed up to it.
-		c.wait = &stopWait{id: p.id, path: path, pending: len(c.j.subtasks), req: p.reqs[0]}
+		// Answered once every committer has committed up to it.
+		c.wait = &stopWait{id: p.id, path: path, pending: c.committers}
 		for _, r := range p.reqs {
-			if r.stop {
+			if r.stop && c.wait.req == nil {
 				c.wait.req = r
 			} else {
 				r.answer(path, nil)
 			}
 		}
-		c.j.stopAt.Store(p.id)
 	} else {
 		for _, r := range p.reqs {
 			r.answer(path, nil)
 		}
 	}
-	for _, s := range c.j.subtasks {
-		s.mail.complete(s, p.id)
-	}
-}
-
-// committedUpTo tells the coordinator that a subtask has committed its
-// sinks up to the stop savepoint id.
-func (c *coordinator) committedUpTo(id int64) {
-	select {
-	case c.committed <- id:
-	default: // cannot happen: one per subtask, buffered for all
-	}
-}
-
-// ackTo sends a to the coordinator unless ctx ends first.
-func (c *coordinator) ackTo(ctx context.Context, a ack) {
-	select {
-	case c.acks <- a:
-	case <-ctx.Done():
-	}
-}
-
-// sourceEnded tells the coordinator a source subtask has ended.
-func (c *coordinator) sourceEnded(ctx context.Context, e sourceEnd) {
-	select {
-	case c.ends <- e:
-	case <-ctx.Done():
-	}
+	c.peers.NotifyComplete(p.id, p.stop)
 }
 
 // firstCheckpointID is the ID after the newest of the restored checkpoint,

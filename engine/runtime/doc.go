@@ -1,4 +1,5 @@
-// Package runtime runs a job graph (engine/jobgraph) in one process.
+// Package runtime runs a job graph (engine/jobgraph): all of it in one
+// process (Run), or one part of an attempt per process (RunPart).
 //
 // Run validates the graph, turns every vertex into Parallelism subtasks and
 // runs each subtask as a goroutine that drives its chain of operators: the
@@ -76,6 +77,16 @@
 // up to it, then tears the job down: Run returns no error and
 // Result.SavepointPath. They are kept outside the checkpoints' retention
 // and restore at any parallelism, like checkpoints.
+//
+// A job attempt can also run across processes (part.go): RunPart runs the
+// subtasks a task manager was given as a Part, its channels through the
+// attempt's exchange.Transport (the network exchange), while a Coordinator
+// in the job manager triggers and completes checkpoints through
+// CoordinatorPeers and the Parts reach it through a CoordinatorLink with
+// plain data (SubtaskAck, SourceEnd, CommittedUpTo). Run uses the same
+// Coordinator with its own subtasks as peers. A Part runs one attempt;
+// the job manager recovers the sinks (RecoverSinks) and restarts every
+// part from the latest checkpoint when one fails.
 //
 // Metrics are prometheus counters labelled job, vertex, operator and
 // subtask: records in and out of every operator, plus whatever counters

@@ -29,13 +29,15 @@ type job struct {
 	subtasks    []*subtask
 
 	// Checkpoints: the configuration, the checkpoint this attempt resumes
-	// from (nil: from the beginning), the coordinator (nil: none taken),
-	// the context of persisting snapshots (done when the attempt ends) and
-	// the persists in flight.
+	// from (nil: from the beginning), the coordinator in this process
+	// (Run only; nil: none), the link the subtasks reach the coordinator
+	// through (nil: no checkpoints), the context of persisting snapshots
+	// (done when the attempt ends) and the persists in flight.
 	ckpt      ckptConfig
 	restore   *checkpoint.Metadata
 	restarted bool
-	coord     *coordinator
+	coord     *Coordinator
+	link      CoordinatorLink
 	ckptCtx   context.Context
 	persistWG sync.WaitGroup
 	// haltAt is the stop savepoint after whose barrier sources stop
@@ -44,11 +46,22 @@ type job struct {
 	haltAt atomic.Int64
 	stopAt atomic.Int64
 
+	// A Part: which subtasks run here (nil: all), the transport of its
+	// exchanges (nil: in-memory) and its attempt number.
+	local     func(vertexID string, subtask int) bool
+	transport exchange.Transport
+	attemptNo int64
+
 	mu     sync.Mutex
 	err    error
 	cancel context.CancelCauseFunc
-	// stopPath is the savepoint the job stopped with ("": not stopped).
-	stopPath string
+	// stopped: the job stopped with a savepoint, stopPath (Run only).
+	stoppedFlag bool
+	stopPath    string
+	// commits counts the local subtasks that committed up to the stop
+	// savepoint commitsOf.
+	commits   int
+	commitsOf int64
 	// live is the run's live view (Control.Status), nil without a Control.
 	live *liveRun
 }
@@ -226,7 +239,12 @@ func (j *job) attempt(ctx context.Context, stats *ckptStats, lastID int64) (star
 			closeGates()
 			return false, lastID, err
 		}
-		j.coord = newCoordinator(j, j.ckpt, stats, first)
+		j.coord = newCoordinator(CoordinatorConfig{
+			Job: j.name, MaxParallelism: j.maxP, Subtasks: j.subtaskInfos(), Committers: 1,
+			Storage: j.ckpt.storage, Interval: j.ckpt.interval, Timeout: j.ckpt.timeout, FirstID: first,
+			Restore: j.restore, Control: j.opts.Control, Peers: localPeers{j}, Logger: j.logger,
+		}, stats)
+		j.link = j.coord
 	}
 	if err := j.recoverSinks(jctx); err != nil {
 		closeGates()
@@ -237,7 +255,7 @@ func (j *job) attempt(ctx context.Context, stats *ckptStats, lastID int64) (star
 		coordDone = make(chan struct{})
 		go func() {
 			defer close(coordDone)
-			j.coord.run(ckctx)
+			j.coord.Run(ckctx)
 		}()
 	}
 	var wg sync.WaitGroup
@@ -254,17 +272,21 @@ func (j *job) attempt(ctx context.Context, stats *ckptStats, lastID int64) (star
 	usedID = lastID
 	if coordDone != nil {
 		<-coordDone
-		usedID = j.coord.nextID - 1
+		usedID = j.coord.NextID() - 1
 	}
 	closeGates()
 	return true, usedID, j.outcome(ctx)
 }
 
-// wire creates every subtask with its operators, gate and routers.
+// wire creates every local subtask (all of them in Run) with its
+// operators, gate and routers, over the job's transport (in-memory in
+// Run).
 func (j *job) wire() (err error) {
-	transport, err := exchange.NewLocal(j.opts.ChannelCapacity)
-	if err != nil {
-		return fmt.Errorf("runtime: %w", err)
+	transport := j.transport
+	if transport == nil {
+		if transport, err = exchange.NewLocal(j.opts.ChannelCapacity); err != nil {
+			return fmt.Errorf("runtime: %w", err)
+		}
 	}
 	byID := map[string]*vertexPlan{}
 	for _, p := range j.plans {
@@ -282,6 +304,9 @@ func (j *job) wire() (err error) {
 	// Gates first: the senders look them up.
 	for _, p := range j.plans {
 		for i := 0; i < p.v.Parallelism; i++ {
+			if j.local != nil && !j.local(p.v.ID, i) {
+				continue
+			}
 			s, err := newSubtask(j, p, i)
 			if err != nil {
 				return err
@@ -325,6 +350,15 @@ func (j *job) wire() (err error) {
 	return nil
 }
 
+// subtaskInfos describes the job's subtasks for its coordinator.
+func (j *job) subtaskInfos() []SubtaskInfo {
+	out := make([]SubtaskInfo, len(j.subtasks))
+	for i, s := range j.subtasks {
+		out[i] = SubtaskInfo{Vertex: s.plan.v.ID, Subtask: s.index, Parallelism: s.plan.v.Parallelism, Source: s.src != nil}
+	}
+	return out
+}
+
 // fail records the job's first error and cancels every subtask.
 func (j *job) fail(err error) {
 	j.mu.Lock()
@@ -338,7 +372,7 @@ func (j *job) fail(err error) {
 // stop tears the job down after its stop savepoint (path) completed.
 func (j *job) stop(path string) {
 	j.mu.Lock()
-	j.stopPath = path
+	j.stoppedFlag, j.stopPath = true, path
 	j.mu.Unlock()
 	j.cancel(errStopped)
 }
@@ -354,7 +388,7 @@ func (j *job) stopped() string {
 func (j *job) outcome(parent context.Context) error {
 	j.mu.Lock()
 	err := j.err
-	stopped := j.stopPath != ""
+	stopped := j.stoppedFlag
 	j.mu.Unlock()
 	if stopped && parent.Err() == nil && (err == nil || isTeardown(err)) {
 		return nil // stopped with a savepoint: the teardown is no failure

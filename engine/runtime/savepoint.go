@@ -139,6 +139,16 @@ func (c *Control) request(ctx context.Context, stop bool) (string, error) {
 	}
 }
 
+// Attach binds c to a job that a caller coordinates itself (a
+// Coordinator in a job manager; Run attaches its Options.Control):
+// requests made before it wait for it, and unavailable, when not nil,
+// says why the job takes no savepoints. A Control attaches once.
+func (c *Control) Attach(unavailable error) error { return c.attach(unavailable) }
+
+// End tells waiting and later requests that the job attached with Attach
+// is over: they fail with ErrJobEnded. It is idempotent.
+func (c *Control) End() { c.end() }
+
 // attach binds c to a run; unavailable says why the job takes no
 // savepoints (nil: it does).
 func (c *Control) attach(unavailable error) error {
@@ -190,7 +200,7 @@ type stopWait struct {
 }
 
 // onRequest takes a savepoint request.
-func (c *coordinator) onRequest(r *savepointReq) {
+func (c *Coordinator) onRequest(r *savepointReq) {
 	switch {
 	case c.stopped:
 		r.answer("", fmt.Errorf("savepoint: a source has reached the end of its input: the job is finishing and takes no more checkpoints"))
@@ -207,7 +217,7 @@ func (c *coordinator) onRequest(r *savepointReq) {
 }
 
 // triggerQueued starts a savepoint for the queued requests, if any.
-func (c *coordinator) triggerQueued() {
+func (c *Coordinator) triggerQueued() {
 	if len(c.queued) == 0 || c.pending != nil || c.wait != nil {
 		return
 	}
@@ -225,33 +235,20 @@ func (c *coordinator) triggerQueued() {
 }
 
 // triggerSavepoint starts a savepoint answering rs; it stops the job when
-// one of them asks to.
-func (c *coordinator) triggerSavepoint(rs []*savepointReq) {
+// one of them asks to (the sources stop reading after its barrier: see
+// CoordinatorPeers.TriggerBarrier).
+func (c *Coordinator) triggerSavepoint(rs []*savepointReq) {
 	stop := false
 	for _, r := range rs {
 		stop = stop || r.stop
 	}
 	c.stopping = stop
-	if stop {
-		// Sources stop reading after this barrier (see subtask.snapshot).
-		c.j.haltAt.Store(c.nextID)
-	}
-	c.trigger(true)
-	c.pending.reqs = rs
-	c.pending.stop = stop
+	c.trigger(true, stop).reqs = rs
 }
 
-// resumeSources undoes a stop whose savepoint failed.
-func (c *coordinator) resumeSources() {
-	c.j.haltAt.Store(0)
-	for _, s := range c.sources {
-		s.mail.signal(s)
-	}
-}
-
-// onCommitted counts a subtask's commit of the stop savepoint; the last
-// one stops the job.
-func (c *coordinator) onCommitted(id int64) {
+// onCommitted counts a committer's commit of the stop savepoint; the
+// last one stops the job.
+func (c *Coordinator) onCommitted(id int64) {
 	w := c.wait
 	if w == nil || id != w.id {
 		return
@@ -261,18 +258,20 @@ func (c *coordinator) onCommitted(id int64) {
 		return
 	}
 	c.wait = nil
-	c.j.stop(w.path)
-	w.req.answer(w.path, nil)
+	c.peers.Stop(w.path)
+	if w.req != nil {
+		w.req.answer(w.path, nil)
+	}
 }
 
 // failRequests answers every request still waiting when the attempt ends.
-func (c *coordinator) failRequests(err error) {
+func (c *Coordinator) failRequests(err error) {
 	if p := c.pending; p != nil {
 		for _, r := range p.reqs {
 			r.answer("", err)
 		}
 	}
-	if w := c.wait; w != nil {
+	if w := c.wait; w != nil && w.req != nil {
 		w.req.answer("", err)
 	}
 	for _, r := range c.queued {

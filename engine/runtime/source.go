@@ -130,8 +130,11 @@ func (s *subtask) runSource(ctx context.Context) error {
 				rec.Release()
 			}
 			if errors.Is(err, io.EOF) {
-				if c := s.job.coord; c != nil {
-					c.sourceEnded(s.job.ckptCtx, sourceEnd{s: s, lastBarrier: s.lastBarrier})
+				if l := s.job.link; l != nil {
+					e := SourceEnd{Attempt: s.job.attemptNo, Vertex: s.plan.v.ID, Subtask: s.index, LastBarrier: s.lastBarrier}
+					if err := l.SourceEnded(s.job.ckptCtx, e); err != nil && s.job.ckptCtx.Err() == nil {
+						s.logger.Warn("end of input not delivered to the checkpoint coordinator", "err", err)
+					}
 				}
 				return nil
 			}

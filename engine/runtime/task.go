@@ -403,7 +403,7 @@ func (s *subtask) runInputs(ctx context.Context) error {
 				continue
 			}
 		case stream.BarrierMsg:
-			if s.job.coord == nil {
+			if s.job.link == nil {
 				err = fmt.Errorf("checkpoint barrier %d on input channel %d of a job without checkpoints", m.Barrier.CheckpointID, ch)
 				break
 			}
