@@ -42,7 +42,7 @@ func TestServeWithTaskManagerProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var serveErr bytes.Buffer
+	var serveErr syncBuffer
 	serve.Stderr = &serveErr
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
