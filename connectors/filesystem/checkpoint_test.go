@@ -421,6 +421,28 @@ func TestSinkTwoPhaseCrashRecover(t *testing.T) {
 			}
 			sameMultiset(t, visibleRows(t, f, info, r, mem), canonRows(committed))
 
+			// A run restored from the same checkpoint at a higher
+			// parallelism, whose writers (new subtask indices among them)
+			// all reach the end of their input and close, committing their
+			// rows, then a crash before the next checkpoint: restored from
+			// that checkpoint again, the output is what it committed, also
+			// for writers it never knew.
+			run.open(len(run.closed) + 1 + r.IntN(2))
+			for range 4 {
+				run.write()
+			}
+			for s, w := range run.ws {
+				if err := w.Close(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				run.closed[s] = true
+			}
+			run.ws = nil
+			if err := sink.Recover(context.Background(), lastComplete); err != nil {
+				t.Fatal(err)
+			}
+			sameMultiset(t, visibleRows(t, f, info, r, mem), canonRows(committed))
+
 			// The second run, maybe at another parallelism, to the end.
 			run.open(1 + r.IntN(3))
 			var second []row

@@ -76,16 +76,17 @@ func (s *Sink) Writer(ctx context.Context, rc connectors.ReaderContext) (connect
 		return nil, fmt.Errorf("table '%s': creating the sink directory: %w", s.cfg.table, err)
 	}
 	enc := s.cfg.encoder()
-	w := &Writer{cfg: s.cfg, dir: dir, subtask: rc.Subtask, enc: enc, ext: enc.Extension()}
+	w := &Writer{cfg: s.cfg, dir: dir, subtask: rc.Subtask, enc: enc, ext: enc.Extension(), frontier: map[int]int{}}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("table '%s': %w", s.cfg.table, err)
 	}
 	for _, e := range entries {
-		if sub, n, _, ok := partFile(e.Name()); ok && sub == rc.Subtask && n >= w.counter {
-			w.counter = n + 1
+		if sub, n, _, ok := partFile(e.Name()); ok && n >= w.frontier[sub] {
+			w.frontier[sub] = n + 1
 		}
 	}
+	w.counter = w.frontier[rc.Subtask]
 	return w, nil
 }
 
@@ -100,6 +101,9 @@ type Writer struct {
 	enc     format.Encoder
 	ext     string
 	counter int
+	// frontier: per subtask, the first part counter unused when the
+	// writer opened (see committable.Frontier).
+	frontier map[int]int
 
 	f       *os.File
 	cur     pendingFile // names of f
@@ -129,6 +133,12 @@ type committable struct {
 	Subtask int           `json:"subtask"`
 	Next    int           `json:"next"`
 	Files   []pendingFile `json:"files"`
+	// Frontier holds, per subtask with part files in the directory when
+	// the writer opened, the first counter not used yet then: a recovery
+	// from this checkpoint removes every visible file of any subtask at or
+	// past its frontier (or of a subtask no committable names), which a
+	// later run wrote.
+	Frontier map[int]int `json:"frontier"`
 }
 
 // finalName is the name of part file n. changelog-json counters have ten
@@ -234,7 +244,7 @@ func (w *Writer) Prepare(ctx context.Context, checkpointID int64) ([]byte, error
 	}
 	w.mu.Lock()
 	w.prepared = append(w.prepared, w.pending...)
-	c := committable{Subtask: w.subtask, Next: w.counter, Files: append([]pendingFile{}, w.prepared...)}
+	c := committable{Subtask: w.subtask, Next: w.counter, Files: append([]pendingFile{}, w.prepared...), Frontier: w.frontier}
 	w.mu.Unlock()
 	w.pending = nil
 	data, err := json.Marshal(c)
@@ -376,6 +386,7 @@ func (s *Sink) Recover(ctx context.Context, committables [][]byte) error {
 	dir := s.cfg.path
 	keep := map[string]bool{}
 	next := map[int]int{}
+	frontiers := false // the committables name every subtask that wrote before
 	var files []pendingFile
 	for i, data := range committables {
 		c, err := parseCommittable(data)
@@ -391,6 +402,14 @@ func (s *Sink) Recover(ctx context.Context, committables [][]byte) error {
 		files = append(files, c.Files...)
 		if n, ok := next[c.Subtask]; !ok || c.Next > n {
 			next[c.Subtask] = c.Next
+		}
+		if c.Frontier != nil {
+			frontiers = true
+			for sub, f := range c.Frontier {
+				if n, ok := next[sub]; !ok || f > n {
+					next[sub] = f
+				}
+			}
 		}
 	}
 	if len(files) == 0 {
@@ -412,7 +431,10 @@ func (s *Sink) Recover(ctx context.Context, committables [][]byte) error {
 			continue
 		}
 		stale := inProgress && !keep[e.Name()]
-		if nx, ok := next[sub]; ok && !inProgress && n >= nx {
+		if nx, ok := next[sub]; !inProgress && (ok && n >= nx || !ok && frontiers) {
+			// Written after the checkpoint: by a writer it knew, past that
+			// writer's counter; or by a subtask it had no writer for and
+			// that had written nothing before (a rescaled run's).
 			stale = true
 		}
 		if !stale {
