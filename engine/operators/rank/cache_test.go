@@ -288,25 +288,6 @@ func TestCacheLimitOption(t *testing.T) {
 	}
 }
 
-// withConfig opens an operator with job options added to its context.
-type withConfig struct {
-	operator.Operator
-	cfg map[string]string
-}
-
-func (w withConfig) Open(ctx context.Context, oc *operator.Context) error {
-	oc.Config = w.cfg
-	return w.Operator.Open(ctx, oc)
-}
-
-func (w withConfig) SnapshotState(ctx context.Context, id int64) error {
-	return w.Operator.(operator.Snapshotter).SnapshotState(ctx, id)
-}
-
-func (w withConfig) RestoreState(ctx context.Context) error {
-	return w.Operator.(operator.Snapshotter).RestoreState(ctx)
-}
-
 // TestCacheSnapshotRestore is TestSnapshotRestore with a small cache limit
 // and many partitions: evicted partitions must survive snapshots, restores
 // (which load nothing eagerly) and rescales with their arrival numbers.
@@ -366,9 +347,10 @@ func TestCacheSnapshotRestore(t *testing.T) {
 									return nil, err
 								}
 								ops = append(ops, inner(op))
-								return withConfig{op, cfg}, nil
+								return op, nil
 							},
 							Keys:            [][]int{spec.PartitionKeys},
+							Config:          cfg,
 							Steps:           steps,
 							Cut:             len(steps)/3 + r.IntN(len(steps)/3),
 							Before:          par[0],
