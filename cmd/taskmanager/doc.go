@@ -4,13 +4,18 @@
 // registering again whenever the job manager restarts or loses it.
 //
 //	taskmanager --jobmanager HOST:PORT [--slots N] [--rpc-addr HOST:PORT]
-//	            [--id ID] [--cluster-secret S]
+//	            [--id ID] [--cluster-secret S] [--state-dir DIR]
 //
 // With a cluster secret (--cluster-secret, or the EDDY_CLUSTER_SECRET
 // environment variable) every call to the job manager carries it; the job
 // manager must be started with the same one. Without one the task manager
 // joins a job manager that has none, with a warning.
 //
-// Running deployed subtasks is not there yet (see docs/architecture.md,
-// "Cluster").
+// The task manager runs the parts of job attempts the job manager deploys
+// (engine/cluster/taskmanager.Parts, the TaskManager gRPC service) and
+// carries their channels to and from other task managers (the network
+// exchange); with a cluster secret both services require it. Parts keep
+// their keyed state under --state-dir (default: a temporary directory,
+// removed at exit). It ships the connectors of connectors/builtin and the
+// Nexmark count_char UDF, as the job manager does.
 package main

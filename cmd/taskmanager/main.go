@@ -14,12 +14,21 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	taskmanagerv1 "github.com/eddy-streaming/eddy/api/taskmanager/v1"
+	"github.com/eddy-streaming/eddy/connectors/builtin"
 	"github.com/eddy-streaming/eddy/engine/cluster/membership"
 	"github.com/eddy-streaming/eddy/engine/cluster/taskmanager"
+	"github.com/eddy-streaming/eddy/engine/exchange/netexchange"
+	"github.com/eddy-streaming/eddy/examples/nexmark"
 )
+
+// guarded are the methods of the task manager's gRPC server that need the
+// cluster secret.
+var guarded = []string{"/eddy.taskmanager.v1.TaskManager/", "/eddy.exchange.v1.ExchangeService/"}
 
 const usage = `usage:
   taskmanager --jobmanager HOST:PORT [--slots N] [--rpc-addr HOST:PORT] [--id ID] [--cluster-secret S]
+              [--state-dir DIR]
 `
 
 func main() {
@@ -39,6 +48,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	addr := fs.String("rpc-addr", "127.0.0.1:0", "where this task manager serves its gRPC services")
 	id := fs.String("id", "", "the task manager's id (default: its host name and port)")
 	secret := fs.String("cluster-secret", os.Getenv("EDDY_CLUSTER_SECRET"), "the cluster secret (default $EDDY_CLUSTER_SECRET)")
+	stateDir := fs.String("state-dir", "", "where parts keep their keyed state (default: a temporary directory, removed at exit)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -66,22 +76,53 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		host, _ := os.Hostname()
 		*id = fmt.Sprintf("%s:%d", host, lis.Addr().(*net.TCPAddr).Port)
 	}
-	srv := grpc.NewServer()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(lis) }()
-	defer srv.Stop()
-
+	if *stateDir == "" {
+		dir, err := os.MkdirTemp("", "eddy-taskmanager-")
+		if err != nil {
+			fmt.Fprintf(stderr, "taskmanager: state directory: %v\n", err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		*stateDir = dir
+	} else if err := os.MkdirAll(*stateDir, 0o755); err != nil {
+		fmt.Fprintf(stderr, "taskmanager: --state-dir: %v\n", err)
+		return 1
+	}
 	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
 	if *secret != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(membership.SecretCredentials(*secret)))
 	}
+	srv := grpc.NewServer(append(netexchange.ServerOptions(),
+		grpc.ChainUnaryInterceptor(membership.SecretInterceptor(*secret, guarded...)),
+		grpc.ChainStreamInterceptor(membership.SecretStreamInterceptor(*secret, guarded...)))...)
+	exch := netexchange.NewServer(netexchange.ServerConfig{})
+	exch.Register(srv)
+	// The task manager ships the Nexmark benchmark's count_char UDF, as
+	// the job manager does.
+	parts, err := taskmanager.NewParts(taskmanager.PartsConfig{
+		ID: *id, Address: lis.Addr().String(), Exchange: exch, Connectors: builtin.Registry(), Functions: nexmark.Functions(),
+		StateDir: *stateDir, DialOptions: opts, Logger: logger,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "taskmanager: %v\n", err)
+		return 1
+	}
+	taskmanagerv1.RegisterTaskManagerServer(srv, parts)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(lis) }()
+	defer srv.Stop()
+	defer func() {
+		if err := parts.Close(); err != nil {
+			logger.Warn("stopping the parts", "err", err)
+		}
+	}()
 	conn, err := grpc.NewClient(*jm, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "taskmanager: --jobmanager %s: %v\n", *jm, err)
 		return 1
 	}
 	defer conn.Close()
-	logger.Info("task manager started", "id", *id, "rpc", lis.Addr().String(), "slots", *slots, "jobmanager", *jm)
+	logger.Info("task manager started", "id", *id, "rpc", lis.Addr().String(), "slots", *slots, "jobmanager", *jm, "state_dir", *stateDir)
 	joined := make(chan error, 1)
 	go func() {
 		joined <- taskmanager.Join(ctx, conn, taskmanager.Config{ID: *id, Address: lis.Addr().String(), Slots: *slots, Logger: logger})

@@ -6,15 +6,21 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
+	taskmanagerv1 "github.com/eddy-streaming/eddy/api/taskmanager/v1"
 	"github.com/eddy-streaming/eddy/engine/cluster/membership"
 )
 
@@ -128,4 +134,81 @@ func TestFlagErrors(t *testing.T) {
 	if !strings.Contains(errOut.String(), "no cluster secret") || !strings.Contains(errOut.String(), "registered with the job manager") {
 		t.Fatalf("logs:\n%s", errOut.String())
 	}
+}
+
+// TestServesTaskManager: the command serves the TaskManager service behind
+// the cluster secret (a call without it is Unauthenticated; with it, a
+// call naming no running part is FailedPrecondition), keeps parts' state
+// under --state-dir, and a default state directory is removed at exit.
+func TestServesTaskManager(t *testing.T) {
+	_, jm := serveRegistry(t, "k")
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := lis.Addr().String()
+	lis.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--jobmanager", jm, "--rpc-addr", addr, "--id", "tm1", "--cluster-secret", "k"}, &errOut)
+	}()
+	call := func(secret string) error {
+		opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+		if secret != "" {
+			opts = append(opts, grpc.WithPerRPCCredentials(membership.SecretCredentials(secret)))
+		}
+		cc, err := grpc.NewClient(addr, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+		defer ccancel()
+		_, err = taskmanagerv1.NewTaskManagerClient(cc).ResumeSources(cctx, &taskmanagerv1.PartRef{JobId: "j", Attempt: 1}, grpc.WaitForReady(true))
+		return err
+	}
+	if err := call("k"); status.Code(err) != codes.FailedPrecondition {
+		t.Fatalf("with the secret: %v", err)
+	}
+	if err := call(""); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("without the secret: %v", err)
+	}
+	if err := call("guess"); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("with a wrong secret: %v", err)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut.String())
+	}
+	// The default state directory is gone.
+	matches, _ := filepath.Glob(filepath.Join(os.TempDir(), "eddy-taskmanager-*"))
+	for _, m := range matches {
+		if strings.Contains(errOut.String(), m) {
+			t.Fatalf("state directory %s left behind", m)
+		}
+	}
+	if !strings.Contains(errOut.String(), "state_dir=") {
+		t.Fatalf("the state directory is not logged:\n%s", errOut.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
