@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	jmv1 "github.com/eddy-streaming/eddy/api/jobmanager/v1"
 	"github.com/eddy-streaming/eddy/connectors"
@@ -126,7 +128,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 	fs.StringVar(&f.restAddr, "rest-addr", "127.0.0.1:8081", "REST listen address (HOST:PORT)")
 	fs.StringVar(&f.rpcAddr, "rpc-addr", "127.0.0.1:6123", "gRPC listen address (HOST:PORT)")
 	fs.StringVar(&f.dir, "checkpoint-dir", "", "directory of the job records and the jobs' checkpoints (required)")
-	fs.IntVar(&f.localTMs, "local-taskmanagers", 1, "task managers to run inside this process")
+	fs.IntVar(&f.localTMs, "local-taskmanagers", 1, "task managers to run inside this process; 0: jobs run on task managers that join over the network (taskmanager --jobmanager this --rpc-addr)")
 	fs.IntVar(&f.slots, "slots", 4, "slots of each local task manager")
 	fs.StringVar(&f.token, "token", os.Getenv("EDDY_TOKEN"), "bearer token the APIs require (default $EDDY_TOKEN)")
 	fs.StringVar(&f.clusterSecret, "cluster-secret", os.Getenv("EDDY_CLUSTER_SECRET"), "secret task managers must present to join")
@@ -144,8 +146,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 	case f.dir == "":
 		fmt.Fprintf(stderr, "jobmanager serve: --checkpoint-dir is required (job records and checkpoints go there)\n")
 		return 2
-	case f.localTMs < 1:
-		fmt.Fprintf(stderr, "jobmanager serve: --local-taskmanagers must be at least 1, got %d (remote task managers are not supported yet)\n", f.localTMs)
+	case f.localTMs < 0:
+		fmt.Fprintf(stderr, "jobmanager serve: --local-taskmanagers must be 0 (remote task managers) or more, got %d\n", f.localTMs)
 		return 2
 	case f.slots < 1:
 		fmt.Fprintf(stderr, "jobmanager serve: --slots must be at least 1, got %d\n", f.slots)
@@ -162,20 +164,41 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 	defer cancel()
 	reg := prometheus.NewRegistry()
 	conns, funcs := builtin.Registry(), nexmark.Functions()
-	runner, err := jobmanager.NewLocalRunner(jobmanager.LocalConfig{
-		TaskManagers: f.localTMs, Slots: f.slots, Connectors: conns, Functions: funcs,
-		Registerer: reg, Logger: logger,
-	})
-	if err != nil {
-		fmt.Fprintf(stderr, "jobmanager serve: %v\n", err)
-		return 2
-	}
 	members := membership.New(membership.Config{Logger: logger})
 	mctx, stopMembers := context.WithCancel(ctx)
 	defer stopMembers()
 	go members.Run(mctx)
+	var runner jobmanager.Runner
+	var remote *jobmanager.RemoteRunner
+	listed := members // remote task managers the service lists next to the runner's
+	if f.localTMs == 0 {
+		dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+		if f.clusterSecret != "" {
+			dial = append(dial, grpc.WithPerRPCCredentials(membership.SecretCredentials(f.clusterSecret)))
+		}
+		var err error
+		remote, err = jobmanager.NewRemoteRunner(jobmanager.RemoteConfig{
+			Members: members, Connectors: conns, Functions: funcs, DialOptions: dial, Logger: logger,
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "jobmanager serve: %v\n", err)
+			return 2
+		}
+		defer remote.Close()
+		runner, listed = remote, nil
+	} else {
+		local, err := jobmanager.NewLocalRunner(jobmanager.LocalConfig{
+			TaskManagers: f.localTMs, Slots: f.slots, Connectors: conns, Functions: funcs,
+			Registerer: reg, Logger: logger,
+		})
+		if err != nil {
+			fmt.Fprintf(stderr, "jobmanager serve: %v\n", err)
+			return 2
+		}
+		runner = local
+	}
 	svc, err := jobmanager.NewService(ctx, jobmanager.ServiceConfig{
-		Dir: f.dir, Compiler: sqlCompiler{reg: conns, funcs: funcs}, Runner: runner, Members: members, Logger: logger,
+		Dir: f.dir, Compiler: sqlCompiler{reg: conns, funcs: funcs}, Runner: runner, Members: listed, Logger: logger,
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "jobmanager serve: %v\n", err)
@@ -183,12 +206,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 	}
 	srv, err := jobmanager.Start(ctx, svc, jobmanager.ServerConfig{
 		RESTAddr: f.restAddr, RPCAddr: f.rpcAddr, Token: f.token, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
-		Members: members, ClusterSecret: f.clusterSecret, Gatherer: reg, Logger: logger,
+		Members: members, ClusterSecret: f.clusterSecret, Remote: remote, Gatherer: reg, Logger: logger,
 	})
 	if err != nil {
 		svc.Close()
 		fmt.Fprintf(stderr, "jobmanager serve: %v\n", err)
 		return 1
+	}
+	if remote != nil {
+		remote.SetJobManagerAddress(srv.RPCAddr())
 	}
 	scheme := "http"
 	if f.tlsCert != "" {

@@ -116,6 +116,9 @@ type ExecStatus struct {
 	runtime.Status
 	// SavepointPath is the savepoint the job stopped with, once it has.
 	SavepointPath string
+	// Message, when set, says what a restarting job waits for (e.g.
+	// slots).
+	Message string
 }
 
 // TaskManagerInfo describes a task manager.

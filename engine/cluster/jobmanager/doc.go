@@ -2,7 +2,9 @@
 // api/jobmanager/v1 and its REST gateway, the registry of jobs and their
 // state machine, bearer-token auth, the durable job store and the Runner
 // that runs jobs on task managers, with LocalRunner running them in this
-// process.
+// process and RemoteRunner on task managers that joined over the network
+// (engine/cluster/membership), driving each job attempt's parts through
+// the TaskManager service and serving JobControl (api/taskmanager/v1).
 //
 // SQL reaches the service through an injected Compiler (engine/ never
 // imports sql/ or planner/; cmd/jobmanager wires the planner). A submitted

@@ -44,6 +44,10 @@ type ServerConfig struct {
 	// ClusterSecret (when set) instead of the bearer token.
 	Members       *membership.Registry
 	ClusterSecret string
+	// Remote, when set, serves the JobControl service the parts of job
+	// attempts on remote task managers call (api/taskmanager/v1); its
+	// calls carry ClusterSecret too, not the bearer token.
+	Remote *RemoteRunner
 	// Gatherer serves /metrics; default an empty registry.
 	Gatherer prometheus.Gatherer
 	// Logger; default slog.Default().
@@ -80,8 +84,9 @@ func Start(ctx context.Context, svc *Service, cfg ServerConfig) (*Server, error)
 	}
 	var serverTLS *tls.Config
 	var clientCreds credentials.TransportCredentials = insecure.NewCredentials()
-	grpcOpts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(authInterceptor(cfg.Token),
-		membership.SecretInterceptor(cfg.ClusterSecret, membership.MethodPrefix))}
+	clusterPrefixes := []string{membership.MethodPrefix, JobControlPrefix}
+	grpcOpts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(authInterceptor(cfg.Token, clusterPrefixes...),
+		membership.SecretInterceptor(cfg.ClusterSecret, clusterPrefixes...))}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
@@ -117,6 +122,9 @@ func Start(ctx context.Context, svc *Service, cfg ServerConfig) (*Server, error)
 	jmv1.RegisterJobManagerServer(s.grpc, svc)
 	if cfg.Members != nil {
 		cfg.Members.Register(s.grpc)
+	}
+	if cfg.Remote != nil {
+		cfg.Remote.Register(s.grpc)
 	}
 
 	s.conn, err = grpc.NewClient(dialAddr(rpcLis.Addr()), grpc.WithTransportCredentials(clientCreds))
@@ -233,11 +241,16 @@ func checkToken(token, authorization string) error {
 }
 
 // authInterceptor enforces the bearer token on every unary call, from
-// gRPC clients and from the gateway alike.
-func authInterceptor(token string) grpc.UnaryServerInterceptor {
+// gRPC clients and from the gateway alike, but for the methods of the
+// cluster's own services (names starting with one of cluster): task
+// managers authenticate with the cluster secret instead.
+func authInterceptor(token string, cluster ...string) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		// Task managers authenticate with the cluster secret instead.
-		if token != "" && !strings.HasPrefix(info.FullMethod, membership.MethodPrefix) {
+		internal := false
+		for _, p := range cluster {
+			internal = internal || strings.HasPrefix(info.FullMethod, p)
+		}
+		if token != "" && !internal {
 			md, _ := metadata.FromIncomingContext(ctx)
 			auth := ""
 			if v := md.Get("authorization"); len(v) > 0 {

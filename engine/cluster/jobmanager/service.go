@@ -52,6 +52,15 @@ type Service struct {
 	jobs    map[string]*jobEntry
 	closing bool
 	wg      sync.WaitGroup // watchers
+	// stopWatch ends the goroutine that starts waiting jobs when the
+	// runner's slots change (a slotNotifier runner only).
+	stopWatch chan struct{}
+}
+
+// slotNotifier is a Runner whose slots change on their own (task managers
+// join): the service then starts the jobs waiting for slots.
+type slotNotifier interface {
+	SlotsChanged() <-chan struct{}
 }
 
 // jobEntry is a job in the registry; its fields are guarded by
@@ -83,7 +92,11 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, store: st, logger: cfg.Logger, jobs: map[string]*jobEntry{}}
+	s := &Service{cfg: cfg, store: st, logger: cfg.Logger, jobs: map[string]*jobEntry{}, stopWatch: make(chan struct{})}
+	if n, ok := cfg.Runner.(slotNotifier); ok {
+		s.wg.Add(1)
+		go s.watchSlots(n)
+	}
 	recs, bad, err := st.load()
 	if err != nil {
 		return nil, err
@@ -111,11 +124,30 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 	return s, nil
 }
 
+// watchSlots starts the jobs waiting for slots whenever n's change, until
+// Close.
+func (s *Service) watchSlots(n slotNotifier) {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stopWatch:
+			return
+		case <-n.SlotsChanged():
+		}
+		s.mu.Lock()
+		s.scheduleWaitingLocked()
+		s.mu.Unlock()
+	}
+}
+
 // Close cancels the running jobs without recording it (their records keep
 // their states, so a job manager started on the same directory resumes
 // them) and waits for them to end.
 func (s *Service) Close() {
 	s.mu.Lock()
+	if !s.closing {
+		close(s.stopWatch)
+	}
 	s.closing = true
 	for _, e := range s.jobs {
 		if e.exec != nil {
@@ -648,6 +680,9 @@ func (s *Service) render(e *jobEntry) *jmv1.Job {
 		if cur.Restarting {
 			j.State = StateRestarting
 			j.Message = "restarting from the latest checkpoint after a failure"
+			if cur.Message != "" {
+				j.Message = cur.Message
+			}
 		}
 		j.Restarts = int32(cur.Restarts)
 		failures = failures[:0]
