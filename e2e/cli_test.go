@@ -22,7 +22,7 @@ var (
 )
 
 // jobmanagerBin builds cmd/jobmanager once per test binary and returns its path.
-func jobmanagerBin(t *testing.T) string {
+func jobmanagerBin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "eddy-e2e-bin")
