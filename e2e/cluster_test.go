@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -78,30 +79,15 @@ type cluster struct {
 // task manager per entry of slots, all with a cluster secret, and waits
 // until every task manager is registered.
 func startCluster(t testing.TB, dir string, slots ...int) *cluster {
+	return startClusterAt(t, dir, "127.0.0.1:0", slots...)
+}
+
+// startClusterAt is startCluster with the job manager's gRPC address.
+func startClusterAt(t testing.TB, dir, rpcAddr string, slots ...int) *cluster {
 	t.Helper()
-	c := &cluster{t: t, jmErr: &lockedBuffer{}}
-	c.jm = exec.Command(jobmanagerBin(t), "serve", "--checkpoint-dir", filepath.Join(dir, "jm"),
-		"--rest-addr", "127.0.0.1:0", "--rpc-addr", "127.0.0.1:0", "--local-taskmanagers", "0", "--cluster-secret", "s3cret")
-	c.jm.Env = append(os.Environ(), "TMPDIR="+dir)
-	stdout, err := c.jm.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.jm.Stderr = c.jmErr
-	if err := c.jm.Start(); err != nil {
-		t.Fatal(err)
-	}
+	c := &cluster{t: t}
 	t.Cleanup(c.stop)
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no address line: %v\n%s", err, c.jmErr.String())
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	m := regexp.MustCompile(`REST on (http://\S+), gRPC on (\S+)`).FindStringSubmatch(line)
-	if m == nil {
-		t.Fatalf("address line %q", line)
-	}
-	c.rest, c.rpc = m[1], m[2]
+	c.startJobManager(dir, rpcAddr)
 	for i, n := range slots {
 		errs := &lockedBuffer{}
 		tm := exec.Command(taskmanagerBin(t), "--jobmanager", c.rpc, "--slots", fmt.Sprint(n), "--id", fmt.Sprintf("tm%d", i),
@@ -130,6 +116,35 @@ func startCluster(t testing.TB, dir string, slots ...int) *cluster {
 	}
 }
 
+// startJobManager starts the job manager process (again, after a kill:
+// the same directory and gRPC address, so the task managers find it).
+func (c *cluster) startJobManager(dir, rpcAddr string) {
+	t := c.t
+	t.Helper()
+	c.jmErr = &lockedBuffer{}
+	c.jm = exec.Command(jobmanagerBin(t), "serve", "--checkpoint-dir", filepath.Join(dir, "jm"),
+		"--rest-addr", "127.0.0.1:0", "--rpc-addr", rpcAddr, "--local-taskmanagers", "0", "--cluster-secret", "s3cret")
+	c.jm.Env = append(os.Environ(), "TMPDIR="+dir)
+	stdout, err := c.jm.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.jm.Stderr = c.jmErr
+	if err := c.jm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no address line: %v\n%s", err, c.jmErr.String())
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout) }()
+	m := regexp.MustCompile(`REST on (http://\S+), gRPC on (\S+)`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("address line %q", line)
+	}
+	c.rest, c.rpc = m[1], m[2]
+}
+
 func (c *cluster) logs() string {
 	var b strings.Builder
 	b.WriteString("jobmanager:\n" + tail(c.jmErr.String(), 40))
@@ -144,11 +159,15 @@ func (c *cluster) stop() {
 		for _, tm := range c.tms {
 			_ = tm.Process.Signal(syscall.SIGTERM)
 		}
-		_ = c.jm.Process.Signal(os.Interrupt)
+		if c.jm != nil {
+			_ = c.jm.Process.Signal(os.Interrupt)
+		}
 		for _, tm := range c.tms {
 			_ = tm.Wait()
 		}
-		_ = c.jm.Wait()
+		if c.jm != nil {
+			_ = c.jm.Wait()
+		}
 	})
 }
 
@@ -259,6 +278,65 @@ func TestClusterTaskManagerKilled(t *testing.T) {
 		t.Fatalf("the kill caused no restart: %+v\n%s", j, c.logs())
 	}
 	t.Logf("finished %s after the kill, %d restart(s); first failure: %s", time.Since(killed).Round(time.Millisecond), j.Restarts, j.Failures[0].Message)
+	assertSameRows(t, fc.output(t, out), want)
+	checkNoHidden(t, out)
+}
+
+// TestClusterJobManagerKilled: the job manager process is SIGKILLed while
+// the flagship runs on three task manager processes; a new one started on
+// the same directory and gRPC address resumes the job from its latest
+// checkpoint once the task managers have registered again (cancelling the
+// old attempt's parts first), and the committed output equals the
+// reference exactly.
+func TestClusterJobManagerKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs processes")
+	}
+	dir := t.TempDir()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rpc := lis.Addr().String()
+	lis.Close()
+	c := startClusterAt(t, dir, rpc, 2, 2, 2)
+	fc := flagshipCase()
+	tables := fc.tables(60_000, 15_000, 62)
+	want := fc.want(t, tables)
+	out := filepath.Join(dir, "out")
+	id := c.submit(map[string]any{"sql": fc.script(tables, out), "name": "flagship", "parallelism": 3, "checkpoint_interval": "300ms"})
+	deadline := time.Now().Add(time.Minute)
+	for {
+		j := c.job(id)
+		if j.LastCheckpoint != nil && j.LastCheckpoint.ID >= 1 {
+			break
+		}
+		if j.State != "RUNNING" && j.State != "CREATED" || time.Now().After(deadline) {
+			t.Fatalf("no checkpoint while running: %+v\n%s", j, c.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := c.jm.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.jm.Wait()
+	killed := time.Now()
+	c.startJobManager(dir, rpc)
+	var j clusterJob
+	for {
+		j = c.job(id)
+		if j.State == "FINISHED" || j.State == "FAILED" || j.State == "CANCELED" {
+			break
+		}
+		if time.Since(killed) > 3*time.Minute {
+			t.Fatalf("the resumed job did not end: %+v\n%s", j, c.logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if j.State != "FINISHED" {
+		t.Fatalf("job ended %s: %+v\n%s", j.State, j, c.logs())
+	}
+	t.Logf("finished %s after the job manager was killed", time.Since(killed).Round(time.Millisecond))
 	assertSameRows(t, fc.output(t, out), want)
 	checkNoHidden(t, out)
 }

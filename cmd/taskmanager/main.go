@@ -125,7 +125,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	logger.Info("task manager started", "id", *id, "rpc", lis.Addr().String(), "slots", *slots, "jobmanager", *jm, "state_dir", *stateDir)
 	joined := make(chan error, 1)
 	go func() {
-		joined <- taskmanager.Join(ctx, conn, taskmanager.Config{ID: *id, Address: lis.Addr().String(), Slots: *slots, Logger: logger})
+		joined <- taskmanager.Join(ctx, conn, taskmanager.Config{ID: *id, Address: lis.Addr().String(), Slots: *slots, Logger: logger,
+			Lost: func(why error) {
+				if running := parts.Running(); len(running) > 0 {
+					logger.Warn("job manager lost: cancelling its job attempts before registering again", "attempts", running, "why", why)
+					parts.CancelAll(fmt.Sprintf("the job manager was lost: %v", why))
+				}
+			}})
 	}()
 	select {
 	case err := <-joined:

@@ -129,14 +129,17 @@ func NewService(ctx context.Context, cfg ServiceConfig) (*Service, error) {
 func (s *Service) watchSlots(n slotNotifier) {
 	defer s.wg.Done()
 	for {
-		select {
-		case <-s.stopWatch:
-			return
-		case <-n.SlotsChanged():
-		}
+		// Take the channel before looking at the slots: a change after
+		// the look closes it, so none is missed.
+		changed := n.SlotsChanged()
 		s.mu.Lock()
 		s.scheduleWaitingLocked()
 		s.mu.Unlock()
+		select {
+		case <-s.stopWatch:
+			return
+		case <-changed:
+		}
 	}
 }
 

@@ -444,3 +444,74 @@ func TestLocalRunnerSlots(t *testing.T) {
 		t.Fatal("negative task managers accepted")
 	}
 }
+
+// growingRunner is a fakeRunner whose slots grow on their own (task
+// managers joining), announced through SlotsChanged. Its first refused
+// Start blocks until the test has added every slot (and signalled each
+// addition), as when several task managers join while the service is
+// still looking at the slots of the first.
+type growingRunner struct {
+	*fakeRunner
+	mu       sync.Mutex
+	changed  chan struct{}
+	inStart  chan struct{} // closed when the first refused Start begins
+	proceed  chan struct{} // closed by the test to let it return
+	refusals int
+}
+
+func (g *growingRunner) SlotsChanged() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.changed
+}
+
+func (g *growingRunner) add(n int) {
+	g.fakeRunner.mu.Lock()
+	g.fakeRunner.total += n
+	g.fakeRunner.mu.Unlock()
+	g.mu.Lock()
+	close(g.changed)
+	g.changed = make(chan struct{})
+	g.mu.Unlock()
+}
+
+func (g *growingRunner) TotalSlots() int { return 8 }
+
+func (g *growingRunner) Start(ctx context.Context, job JobSpec, gr *jobgraph.Graph, restore *checkpoint.Metadata, st checkpoint.Storage) (Execution, error) {
+	e, err := g.fakeRunner.Start(ctx, job, gr, restore, st)
+	if errors.Is(err, ErrNoSlots) {
+		g.mu.Lock()
+		g.refusals++
+		first := g.refusals == 2 // the submit's own attempt is the first
+		g.mu.Unlock()
+		if first {
+			close(g.inStart)
+			<-g.proceed
+		}
+	}
+	return e, err
+}
+
+// TestWaitingJobStartsWhenSlotsJoinQuickly: slots that arrive while the
+// service is deciding (three joins in a row) are not missed: the waiting
+// job starts.
+func TestWaitingJobStartsWhenSlotsJoinQuickly(t *testing.T) {
+	g := &growingRunner{fakeRunner: newFakeRunner(0), changed: make(chan struct{}), inStart: make(chan struct{}), proceed: make(chan struct{})}
+	s := newTestService(t, t.TempDir(), g)
+	resp, err := s.SubmitJob(context.Background(), &jmv1.SubmitJobRequest{Sql: "job;", Parallelism: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.add(1) // the watcher looks, and is refused while...
+	<-g.inStart
+	g.add(1) // ...two more task managers join
+	g.add(1)
+	close(g.proceed)
+	deadline := time.Now().Add(5 * time.Second)
+	for get(t, s, resp.Id).State != StateRunning {
+		if time.Now().After(deadline) {
+			t.Fatalf("the job still waits with 3 of 3 slots free: %v", get(t, s, resp.Id))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

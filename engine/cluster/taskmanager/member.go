@@ -33,6 +33,11 @@ type Config struct {
 	MaxBackoff time.Duration
 	// Registered, when set, is called after each successful registration.
 	Registered func(registration string)
+	// Lost, when set, is called when the job manager is lost (it stopped
+	// answering heartbeats for their timeout, or asked for a new
+	// registration, as after a restart), before registering again: the
+	// task manager cancels what it ran for the old one.
+	Lost func(why error)
 }
 
 // Join keeps the task manager registered with the job manager behind conn
@@ -80,6 +85,9 @@ func Join(ctx context.Context, conn grpc.ClientConnInterface, cfg Config) error 
 			return fmt.Errorf("taskmanager %s: heartbeat: %w", cfg.ID, err)
 		}
 		cfg.Logger.Warn("registering again with the job manager", "taskmanager", cfg.ID, "why", err)
+		if cfg.Lost != nil {
+			cfg.Lost(err)
+		}
 	}
 	return nil
 }

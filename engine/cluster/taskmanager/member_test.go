@@ -62,6 +62,7 @@ type member struct {
 	done   chan error
 	mu     sync.Mutex
 	regs   int
+	lost   int
 }
 
 func join(t *testing.T, jmAddr, id string, slots int, secret string) *member {
@@ -79,7 +80,8 @@ func join(t *testing.T, jmAddr, id string, slots int, secret string) *member {
 	go func() {
 		defer conn.Close()
 		m.done <- Join(ctx, conn, Config{ID: id, Address: "127.0.0.1:1" + id[len(id)-1:], Slots: slots, Logger: quiet,
-			MaxBackoff: 50 * time.Millisecond, Registered: func(string) { m.mu.Lock(); m.regs++; m.mu.Unlock() }})
+			MaxBackoff: 50 * time.Millisecond, Registered: func(string) { m.mu.Lock(); m.regs++; m.mu.Unlock() },
+			Lost: func(error) { m.mu.Lock(); m.lost++; m.mu.Unlock() }})
 	}()
 	return m
 }
@@ -195,6 +197,12 @@ func TestRegisterAgainAfterJobManagerRestart(t *testing.T) {
 	d := waitFor(t, "the registration with the new job manager", func() bool { return len(jm2.reg.TaskManagers()) == 1 })
 	if m.registrations() < 2 {
 		t.Fatalf("%d registrations", m.registrations())
+	}
+	m.mu.Lock()
+	lost := m.lost
+	m.mu.Unlock()
+	if lost < 1 {
+		t.Fatal("the task manager registered again without reporting the job manager lost")
 	}
 	t.Logf("registered again %s after the restart", d)
 }

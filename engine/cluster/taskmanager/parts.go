@@ -155,6 +155,26 @@ func (ps *Parts) Running() []string {
 	return out
 }
 
+// CancelAll cancels every running part with reason and waits until each
+// has ended (its resources released; its end may still be being
+// reported). A task manager that lost its job manager calls it before it
+// registers again: a new job manager deploys new attempts, and no part of
+// an old one may commit output after the new attempt recovered its sinks.
+func (ps *Parts) CancelAll(reason string) {
+	ps.mu.Lock()
+	running := make([]*part, 0, len(ps.parts))
+	for _, p := range ps.parts {
+		running = append(running, p)
+	}
+	ps.mu.Unlock()
+	for _, p := range running {
+		p.p.Cancel(errors.New(reason))
+	}
+	for _, p := range running {
+		<-p.ended
+	}
+}
+
 // Close cancels every running part, waits until each has ended and
 // reported its end (briefly: the job manager may be gone), and closes the
 // connections to job managers. Deploys after Close fail.
