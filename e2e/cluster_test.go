@@ -217,6 +217,11 @@ type clusterJob struct {
 	Failures []struct {
 		Message string `json:"message"`
 	} `json:"failures"`
+	Vertices []struct {
+		ID        string  `json:"id"`
+		RecordsIn float64 `json:"records_in"`
+		Watermark string  `json:"watermark"`
+	} `json:"vertices"`
 }
 
 func (c *cluster) job(id string) clusterJob {
@@ -253,6 +258,23 @@ func TestClusterTaskManagerKilled(t *testing.T) {
 		}
 		if j.State != "RUNNING" && j.State != "CREATED" || time.Now().After(deadline) {
 			t.Fatalf("no checkpoint while running: %+v\n%s", j, c.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The task managers report their parts' live status: while the job
+	// runs, every vertex shows the records it has taken in.
+	for {
+		j := c.job(id)
+		live := len(j.Vertices) > 0
+		for _, v := range j.Vertices {
+			live = live && v.RecordsIn > 0
+		}
+		if j.State == "RUNNING" && live {
+			t.Logf("live while RUNNING: %+v", j.Vertices)
+			break
+		}
+		if j.State != "RUNNING" || time.Now().After(deadline) {
+			t.Fatalf("no live records_in on every vertex while running: %+v\n%s", j, c.logs())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -60,10 +60,11 @@ type PartConfig struct {
 // Part is a running subset of a job attempt's subtasks (see RunPart). Its
 // methods may be called from any goroutine.
 type Part struct {
-	j    *job
-	done chan struct{}
-	res  *PartResult
-	err  error
+	j       *job
+	started time.Time
+	done    chan struct{}
+	res     *PartResult
+	err     error
 }
 
 // PartResult is what a Part's subtasks did.
@@ -152,7 +153,7 @@ func RunPart(ctx context.Context, g *jobgraph.Graph, opts Options, cfg PartConfi
 	j.cancel = cancel
 	ckctx, ckcancel := context.WithCancel(jctx)
 	j.ckptCtx = ckctx
-	p := &Part{j: j, done: make(chan struct{})}
+	p := &Part{j: j, started: time.Now(), done: make(chan struct{})}
 	done := make(chan struct{})
 	for _, s := range j.subtasks {
 		go func() {

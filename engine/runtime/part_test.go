@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -302,5 +303,103 @@ func TestRunPartErrors(t *testing.T) {
 		if _, err := RunPart(ctx, g, o, tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("RunPart: %v, want an error containing %q", err, tc.want)
 		}
+	}
+}
+
+// TestPartStatus runs the checkpoint test job (sources of parallelism 3,
+// counts of parallelism 2) as two Parts while another goroutine reads
+// their live status: the counts never go back and the back-pressure stays
+// within [0, 1]; at the end each part reports its own subtasks of each
+// vertex, the source vertex's records in over both parts are every row
+// generated, and every vertex's watermark is the end of input.
+func TestPartStatus(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	r := rand.New(rand.NewPCG(5, 3))
+	c := newCkptJob(t)
+	shares := byKey(genRows(r, 4000, 30, 5, 10), 3)
+	rows := 0
+	for _, s := range shares {
+		rows += len(s)
+	}
+	c.f.addDataset("a", &dataset{shares: shares, maxBatch: 1 + r.IntN(20)})
+	g := c.graph(2, map[string]int{"a": 3})
+	opts := c.options(mem)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sj := startSplit(t, ctx, g, opts, 2, nil)
+	polled := make(chan error, 1)
+	go func() {
+		prev := make([]PartStatus, len(sj.parts))
+		for {
+			done := true
+			for k, p := range sj.parts {
+				select {
+				case <-p.Done():
+				default:
+					done = false
+				}
+				st := p.Status()
+				if !prev[k].At.IsZero() {
+					st.Since(prev[k])
+					for i, v := range st.Vertices {
+						pv := prev[k].Vertices[i]
+						if v.ID != pv.ID || v.RecordsIn < pv.RecordsIn || v.RecordsOut < pv.RecordsOut || v.Watermark < pv.Watermark || v.Blocked < pv.Blocked {
+							polled <- fmt.Errorf("part %d: status went back: %+v after %+v", k, v, pv)
+							return
+						}
+					}
+				}
+				for _, v := range st.Vertices {
+					if v.Backpressure < 0 || v.Backpressure > 1 {
+						polled <- fmt.Errorf("part %d vertex %s: back-pressure %v", k, v.ID, v.Backpressure)
+						return
+					}
+				}
+				prev[k] = st
+			}
+			if done {
+				polled <- nil
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	for k, err := range sj.wait() {
+		if err != nil {
+			t.Fatalf("part %d: %v", k, err)
+		}
+	}
+	if err := <-polled; err != nil {
+		t.Fatal(err)
+	}
+	var srcIn int64
+	for k, p := range sj.parts {
+		st := p.Status()
+		want := map[string]int{}
+		for _, v := range g.Vertices {
+			for i := range v.Parallelism {
+				if i%2 == k {
+					want[v.ID]++
+				}
+			}
+		}
+		if len(st.Vertices) != len(want) {
+			t.Fatalf("part %d: vertices %+v, want subtasks %v", k, st.Vertices, want)
+		}
+		for _, v := range st.Vertices {
+			if v.Subtasks != want[v.ID] {
+				t.Errorf("part %d vertex %s: %d subtasks, want %d", k, v.ID, v.Subtasks, want[v.ID])
+			}
+			if v.Watermark != stream.MaxWatermark {
+				t.Errorf("part %d vertex %s: watermark %d after the end of input", k, v.ID, v.Watermark)
+			}
+			if v.ID == "va" {
+				srcIn += v.RecordsIn
+			}
+		}
+	}
+	if srcIn != int64(rows) {
+		t.Fatalf("source records in over the parts: %d, want %d", srcIn, rows)
 	}
 }

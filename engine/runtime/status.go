@@ -219,3 +219,98 @@ type liveState struct {
 
 // outputSample is how many output batches one timed batch stands for.
 const outputSample = 4
+
+// PartStatus is a live snapshot of a Part's local subtasks (Part.Status).
+type PartStatus struct {
+	// At is when it was taken, Started when the part started.
+	At, Started time.Time
+	// Vertices has an entry per vertex with a local subtask, in graph
+	// order.
+	Vertices []PartVertexStatus
+}
+
+// PartVertexStatus is one vertex's counters summed over a part's local
+// subtasks of it.
+type PartVertexStatus struct {
+	ID string
+	// Subtasks is how many of the vertex's subtasks run in the part.
+	Subtasks   int
+	RecordsIn  int64
+	RecordsOut int64
+	// Watermark is the lowest watermark the local subtasks have sent
+	// downstream (or handed their sinks): stream.MinWatermark when one
+	// has sent none, stream.MaxWatermark when all reached end of input.
+	Watermark int64
+	// Blocked estimates the time the local subtasks spent, together,
+	// handing output to full exchanges since the part started.
+	Blocked time.Duration
+	// Backpressure is Blocked as a share (0 to 1) of the subtasks' time
+	// since the part started, or of the time since an earlier snapshot
+	// after PartStatus.Since.
+	Backpressure float64
+}
+
+// Status returns a live snapshot of the part's local subtasks: per vertex,
+// records in and out, the lowest output watermark and the back-pressure
+// estimate since the part started (PartStatus.Since narrows it to the
+// time since an earlier snapshot). It only reads counters: it may be
+// called from any goroutine, as often as wanted, also after the part
+// ended (the final counts).
+func (p *Part) Status() PartStatus {
+	j := p.j
+	st := PartStatus{At: time.Now(), Started: p.started}
+	res := j.result(0)
+	type acc struct {
+		n       int
+		wm      int64
+		blocked int64
+	}
+	byV := map[string]*acc{}
+	for _, s := range j.subtasks {
+		id := s.plan.v.ID
+		a := byV[id]
+		if a == nil {
+			a = &acc{wm: stream.MaxWatermark}
+			byV[id] = a
+		}
+		a.n++
+		a.wm = min(a.wm, s.liveWM.Load())
+		a.blocked += s.blockedNs.Load()
+	}
+	wall := st.At.Sub(st.Started).Nanoseconds()
+	for _, vr := range res.Vertices {
+		a := byV[vr.ID]
+		if a == nil {
+			continue
+		}
+		vs := PartVertexStatus{ID: vr.ID, Subtasks: a.n, RecordsIn: vr.RecordsIn, RecordsOut: vr.RecordsOut,
+			Watermark: a.wm, Blocked: time.Duration(a.blocked)}
+		if wall > 0 {
+			vs.Backpressure = min(1, max(0, float64(a.blocked)/float64(wall*int64(a.n))))
+		}
+		st.Vertices = append(st.Vertices, vs)
+	}
+	return st
+}
+
+// Since sets each vertex's Backpressure to the share of its subtasks' time
+// since prev (an earlier snapshot of the same part) spent blocked; vertices
+// prev lacks keep theirs.
+func (s *PartStatus) Since(prev PartStatus) {
+	wall := s.At.Sub(prev.At).Nanoseconds()
+	if wall <= 0 {
+		return
+	}
+	before := make(map[string]time.Duration, len(prev.Vertices))
+	for _, v := range prev.Vertices {
+		before[v.ID] = v.Blocked
+	}
+	for i := range s.Vertices {
+		v := &s.Vertices[i]
+		b, ok := before[v.ID]
+		if !ok || v.Subtasks == 0 {
+			continue
+		}
+		v.Backpressure = min(1, max(0, float64(v.Blocked-b)/float64(wall*int64(v.Subtasks))))
+	}
+}

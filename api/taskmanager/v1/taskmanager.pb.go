@@ -31,6 +31,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// WatermarkState says what a VertexStatus's watermark_ms means.
+type WatermarkState int32
+
+const (
+	// WATERMARK_STATE_NONE: a local subtask has sent no watermark yet.
+	WatermarkState_WATERMARK_STATE_NONE WatermarkState = 0
+	// WATERMARK_STATE_SET: watermark_ms is the lowest sent.
+	WatermarkState_WATERMARK_STATE_SET WatermarkState = 1
+	// WATERMARK_STATE_ENDED: every local subtask reached end of input.
+	WatermarkState_WATERMARK_STATE_ENDED WatermarkState = 2
+)
+
+// Enum value maps for WatermarkState.
+var (
+	WatermarkState_name = map[int32]string{
+		0: "WATERMARK_STATE_NONE",
+		1: "WATERMARK_STATE_SET",
+		2: "WATERMARK_STATE_ENDED",
+	}
+	WatermarkState_value = map[string]int32{
+		"WATERMARK_STATE_NONE":  0,
+		"WATERMARK_STATE_SET":   1,
+		"WATERMARK_STATE_ENDED": 2,
+	}
+)
+
+func (x WatermarkState) Enum() *WatermarkState {
+	p := new(WatermarkState)
+	*p = x
+	return p
+}
+
+func (x WatermarkState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (WatermarkState) Descriptor() protoreflect.EnumDescriptor {
+	return file_taskmanager_v1_taskmanager_proto_enumTypes[0].Descriptor()
+}
+
+func (WatermarkState) Type() protoreflect.EnumType {
+	return &file_taskmanager_v1_taskmanager_proto_enumTypes[0]
+}
+
+func (x WatermarkState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use WatermarkState.Descriptor instead.
+func (WatermarkState) EnumDescriptor() ([]byte, []int) {
+	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{0}
+}
+
 // PartRef names one task manager's part of one job attempt.
 type PartRef struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -724,6 +777,176 @@ func (x *PartEndedRequest) GetResultJson() []byte {
 	return nil
 }
 
+// VertexStatus is one vertex's live counters summed over a part's local
+// subtasks of it.
+type VertexStatus struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Vertex string                 `protobuf:"bytes,1,opt,name=vertex,proto3" json:"vertex,omitempty"`
+	// subtasks is how many of the vertex's subtasks run in the part.
+	Subtasks   int32 `protobuf:"varint,2,opt,name=subtasks,proto3" json:"subtasks,omitempty"`
+	RecordsIn  int64 `protobuf:"varint,3,opt,name=records_in,json=recordsIn,proto3" json:"records_in,omitempty"`
+	RecordsOut int64 `protobuf:"varint,4,opt,name=records_out,json=recordsOut,proto3" json:"records_out,omitempty"`
+	// watermark_ms is the lowest watermark the local subtasks sent
+	// downstream (Unix milliseconds), when watermark_state is SET.
+	WatermarkMs    int64          `protobuf:"varint,5,opt,name=watermark_ms,json=watermarkMs,proto3" json:"watermark_ms,omitempty"`
+	WatermarkState WatermarkState `protobuf:"varint,6,opt,name=watermark_state,json=watermarkState,proto3,enum=eddy.taskmanager.v1.WatermarkState" json:"watermark_state,omitempty"`
+	// backpressure estimates, between 0 and 1, the share of the local
+	// subtasks' time since the part's previous report spent handing output
+	// to full exchanges.
+	Backpressure  float64 `protobuf:"fixed64,7,opt,name=backpressure,proto3" json:"backpressure,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VertexStatus) Reset() {
+	*x = VertexStatus{}
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VertexStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VertexStatus) ProtoMessage() {}
+
+func (x *VertexStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VertexStatus.ProtoReflect.Descriptor instead.
+func (*VertexStatus) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *VertexStatus) GetVertex() string {
+	if x != nil {
+		return x.Vertex
+	}
+	return ""
+}
+
+func (x *VertexStatus) GetSubtasks() int32 {
+	if x != nil {
+		return x.Subtasks
+	}
+	return 0
+}
+
+func (x *VertexStatus) GetRecordsIn() int64 {
+	if x != nil {
+		return x.RecordsIn
+	}
+	return 0
+}
+
+func (x *VertexStatus) GetRecordsOut() int64 {
+	if x != nil {
+		return x.RecordsOut
+	}
+	return 0
+}
+
+func (x *VertexStatus) GetWatermarkMs() int64 {
+	if x != nil {
+		return x.WatermarkMs
+	}
+	return 0
+}
+
+func (x *VertexStatus) GetWatermarkState() WatermarkState {
+	if x != nil {
+		return x.WatermarkState
+	}
+	return WatermarkState_WATERMARK_STATE_NONE
+}
+
+func (x *VertexStatus) GetBackpressure() float64 {
+	if x != nil {
+		return x.Backpressure
+	}
+	return 0
+}
+
+type PartStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Part          *PartRef               `protobuf:"bytes,1,opt,name=part,proto3" json:"part,omitempty"`
+	TaskmanagerId string                 `protobuf:"bytes,2,opt,name=taskmanager_id,json=taskmanagerId,proto3" json:"taskmanager_id,omitempty"`
+	// vertices has an entry per vertex with a subtask in the part.
+	Vertices []*VertexStatus `protobuf:"bytes,3,rep,name=vertices,proto3" json:"vertices,omitempty"`
+	// final: the part has ended; these are its last counts.
+	Final         bool `protobuf:"varint,4,opt,name=final,proto3" json:"final,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartStatusRequest) Reset() {
+	*x = PartStatusRequest{}
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartStatusRequest) ProtoMessage() {}
+
+func (x *PartStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartStatusRequest.ProtoReflect.Descriptor instead.
+func (*PartStatusRequest) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *PartStatusRequest) GetPart() *PartRef {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *PartStatusRequest) GetTaskmanagerId() string {
+	if x != nil {
+		return x.TaskmanagerId
+	}
+	return ""
+}
+
+func (x *PartStatusRequest) GetVertices() []*VertexStatus {
+	if x != nil {
+		return x.Vertices
+	}
+	return nil
+}
+
+func (x *PartStatusRequest) GetFinal() bool {
+	if x != nil {
+		return x.Final
+	}
+	return false
+}
+
 var File_taskmanager_v1_taskmanager_proto protoreflect.FileDescriptor
 
 const file_taskmanager_v1_taskmanager_proto_rawDesc = "" +
@@ -785,7 +1008,26 @@ const file_taskmanager_v1_taskmanager_proto_rawDesc = "" +
 	"\x0etaskmanager_id\x18\x02 \x01(\tR\rtaskmanagerId\x12\x14\n" +
 	"\x05error\x18\x03 \x01(\tR\x05error\x12\x1f\n" +
 	"\vresult_json\x18\x04 \x01(\fR\n" +
-	"resultJson2\xf7\x03\n" +
+	"resultJson\"\x97\x02\n" +
+	"\fVertexStatus\x12\x16\n" +
+	"\x06vertex\x18\x01 \x01(\tR\x06vertex\x12\x1a\n" +
+	"\bsubtasks\x18\x02 \x01(\x05R\bsubtasks\x12\x1d\n" +
+	"\n" +
+	"records_in\x18\x03 \x01(\x03R\trecordsIn\x12\x1f\n" +
+	"\vrecords_out\x18\x04 \x01(\x03R\n" +
+	"recordsOut\x12!\n" +
+	"\fwatermark_ms\x18\x05 \x01(\x03R\vwatermarkMs\x12L\n" +
+	"\x0fwatermark_state\x18\x06 \x01(\x0e2#.eddy.taskmanager.v1.WatermarkStateR\x0ewatermarkState\x12\"\n" +
+	"\fbackpressure\x18\a \x01(\x01R\fbackpressure\"\xc1\x01\n" +
+	"\x11PartStatusRequest\x120\n" +
+	"\x04part\x18\x01 \x01(\v2\x1c.eddy.taskmanager.v1.PartRefR\x04part\x12%\n" +
+	"\x0etaskmanager_id\x18\x02 \x01(\tR\rtaskmanagerId\x12=\n" +
+	"\bvertices\x18\x03 \x03(\v2!.eddy.taskmanager.v1.VertexStatusR\bvertices\x12\x14\n" +
+	"\x05final\x18\x04 \x01(\bR\x05final*^\n" +
+	"\x0eWatermarkState\x12\x18\n" +
+	"\x14WATERMARK_STATE_NONE\x10\x00\x12\x17\n" +
+	"\x13WATERMARK_STATE_SET\x10\x01\x12\x19\n" +
+	"\x15WATERMARK_STATE_ENDED\x10\x022\xf7\x03\n" +
 	"\vTaskManager\x12Q\n" +
 	"\x06Deploy\x12\".eddy.taskmanager.v1.DeployRequest\x1a#.eddy.taskmanager.v1.DeployResponse\x12X\n" +
 	"\x0eTriggerBarrier\x12*.eddy.taskmanager.v1.TriggerBarrierRequest\x1a\x1a.eddy.taskmanager.v1.Empty\x12I\n" +
@@ -793,13 +1035,14 @@ const file_taskmanager_v1_taskmanager_proto_rawDesc = "" +
 	"\x0eNotifyComplete\x12*.eddy.taskmanager.v1.NotifyCompleteRequest\x1a\x1a.eddy.taskmanager.v1.Empty\x12D\n" +
 	"\bStopPart\x12\x1c.eddy.taskmanager.v1.PartRef\x1a\x1a.eddy.taskmanager.v1.Empty\x12P\n" +
 	"\n" +
-	"CancelPart\x12&.eddy.taskmanager.v1.CancelPartRequest\x1a\x1a.eddy.taskmanager.v1.Empty2\xcc\x02\n" +
+	"CancelPart\x12&.eddy.taskmanager.v1.CancelPartRequest\x1a\x1a.eddy.taskmanager.v1.Empty2\xa0\x03\n" +
 	"\n" +
 	"JobControl\x12B\n" +
 	"\x03Ack\x12\x1f.eddy.taskmanager.v1.AckRequest\x1a\x1a.eddy.taskmanager.v1.Empty\x12R\n" +
 	"\vSourceEnded\x12'.eddy.taskmanager.v1.SourceEndedRequest\x1a\x1a.eddy.taskmanager.v1.Empty\x12V\n" +
 	"\rCommittedUpTo\x12).eddy.taskmanager.v1.CommittedUpToRequest\x1a\x1a.eddy.taskmanager.v1.Empty\x12N\n" +
-	"\tPartEnded\x12%.eddy.taskmanager.v1.PartEndedRequest\x1a\x1a.eddy.taskmanager.v1.EmptyBAZ?github.com/eddy-streaming/eddy/api/taskmanager/v1;taskmanagerv1b\x06proto3"
+	"\tPartEnded\x12%.eddy.taskmanager.v1.PartEndedRequest\x1a\x1a.eddy.taskmanager.v1.Empty\x12R\n" +
+	"\fReportStatus\x12&.eddy.taskmanager.v1.PartStatusRequest\x1a\x1a.eddy.taskmanager.v1.EmptyBAZ?github.com/eddy-streaming/eddy/api/taskmanager/v1;taskmanagerv1b\x06proto3"
 
 var (
 	file_taskmanager_v1_taskmanager_proto_rawDescOnce sync.Once
@@ -813,58 +1056,67 @@ func file_taskmanager_v1_taskmanager_proto_rawDescGZIP() []byte {
 	return file_taskmanager_v1_taskmanager_proto_rawDescData
 }
 
-var file_taskmanager_v1_taskmanager_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_taskmanager_v1_taskmanager_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_taskmanager_v1_taskmanager_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_taskmanager_v1_taskmanager_proto_goTypes = []any{
-	(*PartRef)(nil),               // 0: eddy.taskmanager.v1.PartRef
-	(*DeployRequest)(nil),         // 1: eddy.taskmanager.v1.DeployRequest
-	(*DeployResponse)(nil),        // 2: eddy.taskmanager.v1.DeployResponse
-	(*TriggerBarrierRequest)(nil), // 3: eddy.taskmanager.v1.TriggerBarrierRequest
-	(*NotifyCompleteRequest)(nil), // 4: eddy.taskmanager.v1.NotifyCompleteRequest
-	(*CancelPartRequest)(nil),     // 5: eddy.taskmanager.v1.CancelPartRequest
-	(*Empty)(nil),                 // 6: eddy.taskmanager.v1.Empty
-	(*AckRequest)(nil),            // 7: eddy.taskmanager.v1.AckRequest
-	(*SourceEndedRequest)(nil),    // 8: eddy.taskmanager.v1.SourceEndedRequest
-	(*CommittedUpToRequest)(nil),  // 9: eddy.taskmanager.v1.CommittedUpToRequest
-	(*PartEndedRequest)(nil),      // 10: eddy.taskmanager.v1.PartEndedRequest
-	nil,                           // 11: eddy.taskmanager.v1.DeployRequest.SlotAddressesEntry
-	nil,                           // 12: eddy.taskmanager.v1.DeployRequest.ConfigEntry
+	(WatermarkState)(0),           // 0: eddy.taskmanager.v1.WatermarkState
+	(*PartRef)(nil),               // 1: eddy.taskmanager.v1.PartRef
+	(*DeployRequest)(nil),         // 2: eddy.taskmanager.v1.DeployRequest
+	(*DeployResponse)(nil),        // 3: eddy.taskmanager.v1.DeployResponse
+	(*TriggerBarrierRequest)(nil), // 4: eddy.taskmanager.v1.TriggerBarrierRequest
+	(*NotifyCompleteRequest)(nil), // 5: eddy.taskmanager.v1.NotifyCompleteRequest
+	(*CancelPartRequest)(nil),     // 6: eddy.taskmanager.v1.CancelPartRequest
+	(*Empty)(nil),                 // 7: eddy.taskmanager.v1.Empty
+	(*AckRequest)(nil),            // 8: eddy.taskmanager.v1.AckRequest
+	(*SourceEndedRequest)(nil),    // 9: eddy.taskmanager.v1.SourceEndedRequest
+	(*CommittedUpToRequest)(nil),  // 10: eddy.taskmanager.v1.CommittedUpToRequest
+	(*PartEndedRequest)(nil),      // 11: eddy.taskmanager.v1.PartEndedRequest
+	(*VertexStatus)(nil),          // 12: eddy.taskmanager.v1.VertexStatus
+	(*PartStatusRequest)(nil),     // 13: eddy.taskmanager.v1.PartStatusRequest
+	nil,                           // 14: eddy.taskmanager.v1.DeployRequest.SlotAddressesEntry
+	nil,                           // 15: eddy.taskmanager.v1.DeployRequest.ConfigEntry
 }
 var file_taskmanager_v1_taskmanager_proto_depIdxs = []int32{
-	0,  // 0: eddy.taskmanager.v1.DeployRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	11, // 1: eddy.taskmanager.v1.DeployRequest.slot_addresses:type_name -> eddy.taskmanager.v1.DeployRequest.SlotAddressesEntry
-	12, // 2: eddy.taskmanager.v1.DeployRequest.config:type_name -> eddy.taskmanager.v1.DeployRequest.ConfigEntry
-	0,  // 3: eddy.taskmanager.v1.TriggerBarrierRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	0,  // 4: eddy.taskmanager.v1.NotifyCompleteRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	0,  // 5: eddy.taskmanager.v1.CancelPartRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	0,  // 6: eddy.taskmanager.v1.AckRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	0,  // 7: eddy.taskmanager.v1.SourceEndedRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	0,  // 8: eddy.taskmanager.v1.CommittedUpToRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	0,  // 9: eddy.taskmanager.v1.PartEndedRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	1,  // 10: eddy.taskmanager.v1.TaskManager.Deploy:input_type -> eddy.taskmanager.v1.DeployRequest
-	3,  // 11: eddy.taskmanager.v1.TaskManager.TriggerBarrier:input_type -> eddy.taskmanager.v1.TriggerBarrierRequest
-	0,  // 12: eddy.taskmanager.v1.TaskManager.ResumeSources:input_type -> eddy.taskmanager.v1.PartRef
-	4,  // 13: eddy.taskmanager.v1.TaskManager.NotifyComplete:input_type -> eddy.taskmanager.v1.NotifyCompleteRequest
-	0,  // 14: eddy.taskmanager.v1.TaskManager.StopPart:input_type -> eddy.taskmanager.v1.PartRef
-	5,  // 15: eddy.taskmanager.v1.TaskManager.CancelPart:input_type -> eddy.taskmanager.v1.CancelPartRequest
-	7,  // 16: eddy.taskmanager.v1.JobControl.Ack:input_type -> eddy.taskmanager.v1.AckRequest
-	8,  // 17: eddy.taskmanager.v1.JobControl.SourceEnded:input_type -> eddy.taskmanager.v1.SourceEndedRequest
-	9,  // 18: eddy.taskmanager.v1.JobControl.CommittedUpTo:input_type -> eddy.taskmanager.v1.CommittedUpToRequest
-	10, // 19: eddy.taskmanager.v1.JobControl.PartEnded:input_type -> eddy.taskmanager.v1.PartEndedRequest
-	2,  // 20: eddy.taskmanager.v1.TaskManager.Deploy:output_type -> eddy.taskmanager.v1.DeployResponse
-	6,  // 21: eddy.taskmanager.v1.TaskManager.TriggerBarrier:output_type -> eddy.taskmanager.v1.Empty
-	6,  // 22: eddy.taskmanager.v1.TaskManager.ResumeSources:output_type -> eddy.taskmanager.v1.Empty
-	6,  // 23: eddy.taskmanager.v1.TaskManager.NotifyComplete:output_type -> eddy.taskmanager.v1.Empty
-	6,  // 24: eddy.taskmanager.v1.TaskManager.StopPart:output_type -> eddy.taskmanager.v1.Empty
-	6,  // 25: eddy.taskmanager.v1.TaskManager.CancelPart:output_type -> eddy.taskmanager.v1.Empty
-	6,  // 26: eddy.taskmanager.v1.JobControl.Ack:output_type -> eddy.taskmanager.v1.Empty
-	6,  // 27: eddy.taskmanager.v1.JobControl.SourceEnded:output_type -> eddy.taskmanager.v1.Empty
-	6,  // 28: eddy.taskmanager.v1.JobControl.CommittedUpTo:output_type -> eddy.taskmanager.v1.Empty
-	6,  // 29: eddy.taskmanager.v1.JobControl.PartEnded:output_type -> eddy.taskmanager.v1.Empty
-	20, // [20:30] is the sub-list for method output_type
-	10, // [10:20] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	1,  // 0: eddy.taskmanager.v1.DeployRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	14, // 1: eddy.taskmanager.v1.DeployRequest.slot_addresses:type_name -> eddy.taskmanager.v1.DeployRequest.SlotAddressesEntry
+	15, // 2: eddy.taskmanager.v1.DeployRequest.config:type_name -> eddy.taskmanager.v1.DeployRequest.ConfigEntry
+	1,  // 3: eddy.taskmanager.v1.TriggerBarrierRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	1,  // 4: eddy.taskmanager.v1.NotifyCompleteRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	1,  // 5: eddy.taskmanager.v1.CancelPartRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	1,  // 6: eddy.taskmanager.v1.AckRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	1,  // 7: eddy.taskmanager.v1.SourceEndedRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	1,  // 8: eddy.taskmanager.v1.CommittedUpToRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	1,  // 9: eddy.taskmanager.v1.PartEndedRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	0,  // 10: eddy.taskmanager.v1.VertexStatus.watermark_state:type_name -> eddy.taskmanager.v1.WatermarkState
+	1,  // 11: eddy.taskmanager.v1.PartStatusRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	12, // 12: eddy.taskmanager.v1.PartStatusRequest.vertices:type_name -> eddy.taskmanager.v1.VertexStatus
+	2,  // 13: eddy.taskmanager.v1.TaskManager.Deploy:input_type -> eddy.taskmanager.v1.DeployRequest
+	4,  // 14: eddy.taskmanager.v1.TaskManager.TriggerBarrier:input_type -> eddy.taskmanager.v1.TriggerBarrierRequest
+	1,  // 15: eddy.taskmanager.v1.TaskManager.ResumeSources:input_type -> eddy.taskmanager.v1.PartRef
+	5,  // 16: eddy.taskmanager.v1.TaskManager.NotifyComplete:input_type -> eddy.taskmanager.v1.NotifyCompleteRequest
+	1,  // 17: eddy.taskmanager.v1.TaskManager.StopPart:input_type -> eddy.taskmanager.v1.PartRef
+	6,  // 18: eddy.taskmanager.v1.TaskManager.CancelPart:input_type -> eddy.taskmanager.v1.CancelPartRequest
+	8,  // 19: eddy.taskmanager.v1.JobControl.Ack:input_type -> eddy.taskmanager.v1.AckRequest
+	9,  // 20: eddy.taskmanager.v1.JobControl.SourceEnded:input_type -> eddy.taskmanager.v1.SourceEndedRequest
+	10, // 21: eddy.taskmanager.v1.JobControl.CommittedUpTo:input_type -> eddy.taskmanager.v1.CommittedUpToRequest
+	11, // 22: eddy.taskmanager.v1.JobControl.PartEnded:input_type -> eddy.taskmanager.v1.PartEndedRequest
+	13, // 23: eddy.taskmanager.v1.JobControl.ReportStatus:input_type -> eddy.taskmanager.v1.PartStatusRequest
+	3,  // 24: eddy.taskmanager.v1.TaskManager.Deploy:output_type -> eddy.taskmanager.v1.DeployResponse
+	7,  // 25: eddy.taskmanager.v1.TaskManager.TriggerBarrier:output_type -> eddy.taskmanager.v1.Empty
+	7,  // 26: eddy.taskmanager.v1.TaskManager.ResumeSources:output_type -> eddy.taskmanager.v1.Empty
+	7,  // 27: eddy.taskmanager.v1.TaskManager.NotifyComplete:output_type -> eddy.taskmanager.v1.Empty
+	7,  // 28: eddy.taskmanager.v1.TaskManager.StopPart:output_type -> eddy.taskmanager.v1.Empty
+	7,  // 29: eddy.taskmanager.v1.TaskManager.CancelPart:output_type -> eddy.taskmanager.v1.Empty
+	7,  // 30: eddy.taskmanager.v1.JobControl.Ack:output_type -> eddy.taskmanager.v1.Empty
+	7,  // 31: eddy.taskmanager.v1.JobControl.SourceEnded:output_type -> eddy.taskmanager.v1.Empty
+	7,  // 32: eddy.taskmanager.v1.JobControl.CommittedUpTo:output_type -> eddy.taskmanager.v1.Empty
+	7,  // 33: eddy.taskmanager.v1.JobControl.PartEnded:output_type -> eddy.taskmanager.v1.Empty
+	7,  // 34: eddy.taskmanager.v1.JobControl.ReportStatus:output_type -> eddy.taskmanager.v1.Empty
+	24, // [24:35] is the sub-list for method output_type
+	13, // [13:24] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_taskmanager_v1_taskmanager_proto_init() }
@@ -877,13 +1129,14 @@ func file_taskmanager_v1_taskmanager_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskmanager_v1_taskmanager_proto_rawDesc), len(file_taskmanager_v1_taskmanager_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   13,
+			NumEnums:      1,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   2,
 		},
 		GoTypes:           file_taskmanager_v1_taskmanager_proto_goTypes,
 		DependencyIndexes: file_taskmanager_v1_taskmanager_proto_depIdxs,
+		EnumInfos:         file_taskmanager_v1_taskmanager_proto_enumTypes,
 		MessageInfos:      file_taskmanager_v1_taskmanager_proto_msgTypes,
 	}.Build()
 	File_taskmanager_v1_taskmanager_proto = out.File

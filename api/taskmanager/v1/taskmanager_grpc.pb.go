@@ -337,6 +337,7 @@ const (
 	JobControl_SourceEnded_FullMethodName   = "/eddy.taskmanager.v1.JobControl/SourceEnded"
 	JobControl_CommittedUpTo_FullMethodName = "/eddy.taskmanager.v1.JobControl/CommittedUpTo"
 	JobControl_PartEnded_FullMethodName     = "/eddy.taskmanager.v1.JobControl/PartEnded"
+	JobControl_ReportStatus_FullMethodName  = "/eddy.taskmanager.v1.JobControl/ReportStatus"
 )
 
 // JobControlClient is the client API for JobControl service.
@@ -349,6 +350,10 @@ type JobControlClient interface {
 	SourceEnded(ctx context.Context, in *SourceEndedRequest, opts ...grpc.CallOption) (*Empty, error)
 	CommittedUpTo(ctx context.Context, in *CommittedUpToRequest, opts ...grpc.CallOption) (*Empty, error)
 	PartEnded(ctx context.Context, in *PartEndedRequest, opts ...grpc.CallOption) (*Empty, error)
+	// ReportStatus is a running part's live status, sent every second and
+	// once when it ends (before PartEnded). Reports of an attempt that is
+	// not current are refused.
+	ReportStatus(ctx context.Context, in *PartStatusRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type jobControlClient struct {
@@ -399,6 +404,16 @@ func (c *jobControlClient) PartEnded(ctx context.Context, in *PartEndedRequest, 
 	return out, nil
 }
 
+func (c *jobControlClient) ReportStatus(ctx context.Context, in *PartStatusRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, JobControl_ReportStatus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // JobControlServer is the server API for JobControl service.
 // All implementations must embed UnimplementedJobControlServer
 // for forward compatibility.
@@ -409,6 +424,10 @@ type JobControlServer interface {
 	SourceEnded(context.Context, *SourceEndedRequest) (*Empty, error)
 	CommittedUpTo(context.Context, *CommittedUpToRequest) (*Empty, error)
 	PartEnded(context.Context, *PartEndedRequest) (*Empty, error)
+	// ReportStatus is a running part's live status, sent every second and
+	// once when it ends (before PartEnded). Reports of an attempt that is
+	// not current are refused.
+	ReportStatus(context.Context, *PartStatusRequest) (*Empty, error)
 	mustEmbedUnimplementedJobControlServer()
 }
 
@@ -430,6 +449,9 @@ func (UnimplementedJobControlServer) CommittedUpTo(context.Context, *CommittedUp
 }
 func (UnimplementedJobControlServer) PartEnded(context.Context, *PartEndedRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method PartEnded not implemented")
+}
+func (UnimplementedJobControlServer) ReportStatus(context.Context, *PartStatusRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportStatus not implemented")
 }
 func (UnimplementedJobControlServer) mustEmbedUnimplementedJobControlServer() {}
 func (UnimplementedJobControlServer) testEmbeddedByValue()                    {}
@@ -524,6 +546,24 @@ func _JobControl_PartEnded_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _JobControl_ReportStatus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PartStatusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(JobControlServer).ReportStatus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: JobControl_ReportStatus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(JobControlServer).ReportStatus(ctx, req.(*PartStatusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // JobControl_ServiceDesc is the grpc.ServiceDesc for JobControl service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -546,6 +586,10 @@ var JobControl_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PartEnded",
 			Handler:    _JobControl_PartEnded_Handler,
+		},
+		{
+			MethodName: "ReportStatus",
+			Handler:    _JobControl_ReportStatus_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

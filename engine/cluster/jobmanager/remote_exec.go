@@ -143,18 +143,63 @@ func (e *remoteExec) Status() ExecStatus {
 		c := *last
 		st.LastCheckpoint = &c
 	}
-	for _, v := range e.g.Vertices {
+	var parts []*remotePart
+	if e.cur != nil {
+		parts = e.cur.parts
+	}
+	st.Vertices = liveVertices(e.g, e.records, parts)
+	return st
+}
+
+// liveVertices is the vertices' status: records are those of the ended
+// parts (records, every attempt) plus the latest live reports of parts'
+// of the current attempt that have not ended; the watermark is the
+// minimum over the current attempt's parts holding a subtask of the vertex
+// (none while one of them has reported none, or nothing yet; the end once
+// all ended), the back-pressure the maximum reported. The caller holds
+// e.mu.
+func liveVertices(g *jobgraph.Graph, records map[string]*runtime.VertexResult, parts []*remotePart) []runtime.VertexStatus {
+	out := make([]runtime.VertexStatus, 0, len(g.Vertices))
+	for _, v := range g.Vertices {
 		names := make([]string, len(v.Ops))
 		for i, op := range v.Ops {
 			names[i] = op.Name
 		}
 		vs := runtime.VertexStatus{ID: v.ID, Name: strings.Join(names, " -> "), Parallelism: v.Parallelism, Watermark: stream.MinWatermark}
-		if rec := e.records[v.ID]; rec != nil {
+		if rec := records[v.ID]; rec != nil {
 			vs.RecordsIn, vs.RecordsOut = rec.RecordsIn, rec.RecordsOut
 		}
-		st.Vertices = append(st.Vertices, vs)
+		wm, none, holders := stream.MaxWatermark, false, 0
+		for _, p := range parts {
+			if !p.holds(v.Parallelism) {
+				continue
+			}
+			holders++
+			if p.done {
+				continue // its records are in records; its input ended or the attempt is failing
+			}
+			r := p.vertexReport(v.ID)
+			if r == nil {
+				none = true
+				continue
+			}
+			vs.RecordsIn += r.GetRecordsIn()
+			vs.RecordsOut += r.GetRecordsOut()
+			vs.Backpressure = max(vs.Backpressure, min(1, max(0, r.GetBackpressure())))
+			switch r.GetWatermarkState() {
+			case tmv1.WatermarkState_WATERMARK_STATE_SET:
+				wm = min(wm, r.GetWatermarkMs())
+			case tmv1.WatermarkState_WATERMARK_STATE_ENDED:
+			default:
+				none = true
+			}
+		}
+		if holders > 0 && !none {
+			vs.Watermark = wm
+		}
+		out = append(out, vs)
 	}
-	return st
+	return out
 }
 
 // ckptStatus describes the last checkpoint of a coordinator's stats.
@@ -325,6 +370,48 @@ type remotePart struct {
 	// ended, err: its PartEnded arrived (or its task manager was lost).
 	ended bool
 	err   string
+
+	// Guarded by the execution's mu: report is the part's latest live
+	// status (JobControl.ReportStatus); done says its records were added
+	// to the execution's (its end, its loss or the attempt's), after
+	// which reports are ignored.
+	report *tmv1.PartStatusRequest
+	done   bool
+}
+
+// holds reports whether the part runs a subtask of a vertex of
+// parallelism p (slot i holds subtask i).
+func (p *remotePart) holds(parallelism int) bool {
+	for _, s := range p.grant.slots {
+		if int(s) < parallelism {
+			return true
+		}
+	}
+	return false
+}
+
+// vertexReport is the part's latest report of vertex id (nil: none).
+func (p *remotePart) vertexReport(id string) *tmv1.VertexStatus {
+	for _, v := range p.report.GetVertices() {
+		if v.GetVertex() == id {
+			return v
+		}
+	}
+	return nil
+}
+
+// foldReport adds the part's last live report to the execution's records
+// when nothing else will (its PartEnded result is missing: lost, or the
+// attempt is over), and marks it done. The caller holds e.mu.
+func (e *remoteExec) foldReport(p *remotePart) {
+	if p.done {
+		return
+	}
+	p.done = true
+	for _, v := range p.report.GetVertices() {
+		e.addRecords(v.GetVertex(), 0, v.GetRecordsIn(), v.GetRecordsOut())
+	}
+	p.report = nil
 }
 
 // partOn returns the part on task manager id.
@@ -478,6 +565,9 @@ func (e *remoteExec) attempt(grants []*slotGrant, restore *checkpoint.Metadata, 
 		if cs.LastID > 0 {
 			e.ckptStatus(cs)
 		}
+		for _, p := range a.parts {
+			e.foldReport(p)
+		}
 		e.cur = nil
 		e.mu.Unlock()
 	}()
@@ -628,9 +718,7 @@ func (a *attemptRun) supervise(logger *slog.Logger) error {
 					continue
 				}
 				p.ended, p.err = true, ev.err
-				if ev.res != nil {
-					e.addResult(ev.res)
-				}
+				e.partResult(p, ev.res)
 				if ev.err != "" {
 					fail(fmt.Errorf("the part on task manager %s failed: %s", ev.tmID, ev.err))
 				} else {
@@ -642,6 +730,9 @@ func (a *attemptRun) supervise(logger *slog.Logger) error {
 					continue
 				}
 				p.ended, p.err = true, "lost"
+				e.mu.Lock()
+				e.foldReport(p)
+				e.mu.Unlock()
 				fail(fmt.Errorf("task manager %s (%s) holding slots %v was lost: %s", ev.tm.ID, ev.tm.Address, p.grant.slots, ev.why))
 			case evRPCFailed:
 				if p := a.partOn(ev.tmID); p != nil && !p.ended {
@@ -667,17 +758,45 @@ func (a *attemptRun) supervise(logger *slog.Logger) error {
 	return nil
 }
 
-// addResult adds a part's counts to the job's.
-func (e *remoteExec) addResult(res *runtime.PartResult) {
+// partResult adds an ended part's counts to the job's: its result, else
+// (unreadable) its last live report; later reports are ignored.
+func (e *remoteExec) partResult(p *remotePart, res *runtime.PartResult) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, v := range res.Vertices {
-		cur := e.records[v.ID]
-		if cur == nil {
-			cur = &runtime.VertexResult{ID: v.ID, Parallelism: v.Parallelism}
-			e.records[v.ID] = cur
-		}
-		cur.RecordsIn += v.RecordsIn
-		cur.RecordsOut += v.RecordsOut
+	if res == nil {
+		e.foldReport(p)
+		return
 	}
+	p.done, p.report = true, nil
+	for _, v := range res.Vertices {
+		e.addRecords(v.ID, v.Parallelism, v.RecordsIn, v.RecordsOut)
+	}
+}
+
+// addRecords adds to vertex id's counts. The caller holds e.mu.
+func (e *remoteExec) addRecords(id string, parallelism int, in, out int64) {
+	cur := e.records[id]
+	if cur == nil {
+		cur = &runtime.VertexResult{ID: id, Parallelism: parallelism}
+		e.records[id] = cur
+	}
+	cur.RecordsIn += in
+	cur.RecordsOut += out
+}
+
+// liveReport keeps a part's live status report when it is of the current
+// attempt, from one of its parts, and that part's records are not counted
+// yet.
+func (e *remoteExec) liveReport(a *attemptRun, req *tmv1.PartStatusRequest) error {
+	p := a.partOn(req.GetTaskmanagerId())
+	if p == nil {
+		return status.Errorf(codes.InvalidArgument, "status report: attempt %d of job %s has no part on task manager %q", a.no, e.job.ID, req.GetTaskmanagerId())
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cur != a || p.done {
+		return status.Errorf(codes.FailedPrecondition, "status report: the part of attempt %d of job %s on task manager %s is no longer current", a.no, e.job.ID, req.GetTaskmanagerId())
+	}
+	p.report = req
+	return nil
 }

@@ -70,6 +70,9 @@ type PartsConfig struct {
 	// it is Unavailable (default 5 s; PartEnded is retried four times as
 	// long).
 	RetryFor time.Duration
+	// StatusInterval is how often a running part reports its live status
+	// to the job manager (JobControl.ReportStatus; default 1 s).
+	StatusInterval time.Duration
 	// Logger receives the parts' logs; default slog.Default().
 	Logger *slog.Logger
 }
@@ -138,6 +141,9 @@ func NewParts(cfg PartsConfig) (*Parts, error) {
 	}
 	if cfg.ID == "" {
 		cfg.ID = cfg.Address
+	}
+	if cfg.StatusInterval <= 0 {
+		cfg.StatusInterval = time.Second
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Parts{cfg: cfg, parts: map[string]*part{}, latest: map[string]int64{}, conns: map[string]*grpc.ClientConn{}, ctx: ctx, cancel: cancel}, nil
@@ -447,7 +453,9 @@ func (ps *Parts) start(req *taskmanagerv1.DeployRequest, d *deployed, ref *taskm
 // await waits for a part to end, releases its state and reports its end.
 func (ps *Parts) await(pt *part, cleanup func() error, ref *taskmanagerv1.PartRef, jc taskmanagerv1.JobControlClient, logger *slog.Logger) {
 	defer ps.wg.Done()
+	stopReports := ps.reportStatus(pt, ref, jc, logger)
 	res, perr := pt.p.Wait()
+	last := stopReports()
 	if err := cleanup(); err != nil {
 		logger.Warn("releasing the part's keyed state", "err", err)
 	}
@@ -457,6 +465,7 @@ func (ps *Parts) await(pt *part, cleanup func() error, ref *taskmanagerv1.PartRe
 	}
 	ps.mu.Unlock()
 	close(pt.ended)
+	ps.sendStatus(pt, ref, jc, logger, &last, true)
 	req := &taskmanagerv1.PartEndedRequest{Part: ref, TaskmanagerId: ps.cfg.ID}
 	if perr != nil {
 		req.Error = perr.Error()
@@ -474,6 +483,69 @@ func (ps *Parts) await(pt *part, cleanup func() error, ref *taskmanagerv1.PartRe
 	})
 	if err != nil {
 		logger.Warn("the part's end was not reported to the job manager", "part_err", req.Error, "err", err)
+	}
+}
+
+// reportStatus reports pt's live status to the job manager every
+// StatusInterval until the returned stop is called; stop waits for the
+// reporting goroutine and returns the last snapshot sent (the zero
+// PartStatus when none was), from which the final report's back-pressure
+// is measured.
+func (ps *Parts) reportStatus(pt *part, ref *taskmanagerv1.PartRef, jc taskmanagerv1.JobControlClient, logger *slog.Logger) (stop func() runtime.PartStatus) {
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	var last runtime.PartStatus
+	go func() {
+		defer close(done)
+		t := time.NewTicker(ps.cfg.StatusInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-ps.ctx.Done():
+				return
+			case <-t.C:
+				ps.sendStatus(pt, ref, jc, logger, &last, false)
+			}
+		}
+	}()
+	return func() runtime.PartStatus {
+		close(quit)
+		<-done
+		return last
+	}
+}
+
+// sendStatus sends one status report of pt (final: its last, once it has
+// ended), its back-pressure measured since *prev, which it then replaces.
+// A report that fails is logged at debug level: the next one replaces it,
+// and the part never fails for it.
+func (ps *Parts) sendStatus(pt *part, ref *taskmanagerv1.PartRef, jc taskmanagerv1.JobControlClient, logger *slog.Logger, prev *runtime.PartStatus, final bool) {
+	st := pt.p.Status()
+	if !prev.At.IsZero() {
+		st.Since(*prev)
+	}
+	*prev = st
+	req := &taskmanagerv1.PartStatusRequest{Part: ref, TaskmanagerId: ps.cfg.ID, Final: final,
+		Vertices: make([]*taskmanagerv1.VertexStatus, 0, len(st.Vertices))}
+	for _, v := range st.Vertices {
+		vs := &taskmanagerv1.VertexStatus{Vertex: v.ID, Subtasks: int32(v.Subtasks), RecordsIn: v.RecordsIn,
+			RecordsOut: v.RecordsOut, Backpressure: v.Backpressure}
+		switch v.Watermark {
+		case stream.MinWatermark:
+			vs.WatermarkState = taskmanagerv1.WatermarkState_WATERMARK_STATE_NONE
+		case stream.MaxWatermark:
+			vs.WatermarkState = taskmanagerv1.WatermarkState_WATERMARK_STATE_ENDED
+		default:
+			vs.WatermarkState, vs.WatermarkMs = taskmanagerv1.WatermarkState_WATERMARK_STATE_SET, v.Watermark
+		}
+		req.Vertices = append(req.Vertices, vs)
+	}
+	ctx, cancel := context.WithTimeout(ps.ctx, max(ps.cfg.StatusInterval, time.Second))
+	defer cancel()
+	if _, err := jc.ReportStatus(ctx, req); err != nil {
+		logger.Debug("live status not reported to the job manager", "final", final, "err", err)
 	}
 }
 
