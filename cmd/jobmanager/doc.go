@@ -6,7 +6,7 @@
 //	jobmanager explain [--parallelism N] JOB.sql
 //	jobmanager serve --checkpoint-dir DIR [--rest-addr HOST:PORT] [--rpc-addr HOST:PORT]
 //	               [--local-taskmanagers N] [--slots N] [--token T] [--cluster-secret S]
-//	               [--tls-cert FILE --tls-key FILE] [--submit JOB.sql [--submit-parallelism N]]
+//	               [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--submit JOB.sql [--submit-parallelism N]]
 //
 // run executes every INSERT (and bare query) of the script as one job in an
 // embedded mini-cluster. A job whose sources are all bounded runs until they
@@ -51,7 +51,10 @@
 // resumes the jobs that were running from their latest checkpoint. With
 // --token (or $EDDY_TOKEN) every request but GET /healthz needs
 // "Authorization: Bearer T"; without one it warns at startup. --tls-cert and
-// --tls-key serve both APIs over TLS. SIGINT or SIGTERM shuts it down,
+// --tls-key serve both APIs over TLS; with remote task managers
+// (--local-taskmanagers 0) the job manager then dials them over TLS too,
+// verifying them against --tls-ca (default: the system roots), so they
+// must serve TLS (taskmanager --tls-cert --tls-key). SIGINT or SIGTERM shuts it down,
 // leaving running jobs recorded as running. Submitted SQL is named job.sql in
 // error messages. --cluster-secret is accepted for the remote task managers
 // to come; in local mode nothing uses it. --submit FILE submits that script

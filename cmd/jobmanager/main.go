@@ -26,7 +26,7 @@ const usage = `usage:
                       print the logical plan and the physical DAG
   jobmanager serve --checkpoint-dir DIR [--rest-addr HOST:PORT] [--rpc-addr HOST:PORT]
                    [--local-taskmanagers N] [--slots N] [--token T] [--cluster-secret S]
-                   [--tls-cert FILE --tls-key FILE] [--submit JOB.sql [--submit-parallelism N]]
+                   [--tls-cert FILE --tls-key FILE [--tls-ca FILE]] [--submit JOB.sql [--submit-parallelism N]]
                       run the job manager: REST API (docs/rest.md) and gRPC service;
                       jobs run on N local task managers of --slots slots each
                       (defaults: REST 127.0.0.1:8081, gRPC 127.0.0.1:6123, 1 task

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
 	jmv1 "github.com/eddy-streaming/eddy/api/jobmanager/v1"
@@ -113,7 +116,7 @@ type serveFlags struct {
 	restAddr, rpcAddr, dir string
 	localTMs, slots        int
 	token, clusterSecret   string
-	tlsCert, tlsKey        string
+	tlsCert, tlsKey, tlsCA string
 	submit                 string
 	submitParallelism      int
 }
@@ -134,6 +137,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 	fs.StringVar(&f.clusterSecret, "cluster-secret", os.Getenv("EDDY_CLUSTER_SECRET"), "secret task managers must present to join")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "TLS certificate (PEM) for gRPC and REST")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "TLS key (PEM) for gRPC and REST")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA bundle (PEM) verifying remote task managers, which a job manager serving TLS dials over TLS (default roots: the system's)")
 	fs.StringVar(&f.submit, "submit", "", "submit this SQL script as a job once serving (e.g. examples/live-room/top_gifts.sql)")
 	fs.IntVar(&f.submitParallelism, "submit-parallelism", 1, "parallelism of the --submit job")
 	if err := fs.Parse(args); err != nil {
@@ -155,6 +159,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 	case (f.tlsCert == "") != (f.tlsKey == ""):
 		fmt.Fprintf(stderr, "jobmanager serve: --tls-cert and --tls-key go together\n")
 		return 2
+	case f.tlsCA != "" && f.tlsCert == "":
+		fmt.Fprintf(stderr, "jobmanager serve: --tls-ca verifies task managers dialed over TLS, which happens only when the job manager serves TLS itself (--tls-cert and --tls-key)\n")
+		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if f.clusterSecret == "" {
@@ -172,11 +179,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 	var remote *jobmanager.RemoteRunner
 	listed := members // remote task managers the service lists next to the runner's
 	if f.localTMs == 0 {
-		dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+		creds, err := taskManagerCreds(f)
+		if err != nil {
+			fmt.Fprintf(stderr, "jobmanager serve: %v\n", err)
+			return 2
+		}
+		dial := []grpc.DialOption{grpc.WithTransportCredentials(creds)}
 		if f.clusterSecret != "" {
 			dial = append(dial, grpc.WithPerRPCCredentials(membership.SecretCredentials(f.clusterSecret)))
 		}
-		var err error
 		remote, err = jobmanager.NewRemoteRunner(jobmanager.RemoteConfig{
 			Members: members, Connectors: conns, Functions: funcs, DialOptions: dial, Logger: logger,
 		})
@@ -246,4 +257,29 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 	}
 	svc.Close()
 	return 0
+}
+
+// taskManagerCreds are the transport credentials the RemoteRunner dials
+// task managers with: plaintext unless the job manager serves TLS; then
+// TLS, verifying the task managers' certificates (host name or IP address
+// as registered) against --tls-ca, or the system roots without it. Task
+// managers of a job manager serving TLS must serve TLS too (taskmanager
+// --tls-cert --tls-key).
+func taskManagerCreds(f serveFlags) (credentials.TransportCredentials, error) {
+	if f.tlsCert == "" {
+		return insecure.NewCredentials(), nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if f.tlsCA != "" {
+		b, err := os.ReadFile(f.tlsCA)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("--tls-ca: %s: no PEM certificate in it", f.tlsCA)
+		}
+		cfg.RootCAs = pool
+	}
+	return credentials.NewTLS(cfg), nil
 }

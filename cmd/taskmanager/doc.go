@@ -5,6 +5,7 @@
 //
 //	taskmanager --jobmanager HOST:PORT [--slots N] [--rpc-addr HOST:PORT]
 //	            [--id ID] [--cluster-secret S] [--state-dir DIR]
+//	            [--tls-cert FILE --tls-key FILE] [--tls-ca FILE]
 //
 // With a cluster secret (--cluster-secret, or the EDDY_CLUSTER_SECRET
 // environment variable) every call to the job manager carries it; the job
@@ -18,4 +19,13 @@
 // their keyed state under --state-dir (default: a temporary directory,
 // removed at exit). It ships the connectors of connectors/builtin and the
 // Nexmark count_char UDF, as the job manager does.
+//
+// TLS is off by default. With --tls-cert and --tls-key the task manager
+// serves its gRPC services (parts and exchange) over TLS, as a job manager
+// serving TLS requires (it dials its task managers over TLS). With
+// --tls-ca or --tls-cert its connections to the job manager and to other
+// task managers use TLS, verified against the --tls-ca PEM bundle (default:
+// the system roots); certificates must name the dialed addresses. Without
+// TLS flags it dials in plaintext, and exits 1 saying so when the job
+// manager turns out to serve TLS.
 package main

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,7 +13,6 @@ import (
 	"syscall"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	taskmanagerv1 "github.com/eddy-streaming/eddy/api/taskmanager/v1"
 	"github.com/eddy-streaming/eddy/connectors/builtin"
@@ -28,7 +28,7 @@ var guarded = []string{"/eddy.taskmanager.v1.TaskManager/", "/eddy.exchange.v1.E
 
 const usage = `usage:
   taskmanager --jobmanager HOST:PORT [--slots N] [--rpc-addr HOST:PORT] [--id ID] [--cluster-secret S]
-              [--state-dir DIR]
+              [--state-dir DIR] [--tls-cert F --tls-key F] [--tls-ca F]
 `
 
 func main() {
@@ -49,6 +49,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	id := fs.String("id", "", "the task manager's id (default: its host name and port)")
 	secret := fs.String("cluster-secret", os.Getenv("EDDY_CLUSTER_SECRET"), "the cluster secret (default $EDDY_CLUSTER_SECRET)")
 	stateDir := fs.String("state-dir", "", "where parts keep their keyed state (default: a temporary directory, removed at exit)")
+	var tf tlsFlags
+	fs.StringVar(&tf.cert, "tls-cert", "", "TLS certificate (PEM) this task manager serves its gRPC services (parts, exchange) with; with it, connections to the job manager and peers use TLS too")
+	fs.StringVar(&tf.key, "tls-key", "", "TLS key (PEM) of --tls-cert")
+	fs.StringVar(&tf.ca, "tls-ca", "", "CA bundle (PEM) verifying the job manager and peer task managers; with it (or --tls-cert) connections use TLS (default roots: the system's)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -62,6 +66,23 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	case fs.NArg() > 0:
 		fmt.Fprintf(stderr, "taskmanager: unexpected arguments %v\n", fs.Args())
 		return 2
+	case tf.check() != nil:
+		fmt.Fprintf(stderr, "taskmanager: %v\n", tf.check())
+		return 2
+	}
+	clientCreds, err := tf.clientCreds()
+	if err != nil {
+		fmt.Fprintf(stderr, "taskmanager: %v\n", err)
+		return 2
+	}
+	serverOpts := netexchange.ServerOptions()
+	if tf.serving() {
+		creds, err := tf.serverCreds()
+		if err != nil {
+			fmt.Fprintf(stderr, "taskmanager: %v\n", err)
+			return 2
+		}
+		serverOpts = append(serverOpts, grpc.Creds(creds))
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	if *secret == "" {
@@ -88,11 +109,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "taskmanager: --state-dir: %v\n", err)
 		return 1
 	}
-	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(clientCreds)}
 	if *secret != "" {
 		opts = append(opts, grpc.WithPerRPCCredentials(membership.SecretCredentials(*secret)))
 	}
-	srv := grpc.NewServer(append(netexchange.ServerOptions(),
+	srv := grpc.NewServer(append(serverOpts,
 		grpc.ChainUnaryInterceptor(membership.SecretInterceptor(*secret, guarded...)),
 		grpc.ChainStreamInterceptor(membership.SecretStreamInterceptor(*secret, guarded...)))...)
 	exch := netexchange.NewServer(netexchange.ServerConfig{})
@@ -122,10 +143,19 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	defer conn.Close()
-	logger.Info("task manager started", "id", *id, "rpc", lis.Addr().String(), "slots", *slots, "jobmanager", *jm, "state_dir", *stateDir)
+	logger.Info("task manager started", "id", *id, "rpc", lis.Addr().String(), "slots", *slots, "jobmanager", *jm, "state_dir", *stateDir,
+		"tls_serving", tf.serving(), "tls_dialing", tf.dialing())
+	joinCtx, stopJoin := context.WithCancelCause(ctx)
+	defer stopJoin(nil)
+	var jmConn grpc.ClientConnInterface = conn
+	if !tf.dialing() {
+		// A plaintext task manager cannot talk to a job manager serving
+		// TLS; say so instead of retrying forever.
+		jmConn = &plainConn{ClientConn: conn, addr: *jm, mismatch: stopJoin}
+	}
 	joined := make(chan error, 1)
 	go func() {
-		joined <- taskmanager.Join(ctx, conn, taskmanager.Config{ID: *id, Address: lis.Addr().String(), Slots: *slots, Logger: logger,
+		joined <- taskmanager.Join(joinCtx, jmConn, taskmanager.Config{ID: *id, Address: lis.Addr().String(), Slots: *slots, Logger: logger,
 			Lost: func(why error) {
 				if running := parts.Running(); len(running) > 0 {
 					logger.Warn("job manager lost: cancelling its job attempts before registering again", "attempts", running, "why", why)
@@ -137,6 +167,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	case err := <-joined:
 		if err != nil {
 			fmt.Fprintf(stderr, "taskmanager: %v\n", err)
+			return 1
+		}
+		if cause := context.Cause(joinCtx); errors.Is(cause, errJobManagerTLS) {
+			fmt.Fprintf(stderr, "taskmanager: --jobmanager %s: %v\n", *jm, cause)
 			return 1
 		}
 	case err := <-served:

@@ -78,9 +78,9 @@ type RemoteRunner struct {
 	mu sync.Mutex
 	// used counts the slots in use per registration of a task manager.
 	used map[string]int
-	// suspect are registrations that refused a connection: no slot is
-	// taken on them until they are lost and register again.
-	suspect map[string]bool
+	// suspect are registrations that refused a connection, and when: no
+	// slot is taken on them for suspectFor, or until they are lost.
+	suspect map[string]time.Time
 	// conns are the clients of the task managers, by address.
 	conns map[string]*grpc.ClientConn
 	// execs are the executions by job ID.
@@ -116,7 +116,7 @@ func NewRemoteRunner(cfg RemoteConfig) (*RemoteRunner, error) {
 	if cfg.EndWait <= 0 {
 		cfg.EndWait = DefaultEndWait
 	}
-	r := &RemoteRunner{cfg: cfg, used: map[string]int{}, suspect: map[string]bool{}, conns: map[string]*grpc.ClientConn{},
+	r := &RemoteRunner{cfg: cfg, used: map[string]int{}, suspect: map[string]time.Time{}, conns: map[string]*grpc.ClientConn{},
 		execs: map[string]*remoteExec{}, changed: make(chan struct{})}
 	// Attempt numbers grow across job manager restarts, so that task
 	// managers still running an attempt of a previous job manager cancel
@@ -227,7 +227,7 @@ func (r *RemoteRunner) TaskManagers() []TaskManagerInfo {
 	out := make([]TaskManagerInfo, len(tms))
 	for i, tm := range tms {
 		free := max(0, tm.Slots-r.used[tm.Registration])
-		if r.suspect[tm.Registration] {
+		if r.suspectLocked(tm.Registration) {
 			free = 0
 		}
 		out[i] = TaskManagerInfo{ID: tm.ID, Slots: tm.Slots, FreeSlots: free, Address: tm.Address, LastHeartbeat: tm.LastHeartbeat}
@@ -250,7 +250,7 @@ func (r *RemoteRunner) allocate(n int) ([]*slotGrant, error) {
 	free, total := 0, 0
 	left := make([]int, len(tms))
 	for i, tm := range tms {
-		if r.suspect[tm.Registration] {
+		if r.suspectLocked(tm.Registration) {
 			total += tm.Slots
 			continue
 		}
@@ -289,11 +289,27 @@ func (r *RemoteRunner) allocate(n int) ([]*slotGrant, error) {
 	return out, nil
 }
 
-// distrust takes no more slots on registration reg (it could not be
-// reached) until it is lost.
+// suspectFor is how long a task manager that refused a connection gets
+// no slots: it is lost by then if it died, and otherwise (it heartbeats,
+// so something answers) it is tried again.
+const suspectFor = 10 * time.Second
+
+// suspectLocked reports whether registration reg refused a connection
+// less than suspectFor ago. r.mu is held.
+func (r *RemoteRunner) suspectLocked(reg string) bool {
+	at, ok := r.suspect[reg]
+	if ok && time.Since(at) >= suspectFor {
+		delete(r.suspect, reg)
+		return false
+	}
+	return ok
+}
+
+// distrust takes no slots on task manager tm (it could not be reached)
+// for suspectFor, or until it is lost.
 func (r *RemoteRunner) distrust(tm membership.TaskManager) {
 	r.mu.Lock()
-	r.suspect[tm.Registration] = true
+	r.suspect[tm.Registration] = time.Now()
 	r.mu.Unlock()
 	r.cfg.Logger.Warn("task manager unreachable: no slot is taken on it until it registers again", "taskmanager", tm.ID, "address", tm.Address)
 }
@@ -489,6 +505,19 @@ func (r *RemoteRunner) PartEnded(ctx context.Context, req *tmv1.PartEndedRequest
 		return nil, status.Errorf(codes.FailedPrecondition, "job %s has ended", e.job.ID)
 	case <-ctx.Done():
 		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+	return &tmv1.Empty{}, nil
+}
+
+// ReportStatus implements tmv1.JobControlServer: it keeps the part's
+// latest live status, which Execution.Status merges.
+func (r *RemoteRunner) ReportStatus(ctx context.Context, req *tmv1.PartStatusRequest) (*tmv1.Empty, error) {
+	e, a, err := r.lookupAttempt(req.GetPart())
+	if err != nil {
+		return nil, err
+	}
+	if err := e.liveReport(a, req); err != nil {
+		return nil, err
 	}
 	return &tmv1.Empty{}, nil
 }
