@@ -545,13 +545,13 @@ func TestCheckpointConfigErrors(t *testing.T) {
 }
 
 func TestRestartStrategyDelay(t *testing.T) {
-	r := RestartStrategy{}.withDefaults()
-	got := []time.Duration{r.delay(1), r.delay(2), r.delay(3), r.delay(10)}
+	r := RestartStrategy{}.WithDefaults()
+	got := []time.Duration{r.Delay(1), r.Delay(2), r.Delay(3), r.Delay(10)}
 	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 30 * time.Second}
 	if !reflect.DeepEqual(got, want) || r.MaxAttempts != 3 {
 		t.Fatalf("delays %v (max attempts %d), want %v and 3", got, r.MaxAttempts, want)
 	}
-	if (RestartStrategy{MaxAttempts: -1}).withDefaults().MaxAttempts != 0 {
+	if (RestartStrategy{MaxAttempts: -1}).WithDefaults().MaxAttempts != 0 {
 		t.Fatal("negative MaxAttempts should mean no restarts")
 	}
 }

@@ -125,7 +125,9 @@ type RestartStrategy struct {
 // Options.RestartStrategy: 3 restarts, 1 s doubling up to 30 s.
 var DefaultRestartStrategy = RestartStrategy{MaxAttempts: 3, InitialDelay: time.Second, MaxDelay: 30 * time.Second, Multiplier: 2}
 
-func (r RestartStrategy) withDefaults() RestartStrategy {
+// WithDefaults returns r with its zero fields taken from
+// DefaultRestartStrategy (a negative MaxAttempts means no restart).
+func (r RestartStrategy) WithDefaults() RestartStrategy {
 	d := DefaultRestartStrategy
 	if r.MaxAttempts == 0 {
 		r.MaxAttempts = d.MaxAttempts
@@ -145,8 +147,8 @@ func (r RestartStrategy) withDefaults() RestartStrategy {
 	return r
 }
 
-// delay returns the wait before restart n (from 1).
-func (r RestartStrategy) delay(n int) time.Duration {
+// Delay returns the wait before restart n (from 1).
+func (r RestartStrategy) Delay(n int) time.Duration {
 	d := float64(r.InitialDelay)
 	for i := 1; i < n && d < float64(r.MaxDelay); i++ {
 		d *= r.Multiplier
@@ -176,7 +178,7 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = func() int64 { return time.Now().UnixMilli() }
 	}
-	o.RestartStrategy = o.RestartStrategy.withDefaults()
+	o.RestartStrategy = o.RestartStrategy.WithDefaults()
 	return o
 }
 

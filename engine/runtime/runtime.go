@@ -143,7 +143,7 @@ func Run(ctx context.Context, g *jobgraph.Graph, opts Options) (*Result, error) 
 		}
 		restarts++
 		live.failed(err, restarts, true)
-		delay := opts.RestartStrategy.delay(restarts)
+		delay := opts.RestartStrategy.Delay(restarts)
 		logger.Warn("job failed; restarting", "err", err, "restart", restarts, "of", opts.RestartStrategy.MaxAttempts, "delay", delay)
 		t := time.NewTimer(delay)
 		select {

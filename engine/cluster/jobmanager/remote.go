@@ -371,7 +371,7 @@ func (r *RemoteRunner) Start(ctx context.Context, job JobSpec, g *jobgraph.Graph
 		r: r, job: job, g: g, graphJSON: graphJSON, st: ds, restore: restore,
 		ctl: runtime.NewControl(), cancelCh: make(chan struct{}), done: make(chan struct{}),
 		events: make(chan execEvent, 256), logger: r.cfg.Logger.With("job_id", job.ID),
-		records: map[string]*runtime.VertexResult{}, strategy: withStrategyDefaults(r.cfg.RestartStrategy),
+		records: map[string]*runtime.VertexResult{}, strategy: r.cfg.RestartStrategy.WithDefaults(),
 	}
 	if err := e.ctl.Attach(nil); err != nil {
 		r.release(grants)
@@ -382,36 +382,6 @@ func (r *RemoteRunner) Start(ctx context.Context, job JobSpec, g *jobgraph.Graph
 	r.mu.Unlock()
 	go e.run(grants)
 	return e, nil
-}
-
-// withStrategyDefaults fills the zero fields of s as runtime does.
-func withStrategyDefaults(s runtime.RestartStrategy) runtime.RestartStrategy {
-	d := runtime.DefaultRestartStrategy
-	if s.MaxAttempts == 0 {
-		s.MaxAttempts = d.MaxAttempts
-	}
-	if s.MaxAttempts < 0 {
-		s.MaxAttempts = 0
-	}
-	if s.InitialDelay <= 0 {
-		s.InitialDelay = d.InitialDelay
-	}
-	if s.MaxDelay <= 0 {
-		s.MaxDelay = max(d.MaxDelay, s.InitialDelay)
-	}
-	if s.Multiplier < 1 {
-		s.Multiplier = d.Multiplier
-	}
-	return s
-}
-
-// restartDelay is the wait before restart n (from 1).
-func restartDelay(s runtime.RestartStrategy, n int) time.Duration {
-	d := float64(s.InitialDelay)
-	for i := 1; i < n && d < float64(s.MaxDelay); i++ {
-		d *= s.Multiplier
-	}
-	return min(time.Duration(d), s.MaxDelay)
 }
 
 // lookupAttempt returns the current attempt of job id when it is number

@@ -277,7 +277,7 @@ func (e *remoteExec) run(grants []*slotGrant) {
 			e.logger.Error("job failed; no restart left", "err", err, "restarts", n)
 			return
 		}
-		delay := restartDelay(e.strategy, n)
+		delay := e.strategy.Delay(n)
 		e.logger.Warn("job attempt failed; restarting", "err", err, "restart", n, "of", e.strategy.MaxAttempts, "delay", delay)
 		if !e.sleep(delay) {
 			err = fmt.Errorf("job %s cancelled while restarting: %w", e.job.ID, context.Canceled)
