@@ -118,12 +118,14 @@ func startClusterAt(t testing.TB, dir, rpcAddr string, slots ...int) *cluster {
 
 // startJobManager starts the job manager process (again, after a kill:
 // the same directory and gRPC address, so the task managers find it).
-func (c *cluster) startJobManager(dir, rpcAddr string) {
+// extra are more flags (TLS).
+func (c *cluster) startJobManager(dir, rpcAddr string, extra ...string) {
 	t := c.t
 	t.Helper()
 	c.jmErr = &lockedBuffer{}
-	c.jm = exec.Command(jobmanagerBin(t), "serve", "--checkpoint-dir", filepath.Join(dir, "jm"),
-		"--rest-addr", "127.0.0.1:0", "--rpc-addr", rpcAddr, "--local-taskmanagers", "0", "--cluster-secret", "s3cret")
+	args := append([]string{"serve", "--checkpoint-dir", filepath.Join(dir, "jm"),
+		"--rest-addr", "127.0.0.1:0", "--rpc-addr", rpcAddr, "--local-taskmanagers", "0", "--cluster-secret", "s3cret"}, extra...)
+	c.jm = exec.Command(jobmanagerBin(t), args...)
 	c.jm.Env = append(os.Environ(), "TMPDIR="+dir)
 	stdout, err := c.jm.StdoutPipe()
 	if err != nil {
@@ -138,7 +140,7 @@ func (c *cluster) startJobManager(dir, rpcAddr string) {
 		t.Fatalf("no address line: %v\n%s", err, c.jmErr.String())
 	}
 	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	m := regexp.MustCompile(`REST on (http://\S+), gRPC on (\S+)`).FindStringSubmatch(line)
+	m := regexp.MustCompile(`REST on (https?://\S+), gRPC on (\S+)`).FindStringSubmatch(line)
 	if m == nil {
 		t.Fatalf("address line %q", line)
 	}
@@ -230,6 +232,42 @@ func (c *cluster) job(id string) clusterJob {
 	return j
 }
 
+// waitCheckpoint waits until job id has completed a checkpoint while
+// running.
+func (c *cluster) waitCheckpoint(id string) {
+	c.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		j := c.job(id)
+		if j.LastCheckpoint != nil && j.LastCheckpoint.ID >= 1 {
+			return
+		}
+		if j.State != "RUNNING" && j.State != "CREATED" || time.Now().After(deadline) {
+			c.t.Fatalf("no checkpoint while running: %+v\n%s", j, c.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitFinished waits (3 minutes from since at most) until job id ends,
+// and fails unless it FINISHED.
+func (c *cluster) waitFinished(id string, since time.Time) clusterJob {
+	c.t.Helper()
+	for {
+		j := c.job(id)
+		switch j.State {
+		case "FINISHED":
+			return j
+		case "FAILED", "CANCELED":
+			c.t.Fatalf("job ended %s: %+v\n%s", j.State, j, c.logs())
+		}
+		if time.Since(since) > 3*time.Minute {
+			c.t.Fatalf("the job did not end: %+v\n%s", j, c.logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestClusterTaskManagerKilled is issue 6's acceptance test: a job manager
 // and three task manager processes (two slots each) on loopback, the
 // flagship Top-N submitted over REST at parallelism 3 with 300 ms
@@ -250,19 +288,10 @@ func TestClusterTaskManagerKilled(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	id := c.submit(map[string]any{"sql": fc.script(tables, out), "name": "flagship", "parallelism": 3, "checkpoint_interval": "300ms"})
 
-	deadline := time.Now().Add(time.Minute)
-	for {
-		j := c.job(id)
-		if j.LastCheckpoint != nil && j.LastCheckpoint.ID >= 1 {
-			break
-		}
-		if j.State != "RUNNING" && j.State != "CREATED" || time.Now().After(deadline) {
-			t.Fatalf("no checkpoint while running: %+v\n%s", j, c.logs())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	c.waitCheckpoint(id)
 	// The task managers report their parts' live status: while the job
 	// runs, every vertex shows the records it has taken in.
+	deadline := time.Now().Add(time.Minute)
 	for {
 		j := c.job(id)
 		live := len(j.Vertices) > 0
@@ -282,20 +311,7 @@ func TestClusterTaskManagerKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	var j clusterJob
-	for {
-		j = c.job(id)
-		if j.State == "FINISHED" || j.State == "FAILED" || j.State == "CANCELED" {
-			break
-		}
-		if time.Since(killed) > 3*time.Minute {
-			t.Fatalf("the job did not end after the kill: %+v\n%s", j, c.logs())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if j.State != "FINISHED" {
-		t.Fatalf("job ended %s: %+v\n%s", j.State, j, c.logs())
-	}
+	j := c.waitFinished(id, killed)
 	if j.Restarts < 1 || len(j.Failures) == 0 {
 		t.Fatalf("the kill caused no restart: %+v\n%s", j, c.logs())
 	}
@@ -327,37 +343,14 @@ func TestClusterJobManagerKilled(t *testing.T) {
 	want := fc.want(t, tables)
 	out := filepath.Join(dir, "out")
 	id := c.submit(map[string]any{"sql": fc.script(tables, out), "name": "flagship", "parallelism": 3, "checkpoint_interval": "300ms"})
-	deadline := time.Now().Add(time.Minute)
-	for {
-		j := c.job(id)
-		if j.LastCheckpoint != nil && j.LastCheckpoint.ID >= 1 {
-			break
-		}
-		if j.State != "RUNNING" && j.State != "CREATED" || time.Now().After(deadline) {
-			t.Fatalf("no checkpoint while running: %+v\n%s", j, c.logs())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	c.waitCheckpoint(id)
 	if err := c.jm.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	_ = c.jm.Wait()
 	killed := time.Now()
 	c.startJobManager(dir, rpc)
-	var j clusterJob
-	for {
-		j = c.job(id)
-		if j.State == "FINISHED" || j.State == "FAILED" || j.State == "CANCELED" {
-			break
-		}
-		if time.Since(killed) > 3*time.Minute {
-			t.Fatalf("the resumed job did not end: %+v\n%s", j, c.logs())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if j.State != "FINISHED" {
-		t.Fatalf("job ended %s: %+v\n%s", j.State, j, c.logs())
-	}
+	c.waitFinished(id, killed)
 	t.Logf("finished %s after the job manager was killed", time.Since(killed).Round(time.Millisecond))
 	assertSameRows(t, fc.output(t, out), want)
 	checkNoHidden(t, out)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -20,7 +19,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -101,29 +99,7 @@ func startTLSCluster(t *testing.T, dir, caFile, certFile, keyFile string, slots 
 	c := &tlsCluster{cluster: &cluster{t: t}, client: &http.Client{Timeout: 10 * time.Second,
 		Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}}
 	t.Cleanup(c.stop)
-	c.jmErr = &lockedBuffer{}
-	c.jm = exec.Command(jobmanagerBin(t), "serve", "--checkpoint-dir", filepath.Join(dir, "jm"),
-		"--rest-addr", "127.0.0.1:0", "--rpc-addr", "127.0.0.1:0", "--local-taskmanagers", "0", "--cluster-secret", "s3cret",
-		"--tls-cert", certFile, "--tls-key", keyFile, "--tls-ca", caFile)
-	c.jm.Env = append(os.Environ(), "TMPDIR="+dir)
-	stdout, err := c.jm.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.jm.Stderr = c.jmErr
-	if err := c.jm.Start(); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no address line: %v\n%s", err, c.jmErr.String())
-	}
-	go func() { _, _ = io.Copy(io.Discard, stdout) }()
-	m := regexp.MustCompile(`REST on (https://\S+), gRPC on (\S+)`).FindStringSubmatch(line)
-	if m == nil {
-		t.Fatalf("address line %q", line)
-	}
-	c.rest, c.rpc = m[1], m[2]
+	c.startJobManager(dir, "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile, "--tls-ca", caFile)
 	for i, n := range slots {
 		errs := &lockedBuffer{}
 		tm := exec.Command(taskmanagerBin(t), "--jobmanager", c.rpc, "--slots", fmt.Sprint(n), "--id", fmt.Sprintf("tm%d", i),
