@@ -194,10 +194,11 @@ func TestRegisterAgainAfterJobManagerRestart(t *testing.T) {
 	jm.close()
 	jm2 := startJobManager(t, addr, "")
 	defer jm2.close()
-	d := waitFor(t, "the registration with the new job manager", func() bool { return len(jm2.reg.TaskManagers()) == 1 })
-	if m.registrations() < 2 {
-		t.Fatalf("%d registrations", m.registrations())
-	}
+	// The new registry records the task manager before the Register call
+	// returns to it, so wait for both sides to see the registration.
+	d := waitFor(t, "the registration with the new job manager", func() bool {
+		return len(jm2.reg.TaskManagers()) == 1 && m.registrations() >= 2
+	})
 	m.mu.Lock()
 	lost := m.lost
 	m.mu.Unlock()
