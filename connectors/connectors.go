@@ -29,6 +29,10 @@ type TableInfo struct {
 	// PrimaryKey lists the columns of PRIMARY KEY (...) NOT ENFORCED, or
 	// none.
 	PrimaryKey []int
+	// PartitionKeys lists the columns of PARTITIONED BY (...): a sink
+	// writes each row under a path of those columns' values
+	// (col=value/...), a source reads them back from the path.
+	PartitionKeys []int
 	// Changelog is, for a sink, the kind of stream it is fed: "" or
 	// "append" (only +I rows), "retract" (+I, -U, +U, -D) or "upsert"
 	// (+I, +U, -D by PrimaryKey). Writers see each row's kind in
@@ -207,6 +211,12 @@ type ReaderContext struct {
 	Alloc     memory.Allocator
 	Logger    *slog.Logger
 	Metrics   operator.Metrics
+	// BadRecords applies the table's bad-record policy (see
+	// BadRecordOptions); use rc.BadRecordHandler(), which is never nil.
+	BadRecords BadRecordHandler
+	// Checkpointing reports that the job takes checkpoints: a
+	// TwoPhaseWriter's Prepare and Commit will be called at barriers.
+	Checkpointing bool
 }
 
 // Source is a table being read.
