@@ -16,10 +16,13 @@ import (
 // again with them. Watermarks are generated per split, and a split that
 // has had no data for the idle timeout does not hold the watermark back.
 //
-// The planner prefers NewSplitSource over SourceFactory.NewSource when a
+// The runtime prefers NewSplitSource over SourceFactory.NewSource when a
 // factory implements both.
 type SplitSourceFactory interface {
 	Factory
+	// NewSplitSource returns the table's split source, or (nil, nil) when
+	// this table is read through SourceFactory.NewSource instead (a factory
+	// may use splits for some tables only).
 	NewSplitSource(info TableInfo) (SplitSource, error)
 }
 
@@ -63,7 +66,9 @@ type SplitEnumerator interface {
 	// call every split known then, later the new ones (new files, new
 	// partitions). done reports that no split will ever be added again (a
 	// bounded source after its listing). The runtime calls it at start and
-	// then every discovery interval until done.
+	// then about every 200 ms until done; an enumerator lists its input
+	// at its own interval (a Kafka discovery interval, a directory monitor
+	// interval) and returns nothing in between.
 	Discover(ctx context.Context) (splits []Split, done bool, err error)
 	// Snapshot returns the enumerator's state for a checkpoint: enough that
 	// an enumerator restored from it does not discover again a split it

@@ -26,6 +26,8 @@ type mailbox struct {
 	mu      sync.Mutex
 	barrier stream.Barrier // CheckpointID 0: none
 	done    []int64
+	// splits are split assignments for a split source, in order.
+	splits []SplitAssignment
 	// wake gets a token when something is posted, for a source waiting
 	// for its reader.
 	wake chan struct{}
@@ -35,6 +37,14 @@ type mailbox struct {
 func (m *mailbox) trigger(s *subtask, b stream.Barrier) {
 	m.mu.Lock()
 	m.barrier = b
+	m.mu.Unlock()
+	m.signal(s)
+}
+
+// assign hands split source subtask s an assignment.
+func (m *mailbox) assign(s *subtask, a SplitAssignment) {
+	m.mu.Lock()
+	m.splits = append(m.splits, a)
 	m.mu.Unlock()
 	m.signal(s)
 }
@@ -59,13 +69,13 @@ func (m *mailbox) signal(s *subtask) {
 }
 
 // take returns and clears what was posted.
-func (m *mailbox) take() (stream.Barrier, []int64) {
+func (m *mailbox) take() (stream.Barrier, []int64, []SplitAssignment) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.has.Store(false)
-	b, done := m.barrier, m.done
-	m.barrier, m.done = stream.Barrier{}, nil
-	return b, done
+	b, done, splits := m.barrier, m.done, m.splits
+	m.barrier, m.done, m.splits = stream.Barrier{}, nil, nil
+	return b, done, splits
 }
 
 // checkMail acts on the coordinator's messages: notifications of
@@ -74,7 +84,17 @@ func (s *subtask) checkMail(ctx context.Context) error {
 	if !s.mail.has.Load() {
 		return nil
 	}
-	b, done := s.mail.take()
+	b, done, splits := s.mail.take()
+	// Assignments first: one queued before a barrier was triggered must be
+	// in the reader's position at that barrier.
+	for _, a := range splits {
+		if s.src == nil || s.src.split == nil {
+			return s.wrap(-1, fmt.Errorf("split assignment for a subtask that reads no split source"))
+		}
+		if err := s.src.split.add(ctx, a); err != nil {
+			return s.wrap(-1, err)
+		}
+	}
 	for _, id := range done {
 		if err := s.checkpointComplete(ctx, id); err != nil {
 			return err

@@ -290,6 +290,10 @@ type CoordinatorConfig struct {
 	Control *Control
 	// Peers reach the attempt's subtasks.
 	Peers CoordinatorPeers
+	// Splits, when the job reads split sources, is the attempt's split
+	// coordinator: each checkpoint holds its enumerators' state, taken as
+	// the barriers are triggered, with no assignment under way.
+	Splits *SplitCoordinator
 	// Logger receives the coordinator's logs; default slog.Default().
 	Logger *slog.Logger
 }
@@ -347,6 +351,7 @@ type Coordinator struct {
 	interval time.Duration
 	timeout  time.Duration
 	peers    CoordinatorPeers
+	splits   *SplitCoordinator
 	logger   *slog.Logger
 	reqs     chan *savepointReq
 	// subtasks are the attempt's subtasks and their parallelism.
@@ -380,7 +385,9 @@ type pendingCkpt struct {
 	deadline time.Time
 	acked    map[subtaskKey]bool
 	ops      map[string]*checkpoint.OperatorState
-	size     int64
+	// enums are the split enumerators' states, by source operator.
+	enums map[string][]byte
+	size  int64
 	// savepoint: taken on request, answering reqs; stop: the job stops
 	// with it.
 	savepoint bool
@@ -432,7 +439,7 @@ func newCoordinator(cfg CoordinatorConfig, stats *ckptStats) *Coordinator {
 	n := len(cfg.Subtasks)
 	c := &Coordinator{
 		job: cfg.Job, maxP: cfg.MaxParallelism, storage: cfg.Storage, interval: cfg.Interval, timeout: cfg.Timeout,
-		peers: cfg.Peers, logger: cfg.Logger, reqs: cfg.Control.requests(),
+		peers: cfg.Peers, splits: cfg.Splits, logger: cfg.Logger, reqs: cfg.Control.requests(),
 		subtasks: make(map[subtaskKey]int, n), committers: cfg.Committers, stats: stats,
 		acks: make(chan SubtaskAck, n), ends: make(chan SourceEnd, n),
 		committed: make(chan int64, cfg.Committers), running: make(chan struct{}),
@@ -524,7 +531,7 @@ func (c *Coordinator) Run(ctx context.Context) {
 			return
 		case <-tickC:
 			if c.pending == nil && !c.stopped && !c.stopping && len(c.queued) == 0 {
-				c.trigger(false, false)
+				c.trigger(false, false, nil)
 			}
 		case r := <-c.reqs:
 			c.onRequest(r)
@@ -549,18 +556,25 @@ func (c *Coordinator) Run(ctx context.Context) {
 	}
 }
 
-// trigger starts the next checkpoint (a savepoint when savepoint is set;
-// the job stops with it when stop is).
-func (c *Coordinator) trigger(savepoint, stop bool) *pendingCkpt {
+// trigger starts the next checkpoint (a savepoint when savepoint is set,
+// answering reqs; the job stops with it when stop is).
+func (c *Coordinator) trigger(savepoint, stop bool, reqs []*savepointReq) {
 	now := time.Now()
 	id := c.nextID.Add(1) - 1
 	p := &pendingCkpt{
 		id: id, start: now, ts: now.UnixMilli(), deadline: now.Add(c.timeout),
 		acked: map[subtaskKey]bool{}, ops: map[string]*checkpoint.OperatorState{}, savepoint: savepoint, stop: stop,
+		reqs: reqs,
 	}
 	c.pending = p
-	c.peers.TriggerBarrier(stream.Barrier{CheckpointID: p.id, TimestampMs: p.ts, Savepoint: savepoint}, stop)
-	return p
+	enums, err := c.splits.checkpoint(func() {
+		c.peers.TriggerBarrier(stream.Barrier{CheckpointID: p.id, TimestampMs: p.ts, Savepoint: savepoint}, stop)
+	})
+	if err != nil {
+		c.drop(err)
+		return
+	}
+	p.enums = enums
 }
 
 // drop abandons the pending checkpoint; a stop with it is called off.
@@ -613,6 +627,11 @@ func (c *Coordinator) acked(ctx context.Context, a SubtaskAck) {
 	}
 	if len(p.acked) < len(c.subtasks) {
 		return
+	}
+	for op, st := range p.enums {
+		if os := p.ops[op]; os != nil {
+			os.Coordinator = st
+		}
 	}
 	m := &checkpoint.Metadata{
 		Format: checkpoint.FormatVersion, Job: c.job, ID: p.id, TimestampMs: p.ts,

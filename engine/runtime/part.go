@@ -230,6 +230,13 @@ func partCheckpointConfig(opts Options, plans []*vertexPlan, withLink bool) (ckp
 // teardown. A part without source subtasks only notes the halt.
 func (p *Part) Trigger(b stream.Barrier, halt bool) { localPeers{p.j}.TriggerBarrier(b, halt) }
 
+// AssignSplits queues split assignment a at its source subtask, which must
+// be one of the part's (SplitPeers, for the job manager's
+// SplitCoordinator).
+func (p *Part) AssignSplits(ctx context.Context, a SplitAssignment) error {
+	return localPeers{p.j}.AssignSplits(ctx, a)
+}
+
 // Resume calls off a halt: the stop savepoint failed, the sources read on.
 func (p *Part) Resume() { localPeers{p.j}.ResumeSources() }
 
@@ -326,6 +333,21 @@ func (l localPeers) NotifyComplete(id int64, stop bool) {
 // Stop implements CoordinatorPeers.
 func (l localPeers) Stop(path string) { l.j.stop(path) }
 
+// AssignSplits implements SplitPeers: it queues a at its subtask, which
+// must be local.
+func (l localPeers) AssignSplits(_ context.Context, a SplitAssignment) error {
+	for _, s := range l.j.subtasks {
+		if s.plan.v.ID == a.Vertex && s.index == a.Subtask {
+			if s.src == nil || s.src.spec.ID != a.Operator || s.plan.splitSource == nil {
+				return fmt.Errorf("runtime: vertex %s subtask %d does not read split source %s", a.Vertex, a.Subtask, a.Operator)
+			}
+			s.mail.assign(s, a)
+			return nil
+		}
+	}
+	return fmt.Errorf("runtime: vertex %s subtask %d is not here", a.Vertex, a.Subtask)
+}
+
 // committedUpTo counts a local subtask's commit of the stop savepoint id;
 // the last one reports it to the coordinator.
 func (j *job) committedUpTo(ctx context.Context, id int64) {
@@ -345,4 +367,5 @@ func (j *job) committedUpTo(ctx context.Context, id int64) {
 }
 
 var _ CoordinatorPeers = localPeers{}
+var _ SplitPeers = localPeers{}
 var _ CoordinatorLink = (*Coordinator)(nil)

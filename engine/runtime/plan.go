@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -19,8 +20,11 @@ type vertexPlan struct {
 	v       *jobgraph.Vertex
 	inputs  []edgeRef // ordered by Input
 	outputs []edgeRef
-	// source is set when Ops[0] is a source.
-	source connectors.Source
+	// source is set when Ops[0] is a source; splitSource too when the
+	// source is read as splits (connectors.SplitSourceFactory), source then
+	// being splitSource's stand-in for the checks that every source passes.
+	source      connectors.Source
+	splitSource connectors.SplitSource
 	// sourceSchema is what the source's readers return: the table's
 	// columns, or the projected ones; sourceCols their Arrow types.
 	sourceSchema types.Schema
@@ -184,7 +188,7 @@ func tableInfo(ref jobgraph.TableRef) connectors.TableInfo {
 	for k, v := range ref.Options {
 		opts[strings.ToLower(k)] = v
 	}
-	return connectors.TableInfo{Name: ref.Table, Schema: ref.Schema, Options: opts, PrimaryKey: ref.PrimaryKey}
+	return connectors.TableInfo{Name: ref.Table, Schema: ref.Schema, Options: opts, PrimaryKey: ref.PrimaryKey, PartitionKeys: ref.PartitionKeys}
 }
 
 func lookup(opts Options, name string) (connectors.Factory, error) {
@@ -205,7 +209,8 @@ func (p *vertexPlan) resolveSource(opts Options, op *jobgraph.OperatorSpec) erro
 		return err
 	}
 	sf, ok := f.(connectors.SourceFactory)
-	if !ok {
+	ssf, splits := f.(connectors.SplitSourceFactory)
+	if !ok && !splits {
 		return fmt.Errorf("connector %q cannot be read (it is not a source)", spec.Connector)
 	}
 	info := tableInfo(spec.TableRef)
@@ -239,6 +244,20 @@ func (p *vertexPlan) resolveSource(opts Options, op *jobgraph.OperatorSpec) erro
 			return fmt.Errorf("watermark delay %d ms is negative", w.DelayMs)
 		}
 	}
+	p.sourceSchema, p.sourceCols = schema, cols
+	if splits {
+		ss, err := ssf.NewSplitSource(info)
+		if err != nil {
+			return fmt.Errorf("connector %q: %w", spec.Connector, err)
+		}
+		if ss != nil {
+			p.splitSource, p.source = ss, splitStandIn{ss}
+			return nil
+		}
+		if !ok {
+			return fmt.Errorf("connector %q returned no split source", spec.Connector)
+		}
+	}
 	src, err := sf.NewSource(info)
 	if err != nil {
 		return fmt.Errorf("connector %q: %w", spec.Connector, err)
@@ -246,8 +265,23 @@ func (p *vertexPlan) resolveSource(opts Options, op *jobgraph.OperatorSpec) erro
 	if src == nil {
 		return fmt.Errorf("connector %q returned no source", spec.Connector)
 	}
-	p.source, p.sourceSchema, p.sourceCols = src, schema, cols
+	p.source = src
 	return nil
+}
+
+// splitStandIn stands for a split source where a connectors.Source is
+// expected: it is restorable (positions are the splits), and its readers
+// are opened by the subtask itself (openSource), never through it.
+type splitStandIn struct{ ss connectors.SplitSource }
+
+func (s splitStandIn) Bounded() bool { return s.ss.Bounded() }
+
+func (s splitStandIn) Reader(context.Context, connectors.ReaderContext) (connectors.Reader, error) {
+	return nil, fmt.Errorf("runtime: a split source is read through its split reader")
+}
+
+func (s splitStandIn) RestoreReader(context.Context, connectors.ReaderContext, [][]byte) (connectors.Reader, error) {
+	return nil, fmt.Errorf("runtime: a split source is restored through its split coordinator")
 }
 
 // project returns the columns proj of s: indexes in range, ascending.

@@ -233,6 +233,14 @@ func (j *job) attempt(ctx context.Context, stats *ckptStats, lastID int64) (star
 			}
 		}
 	}
+	sopts := j.opts
+	sopts.Restore = j.restore
+	splits, err := NewSplitCoordinator(jctx, j.g, sopts, localPeers{j})
+	if err != nil {
+		closeGates()
+		return false, lastID, err
+	}
+	defer splits.Close()
 	if j.ckpt.enabled() {
 		first, err := firstCheckpointID(ctx, j.ckpt.storage, j.restore, lastID)
 		if err != nil {
@@ -242,7 +250,7 @@ func (j *job) attempt(ctx context.Context, stats *ckptStats, lastID int64) (star
 		j.coord = newCoordinator(CoordinatorConfig{
 			Job: j.name, MaxParallelism: j.maxP, Subtasks: j.subtaskInfos(), Committers: 1,
 			Storage: j.ckpt.storage, Interval: j.ckpt.interval, Timeout: j.ckpt.timeout, FirstID: first,
-			Restore: j.restore, Control: j.opts.Control, Peers: localPeers{j}, Logger: j.logger,
+			Restore: j.restore, Control: j.opts.Control, Peers: localPeers{j}, Splits: splits, Logger: j.logger,
 		}, stats)
 		j.link = j.coord
 	}
@@ -266,8 +274,20 @@ func (j *job) attempt(ctx context.Context, stats *ckptStats, lastID int64) (star
 			s.main(jctx)
 		}()
 	}
+	splitsDone := make(chan struct{})
+	go func() {
+		defer close(splitsDone)
+		if splits == nil {
+			return
+		}
+		if err := splits.Run(ckctx); err != nil {
+			j.fail(err)
+			cancel(err)
+		}
+	}()
 	wg.Wait()
 	ckcancel()
+	<-splitsDone
 	j.persistWG.Wait()
 	usedID = lastID
 	if coordDone != nil {

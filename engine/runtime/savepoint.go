@@ -243,7 +243,7 @@ func (c *Coordinator) triggerSavepoint(rs []*savepointReq) {
 		stop = stop || r.stop
 	}
 	c.stopping = stop
-	c.trigger(true, stop).reqs = rs
+	c.trigger(true, stop, rs)
 }
 
 // onCommitted counts a committer's commit of the stop savepoint; the

@@ -27,6 +27,8 @@ type sourceRun struct {
 	metrics *opMetrics
 	reader  connectors.Reader
 	gen     *watermark.Generator
+	// split is set for a split source: reader is then split.
+	split *splitRun
 }
 
 // close closes the reader once.
@@ -55,6 +57,15 @@ func (s *subtask) openSource(ctx context.Context) error {
 	rc := connectors.ReaderContext{
 		Subtask: s.index, Parallelism: s.plan.v.Parallelism, BatchSize: j.opts.BatchSize,
 		Alloc: j.opts.Alloc, Logger: s.logger.With("operator", s.src.spec.ID), Metrics: s.src.metrics,
+		Checkpointing: j.ckpt.enabled(),
+	}
+	bad, err := s.badRecordHandler(rc)
+	if err != nil {
+		return s.wrap(-1, err)
+	}
+	rc.BadRecords = bad
+	if ss := s.plan.splitSource; ss != nil {
+		return s.openSplitReader(ctx, ss, rc)
 	}
 	rd, err := s.restoredReader(ctx, rc)
 	if err != nil {
@@ -146,7 +157,11 @@ func (s *subtask) runSource(ctx context.Context) error {
 			if waitingSince.IsZero() {
 				waitingSince = now
 			}
-			if !idle && s.job.idleTimeout > 0 && now.Sub(waitingSince) >= s.job.idleTimeout {
+			if src.split != nil {
+				if idle, err = s.splitWatermark(ctx, idle); err != nil {
+					return err
+				}
+			} else if !idle && s.job.idleTimeout > 0 && now.Sub(waitingSince) >= s.job.idleTimeout {
 				idle = true
 				if err := s.broadcast(ctx, stream.Message{Kind: stream.Idle}); err != nil {
 					return err
@@ -204,6 +219,11 @@ func (s *subtask) runSource(ctx context.Context) error {
 				return err
 			}
 		}
+		if src.split != nil {
+			if idle, err = s.splitWatermark(ctx, idle); err != nil {
+				return err
+			}
+		}
 	}
 }
 
@@ -231,4 +251,51 @@ func readNext(ctx context.Context, r connectors.Reader) (arrow.RecordBatch, []st
 	}
 	rec, err := r.Next(ctx)
 	return rec, nil, err
+}
+
+// openSplitReader opens the subtask's split reader. Its splits come from
+// the split coordinator, through the mailbox.
+func (s *subtask) openSplitReader(ctx context.Context, ss connectors.SplitSource, rc connectors.ReaderContext) error {
+	spec := s.src.spec.Source
+	rd, err := ss.NewSplitReader(ctx, rc)
+	if err != nil {
+		return s.wrap(-1, fmt.Errorf("open split reader: %w", err))
+	}
+	if rd == nil {
+		return s.wrap(-1, fmt.Errorf("open split reader: connector %q returned no reader", spec.Connector))
+	}
+	r := &splitRun{reader: rd, held: map[string]*heldSplit{}}
+	if w := spec.Watermark; w != nil {
+		r.hasWM, r.wmCol, r.wmDelay = true, w.Column, w.DelayMs
+	}
+	s.src.gen = nil // one generator per split instead
+	s.src.reader, s.src.split = r, r
+	if s.job.restore != nil && s.job.restoredOp(s.src.spec.ID) != nil {
+		if wm := restoredWatermark(s.job.restore, s.src.spec.ID, s); wm != stream.MinWatermark {
+			s.lastWM, s.outWM = wm, wm
+			s.liveWM.Store(wm)
+		}
+	}
+	return nil
+}
+
+// splitWatermark emits a split source subtask's watermark when it rose
+// (the least over its active splits) and marks its outputs idle when no
+// split is active. idle is the subtask's idleness, updated.
+func (s *subtask) splitWatermark(ctx context.Context, idle bool) (bool, error) {
+	wm, nowIdle := s.src.split.watermark(time.Now(), s.job.idleTimeout)
+	if nowIdle {
+		if !idle {
+			if err := s.broadcast(ctx, stream.Message{Kind: stream.Idle}); err != nil {
+				return idle, err
+			}
+		}
+		return true, nil
+	}
+	if wm != stream.MinWatermark && wm > s.lastWM {
+		if err := s.advance(ctx, wm); err != nil {
+			return idle, err
+		}
+	}
+	return idle, nil
 }

@@ -65,6 +65,10 @@ type Metadata struct {
 type OperatorState struct {
 	Parallelism int             `json:"parallelism"`
 	Subtasks    []*SubtaskState `json:"subtasks"`
+	// Coordinator is the state of the operator's part on the job manager:
+	// a split source's enumerator (connectors.SplitEnumerator.Snapshot),
+	// taken when the checkpoint was triggered.
+	Coordinator []byte `json:"coordinator,omitempty"`
 }
 
 // SubtaskState is what one subtask of one operator saved.

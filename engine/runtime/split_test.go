@@ -1,0 +1,341 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/eddy-streaming/eddy/connectors"
+	"github.com/eddy-streaming/eddy/engine/jobgraph"
+	"github.com/eddy-streaming/eddy/engine/stream"
+)
+
+// splitGen is the "splitgen" connector: a split source over in-memory
+// splits (lists of rows) that its enumerator discovers a few at a time,
+// like partitions appearing or files landing in a directory.
+type splitGen struct {
+	mu     sync.Mutex
+	splits [][]row
+	// perRound is the most splits one Discover returns; unbounded keeps
+	// the source running after the last split (until stop is closed).
+	perRound  int
+	allAtOnce bool
+	unbounded bool
+	stop      chan struct{}
+	seed      uint64
+	maxBatch  int
+	// assigned counts the splits handed to readers (restored ones too).
+	assigned int
+	// enumStates are the enumerator states the source was restored with.
+	enumStates []int
+}
+
+func (g *splitGen) Name() string                     { return "splitgen" }
+func (g *splitGen) Options() []connectors.OptionSpec { return nil }
+
+func (g *splitGen) NewSplitSource(info connectors.TableInfo) (connectors.SplitSource, error) {
+	return g, nil
+}
+
+func (g *splitGen) Bounded() bool { return !g.unbounded }
+
+type splitGenState struct {
+	Split  int `json:"split"`
+	Offset int `json:"offset"`
+}
+
+func (g *splitGen) NewEnumerator(ctx context.Context, ec connectors.EnumeratorContext, cp []byte) (connectors.SplitEnumerator, error) {
+	e := &splitGenEnum{g: g, r: rand.New(rand.NewPCG(g.seed, uint64(len(cp))))}
+	if cp != nil {
+		n, err := strconv.Atoi(string(cp))
+		if err != nil {
+			return nil, fmt.Errorf("bad enumerator state %q", cp)
+		}
+		e.next = n
+		g.mu.Lock()
+		g.enumStates = append(g.enumStates, n)
+		g.mu.Unlock()
+	}
+	return e, nil
+}
+
+type splitGenEnum struct {
+	g    *splitGen
+	r    *rand.Rand
+	next int
+}
+
+func (e *splitGenEnum) Discover(ctx context.Context) ([]connectors.Split, bool, error) {
+	n := min(len(e.g.splits)-e.next, e.r.IntN(e.g.perRound+1))
+	if e.g.allAtOnce {
+		n = len(e.g.splits) - e.next
+	}
+	var out []connectors.Split
+	for i := 0; i < n; i++ {
+		st, _ := json.Marshal(splitGenState{Split: e.next})
+		out = append(out, connectors.Split{ID: "s" + strconv.Itoa(e.next), State: st})
+		e.next++
+	}
+	done := e.next == len(e.g.splits)
+	if done && e.g.unbounded {
+		select {
+		case <-e.g.stop:
+		default:
+			done = false
+		}
+	}
+	return out, done, nil
+}
+
+func (e *splitGenEnum) Snapshot() ([]byte, error) { return []byte(strconv.Itoa(e.next)), nil }
+func (e *splitGenEnum) Close() error              { return nil }
+
+func (g *splitGen) NewSplitReader(ctx context.Context, rc connectors.ReaderContext) (connectors.SplitReader, error) {
+	if rc.BadRecords == nil {
+		return nil, fmt.Errorf("no bad-record handler in the reader context")
+	}
+	return &splitGenReader{g: g, rc: rc, held: map[string]*splitGenState{}, r: rand.New(rand.NewPCG(g.seed, uint64(rc.Subtask)))}, nil
+}
+
+type splitGenReader struct {
+	g    *splitGen
+	rc   connectors.ReaderContext
+	held map[string]*splitGenState
+	r    *rand.Rand
+}
+
+func (r *splitGenReader) AddSplits(ctx context.Context, splits []connectors.Split) error {
+	for _, s := range splits {
+		var st splitGenState
+		if err := json.Unmarshal(s.State, &st); err != nil {
+			return err
+		}
+		r.held[s.ID] = &st
+	}
+	r.g.mu.Lock()
+	r.g.assigned += len(splits)
+	r.g.mu.Unlock()
+	return nil
+}
+
+func (r *splitGenReader) Next(ctx context.Context) (connectors.SplitBatch, error) {
+	if len(r.held) == 0 || r.r.IntN(5) == 0 {
+		return connectors.SplitBatch{}, nil
+	}
+	ids := make([]string, 0, len(r.held))
+	for id := range r.held {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	id := ids[r.r.IntN(len(ids))]
+	st := r.held[id]
+	rows := r.g.splits[st.Split][st.Offset:]
+	n := min(len(rows), r.r.IntN(r.g.maxBatch+1))
+	st.Offset += n
+	sb := connectors.SplitBatch{Split: id, Finished: st.Offset == len(r.g.splits[st.Split])}
+	if n > 0 {
+		sb.Batch = stream.Batch{Record: buildRecord(r.rc.Alloc, rows[:n])}
+	}
+	if sb.Finished {
+		delete(r.held, id)
+	}
+	return sb, nil
+}
+
+func (r *splitGenReader) Snapshot() ([]connectors.Split, error) {
+	var out []connectors.Split
+	for id, st := range r.held {
+		b, _ := json.Marshal(st)
+		out = append(out, connectors.Split{ID: id, State: b})
+	}
+	return out, nil
+}
+
+func (r *splitGenReader) Close() error { return nil }
+
+// splitRows makes n rows spread over k splits; each split's event times
+// rise (out of order by less than the watermark delay) from its own start,
+// so splits are far apart in event time.
+func splitRows(r *rand.Rand, n, k int) [][]row {
+	out := make([][]row, k)
+	id := int64(0)
+	for s := range out {
+		ts := int64(r.IntN(5000))
+		for i := 0; i < n/k+r.IntN(20); i++ {
+			ts += int64(r.IntN(4))
+			out[s] = append(out[s], row{key: int64(r.IntN(9)), val: int64(i), ts: ts - int64(r.IntN(15)), id: id})
+			id++
+		}
+	}
+	return out
+}
+
+// TestSplitSourceFaultInjection reads a split source whose splits are
+// discovered over time, at random source and sink parallelisms, through a
+// stateful operator that fails at random points: the job restarts from its
+// latest checkpoint, the splits are assigned again with their positions,
+// and every row reaches the visible output once, with the per-key counts
+// continuing from the restored state.
+func TestSplitSourceFaultInjection(t *testing.T) {
+	restored := 0
+	for seed := uint64(0); seed < 6; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			r := rand.New(rand.NewPCG(seed, 11))
+			c := newCkptJob(t)
+			g := &splitGen{splits: splitRows(r, 1500+r.IntN(1500), 1+r.IntN(7)), perRound: 1 + r.IntN(3), seed: seed, maxBatch: 1 + r.IntN(40)}
+			if err := c.f.reg.Register(g); err != nil {
+				t.Fatal(err)
+			}
+			in := &injector{r: r, left: 1 + r.IntN(3), maxAt: 60, panics: r.IntN(2) == 0}
+			in.at = 1 + r.IntN(in.maxAt)
+			failures := in.left
+			c.fail = in.fail
+			ps, pc := 1+r.IntN(3), 1+r.IntN(3)
+			graph := c.graph(pc, map[string]int{"a": ps})
+			graph.Vertices[0].Ops[0].Source.Connector = "splitgen"
+			res, err := Run(context.Background(), graph, c.options(mem))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in.injected != failures || res.Restarts != failures {
+				t.Fatalf("injected %d failures (want %d), %d restarts", in.injected, failures, res.Restarts)
+			}
+			var all []row
+			for _, s := range g.splits {
+				all = append(all, s...)
+			}
+			if err := checkCounts(c.sink.rows(), all); err != nil {
+				t.Fatalf("visible output: %v", err)
+			}
+			restored += len(g.enumStates)
+			t.Logf("ps=%d pc=%d splits=%d rows=%d failures=%d checkpoints=%d enumerator restores=%v assigned=%d",
+				ps, pc, len(g.splits), len(all), failures, res.Checkpoints, g.enumStates, g.assigned)
+		})
+	}
+	if restored == 0 {
+		t.Fatal("no attempt restored an enumerator from a checkpoint: the test did not exercise restore")
+	}
+}
+
+// TestSplitWatermarks reads splits far apart in event time through one
+// reader: with a watermark per split, no row is late (behind the
+// watermark downstream), though a single generator over the reader would
+// have made the later-starting splits' rows late. A split that stays
+// quiet past the idle timeout does not hold the watermark back.
+func TestSplitWatermarks(t *testing.T) {
+	for seed := uint64(0); seed < 4; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			r := rand.New(rand.NewPCG(seed, 12))
+			f := newFakes(t)
+			g := &splitGen{splits: splitRows(r, 2000, 2+r.IntN(4)), allAtOnce: true, seed: seed, maxBatch: 1 + r.IntN(30)}
+			if err := f.reg.Register(g); err != nil {
+				t.Fatal(err)
+			}
+			src := sourceOp("src", "a", &jobgraph.WatermarkSpec{Column: 2, DelayMs: 20})
+			src.Source.Connector = "splitgen"
+			graph := &jobgraph.Graph{Name: "splitwm", Vertices: []*jobgraph.Vertex{
+				{ID: "src", Parallelism: 1, Ops: []*jobgraph.OperatorSpec{src, calcOp("wm", "wm", rowSchema), sinkOpSpec("sink", "out", rowSchema)}},
+			}}
+			if _, err := Run(context.Background(), graph, f.options(mem)); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, s := range g.splits {
+				n += len(s)
+			}
+			if f.wms.rows != n {
+				t.Fatalf("%d rows passed, want %d", f.wms.rows, n)
+			}
+			if len(f.wms.late) > 0 {
+				t.Fatalf("%d late rows with per-split watermarks, first %v", len(f.wms.late), f.wms.late[:min(3, len(f.wms.late))])
+			}
+		})
+	}
+	t.Run("idle split", func(t *testing.T) {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		defer mem.AssertSize(t, 0)
+		f := newFakes(t)
+		r := rand.New(rand.NewPCG(7, 7))
+		g := &splitGen{splits: splitRows(r, 400, 2), allAtOnce: true, seed: 7, maxBatch: 10, unbounded: true, stop: make(chan struct{})}
+		// A third split with one row and no more: it goes idle.
+		g.splits = append(g.splits, []row{{key: 1, ts: 0, id: 99999}})
+		if err := f.reg.Register(&quietGen{g}); err != nil {
+			t.Fatal(err)
+		}
+		src := sourceOp("src", "a", &jobgraph.WatermarkSpec{Column: 2, DelayMs: 20})
+		src.Source.Connector = "quietgen"
+		graph := &jobgraph.Graph{Name: "splitidle", Config: map[string]string{IdleTimeoutKey: "50ms"}, Vertices: []*jobgraph.Vertex{
+			{ID: "src", Parallelism: 1, Ops: []*jobgraph.OperatorSpec{src, calcOp("wm", "wm", rowSchema), sinkOpSpec("sink", "out", rowSchema)}},
+		}}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		done := make(chan error, 1)
+		go func() {
+			_, err := Run(ctx, graph, f.options(mem))
+			done <- err
+		}()
+		// The two live splits end far above the quiet split's only row:
+		// the watermark must pass it once the quiet split is idle.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			f.wms.mu.Lock()
+			var last int64 = stream.MinWatermark
+			if ws := f.wms.wms[0]; len(ws) > 0 {
+				last = ws[len(ws)-1]
+			}
+			f.wms.mu.Unlock()
+			if last > 1000 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the watermark stayed at %d: the idle split held it back", last)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cancel()
+		<-done
+	})
+}
+
+// quietGen is splitGen whose last split never finishes: after its rows it
+// has nothing, for ever.
+type quietGen struct{ *splitGen }
+
+func (q *quietGen) Name() string { return "quietgen" }
+func (q *quietGen) NewSplitSource(info connectors.TableInfo) (connectors.SplitSource, error) {
+	return q, nil
+}
+func (q *quietGen) NewSplitReader(ctx context.Context, rc connectors.ReaderContext) (connectors.SplitReader, error) {
+	rd, err := q.splitGen.NewSplitReader(ctx, rc)
+	if err != nil {
+		return nil, err
+	}
+	return &quietReader{rd.(*splitGenReader), len(q.splits) - 1}, nil
+}
+
+type quietReader struct {
+	*splitGenReader
+	quiet int
+}
+
+func (q *quietReader) Next(ctx context.Context) (connectors.SplitBatch, error) {
+	sb, err := q.splitGenReader.Next(ctx)
+	if sb.Finished && sb.Split == "s"+strconv.Itoa(q.quiet) {
+		// Never finishes: hold it again, at its end.
+		sb.Finished = false
+		q.held[sb.Split] = &splitGenState{Split: q.quiet, Offset: len(q.g.splits[q.quiet])}
+	}
+	return sb, err
+}
