@@ -145,6 +145,9 @@ type TableRef struct {
 	// PrimaryKey lists the columns of PRIMARY KEY (...) NOT ENFORCED, or
 	// none.
 	PrimaryKey []int `json:"primary_key,omitempty"`
+	// PartitionKeys lists the columns of PARTITIONED BY (...), or none
+	// (connectors.TableInfo.PartitionKeys).
+	PartitionKeys []int `json:"partition_keys,omitempty"`
 }
 
 // SourceSpec reads a table. Its output is the table's physical schema.
