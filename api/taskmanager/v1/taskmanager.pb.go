@@ -443,6 +443,148 @@ func (x *NotifyCompleteRequest) GetStop() bool {
 	return false
 }
 
+// Split is one split of a split source and its position
+// (connectors.Split).
+type Split struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	State         []byte                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Split) Reset() {
+	*x = Split{}
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Split) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Split) ProtoMessage() {}
+
+func (x *Split) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Split.ProtoReflect.Descriptor instead.
+func (*Split) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Split) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Split) GetState() []byte {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+// AssignSplitsRequest hands splits to one source subtask of the part
+// (runtime.SplitAssignment). It returns once they are queued at the
+// subtask, so a barrier triggered afterwards comes after them.
+type AssignSplitsRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Part     *PartRef               `protobuf:"bytes,1,opt,name=part,proto3" json:"part,omitempty"`
+	Vertex   string                 `protobuf:"bytes,2,opt,name=vertex,proto3" json:"vertex,omitempty"`
+	Operator string                 `protobuf:"bytes,3,opt,name=operator,proto3" json:"operator,omitempty"`
+	Subtask  int32                  `protobuf:"varint,4,opt,name=subtask,proto3" json:"subtask,omitempty"`
+	Splits   []*Split               `protobuf:"bytes,5,rep,name=splits,proto3" json:"splits,omitempty"`
+	// no_more: no split will be assigned to the subtask again.
+	NoMore        bool `protobuf:"varint,6,opt,name=no_more,json=noMore,proto3" json:"no_more,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssignSplitsRequest) Reset() {
+	*x = AssignSplitsRequest{}
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssignSplitsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssignSplitsRequest) ProtoMessage() {}
+
+func (x *AssignSplitsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssignSplitsRequest.ProtoReflect.Descriptor instead.
+func (*AssignSplitsRequest) Descriptor() ([]byte, []int) {
+	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AssignSplitsRequest) GetPart() *PartRef {
+	if x != nil {
+		return x.Part
+	}
+	return nil
+}
+
+func (x *AssignSplitsRequest) GetVertex() string {
+	if x != nil {
+		return x.Vertex
+	}
+	return ""
+}
+
+func (x *AssignSplitsRequest) GetOperator() string {
+	if x != nil {
+		return x.Operator
+	}
+	return ""
+}
+
+func (x *AssignSplitsRequest) GetSubtask() int32 {
+	if x != nil {
+		return x.Subtask
+	}
+	return 0
+}
+
+func (x *AssignSplitsRequest) GetSplits() []*Split {
+	if x != nil {
+		return x.Splits
+	}
+	return nil
+}
+
+func (x *AssignSplitsRequest) GetNoMore() bool {
+	if x != nil {
+		return x.NoMore
+	}
+	return false
+}
+
 type CancelPartRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Part          *PartRef               `protobuf:"bytes,1,opt,name=part,proto3" json:"part,omitempty"`
@@ -453,7 +595,7 @@ type CancelPartRequest struct {
 
 func (x *CancelPartRequest) Reset() {
 	*x = CancelPartRequest{}
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[5]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -465,7 +607,7 @@ func (x *CancelPartRequest) String() string {
 func (*CancelPartRequest) ProtoMessage() {}
 
 func (x *CancelPartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[5]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -478,7 +620,7 @@ func (x *CancelPartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelPartRequest.ProtoReflect.Descriptor instead.
 func (*CancelPartRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{5}
+	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CancelPartRequest) GetPart() *PartRef {
@@ -503,7 +645,7 @@ type Empty struct {
 
 func (x *Empty) Reset() {
 	*x = Empty{}
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[6]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -515,7 +657,7 @@ func (x *Empty) String() string {
 func (*Empty) ProtoMessage() {}
 
 func (x *Empty) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[6]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -528,7 +670,7 @@ func (x *Empty) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Empty.ProtoReflect.Descriptor instead.
 func (*Empty) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{6}
+	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{8}
 }
 
 type AckRequest struct {
@@ -544,7 +686,7 @@ type AckRequest struct {
 
 func (x *AckRequest) Reset() {
 	*x = AckRequest{}
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[7]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -556,7 +698,7 @@ func (x *AckRequest) String() string {
 func (*AckRequest) ProtoMessage() {}
 
 func (x *AckRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[7]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -569,7 +711,7 @@ func (x *AckRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckRequest.ProtoReflect.Descriptor instead.
 func (*AckRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{7}
+	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AckRequest) GetPart() *PartRef {
@@ -598,7 +740,7 @@ type SourceEndedRequest struct {
 
 func (x *SourceEndedRequest) Reset() {
 	*x = SourceEndedRequest{}
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[8]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +752,7 @@ func (x *SourceEndedRequest) String() string {
 func (*SourceEndedRequest) ProtoMessage() {}
 
 func (x *SourceEndedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[8]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +765,7 @@ func (x *SourceEndedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SourceEndedRequest.ProtoReflect.Descriptor instead.
 func (*SourceEndedRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{8}
+	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SourceEndedRequest) GetPart() *PartRef {
@@ -664,7 +806,7 @@ type CommittedUpToRequest struct {
 
 func (x *CommittedUpToRequest) Reset() {
 	*x = CommittedUpToRequest{}
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[9]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -676,7 +818,7 @@ func (x *CommittedUpToRequest) String() string {
 func (*CommittedUpToRequest) ProtoMessage() {}
 
 func (x *CommittedUpToRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[9]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -689,7 +831,7 @@ func (x *CommittedUpToRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CommittedUpToRequest.ProtoReflect.Descriptor instead.
 func (*CommittedUpToRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{9}
+	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CommittedUpToRequest) GetPart() *PartRef {
@@ -721,7 +863,7 @@ type PartEndedRequest struct {
 
 func (x *PartEndedRequest) Reset() {
 	*x = PartEndedRequest{}
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[10]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +875,7 @@ func (x *PartEndedRequest) String() string {
 func (*PartEndedRequest) ProtoMessage() {}
 
 func (x *PartEndedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[10]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +888,7 @@ func (x *PartEndedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartEndedRequest.ProtoReflect.Descriptor instead.
 func (*PartEndedRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{10}
+	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *PartEndedRequest) GetPart() *PartRef {
@@ -800,7 +942,7 @@ type VertexStatus struct {
 
 func (x *VertexStatus) Reset() {
 	*x = VertexStatus{}
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[11]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -812,7 +954,7 @@ func (x *VertexStatus) String() string {
 func (*VertexStatus) ProtoMessage() {}
 
 func (x *VertexStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[11]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -825,7 +967,7 @@ func (x *VertexStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VertexStatus.ProtoReflect.Descriptor instead.
 func (*VertexStatus) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{11}
+	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *VertexStatus) GetVertex() string {
@@ -891,7 +1033,7 @@ type PartStatusRequest struct {
 
 func (x *PartStatusRequest) Reset() {
 	*x = PartStatusRequest{}
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[12]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -903,7 +1045,7 @@ func (x *PartStatusRequest) String() string {
 func (*PartStatusRequest) ProtoMessage() {}
 
 func (x *PartStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[12]
+	mi := &file_taskmanager_v1_taskmanager_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -916,7 +1058,7 @@ func (x *PartStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartStatusRequest.ProtoReflect.Descriptor instead.
 func (*PartStatusRequest) Descriptor() ([]byte, []int) {
-	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{12}
+	return file_taskmanager_v1_taskmanager_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *PartStatusRequest) GetPart() *PartRef {
@@ -986,7 +1128,17 @@ const file_taskmanager_v1_taskmanager_proto_rawDesc = "" +
 	"\x15NotifyCompleteRequest\x120\n" +
 	"\x04part\x18\x01 \x01(\v2\x1c.eddy.taskmanager.v1.PartRefR\x04part\x12#\n" +
 	"\rcheckpoint_id\x18\x02 \x01(\x03R\fcheckpointId\x12\x12\n" +
-	"\x04stop\x18\x03 \x01(\bR\x04stop\"]\n" +
+	"\x04stop\x18\x03 \x01(\bR\x04stop\"-\n" +
+	"\x05Split\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\fR\x05state\"\xe2\x01\n" +
+	"\x13AssignSplitsRequest\x120\n" +
+	"\x04part\x18\x01 \x01(\v2\x1c.eddy.taskmanager.v1.PartRefR\x04part\x12\x16\n" +
+	"\x06vertex\x18\x02 \x01(\tR\x06vertex\x12\x1a\n" +
+	"\boperator\x18\x03 \x01(\tR\boperator\x12\x18\n" +
+	"\asubtask\x18\x04 \x01(\x05R\asubtask\x122\n" +
+	"\x06splits\x18\x05 \x03(\v2\x1a.eddy.taskmanager.v1.SplitR\x06splits\x12\x17\n" +
+	"\ano_more\x18\x06 \x01(\bR\x06noMore\"]\n" +
 	"\x11CancelPartRequest\x120\n" +
 	"\x04part\x18\x01 \x01(\v2\x1c.eddy.taskmanager.v1.PartRefR\x04part\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"\a\n" +
@@ -1027,12 +1179,13 @@ const file_taskmanager_v1_taskmanager_proto_rawDesc = "" +
 	"\x0eWatermarkState\x12\x18\n" +
 	"\x14WATERMARK_STATE_NONE\x10\x00\x12\x17\n" +
 	"\x13WATERMARK_STATE_SET\x10\x01\x12\x19\n" +
-	"\x15WATERMARK_STATE_ENDED\x10\x022\xf7\x03\n" +
+	"\x15WATERMARK_STATE_ENDED\x10\x022\xcd\x04\n" +
 	"\vTaskManager\x12Q\n" +
 	"\x06Deploy\x12\".eddy.taskmanager.v1.DeployRequest\x1a#.eddy.taskmanager.v1.DeployResponse\x12X\n" +
 	"\x0eTriggerBarrier\x12*.eddy.taskmanager.v1.TriggerBarrierRequest\x1a\x1a.eddy.taskmanager.v1.Empty\x12I\n" +
 	"\rResumeSources\x12\x1c.eddy.taskmanager.v1.PartRef\x1a\x1a.eddy.taskmanager.v1.Empty\x12X\n" +
-	"\x0eNotifyComplete\x12*.eddy.taskmanager.v1.NotifyCompleteRequest\x1a\x1a.eddy.taskmanager.v1.Empty\x12D\n" +
+	"\x0eNotifyComplete\x12*.eddy.taskmanager.v1.NotifyCompleteRequest\x1a\x1a.eddy.taskmanager.v1.Empty\x12T\n" +
+	"\fAssignSplits\x12(.eddy.taskmanager.v1.AssignSplitsRequest\x1a\x1a.eddy.taskmanager.v1.Empty\x12D\n" +
 	"\bStopPart\x12\x1c.eddy.taskmanager.v1.PartRef\x1a\x1a.eddy.taskmanager.v1.Empty\x12P\n" +
 	"\n" +
 	"CancelPart\x12&.eddy.taskmanager.v1.CancelPartRequest\x1a\x1a.eddy.taskmanager.v1.Empty2\xa0\x03\n" +
@@ -1057,7 +1210,7 @@ func file_taskmanager_v1_taskmanager_proto_rawDescGZIP() []byte {
 }
 
 var file_taskmanager_v1_taskmanager_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_taskmanager_v1_taskmanager_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_taskmanager_v1_taskmanager_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_taskmanager_v1_taskmanager_proto_goTypes = []any{
 	(WatermarkState)(0),           // 0: eddy.taskmanager.v1.WatermarkState
 	(*PartRef)(nil),               // 1: eddy.taskmanager.v1.PartRef
@@ -1065,58 +1218,64 @@ var file_taskmanager_v1_taskmanager_proto_goTypes = []any{
 	(*DeployResponse)(nil),        // 3: eddy.taskmanager.v1.DeployResponse
 	(*TriggerBarrierRequest)(nil), // 4: eddy.taskmanager.v1.TriggerBarrierRequest
 	(*NotifyCompleteRequest)(nil), // 5: eddy.taskmanager.v1.NotifyCompleteRequest
-	(*CancelPartRequest)(nil),     // 6: eddy.taskmanager.v1.CancelPartRequest
-	(*Empty)(nil),                 // 7: eddy.taskmanager.v1.Empty
-	(*AckRequest)(nil),            // 8: eddy.taskmanager.v1.AckRequest
-	(*SourceEndedRequest)(nil),    // 9: eddy.taskmanager.v1.SourceEndedRequest
-	(*CommittedUpToRequest)(nil),  // 10: eddy.taskmanager.v1.CommittedUpToRequest
-	(*PartEndedRequest)(nil),      // 11: eddy.taskmanager.v1.PartEndedRequest
-	(*VertexStatus)(nil),          // 12: eddy.taskmanager.v1.VertexStatus
-	(*PartStatusRequest)(nil),     // 13: eddy.taskmanager.v1.PartStatusRequest
-	nil,                           // 14: eddy.taskmanager.v1.DeployRequest.SlotAddressesEntry
-	nil,                           // 15: eddy.taskmanager.v1.DeployRequest.ConfigEntry
+	(*Split)(nil),                 // 6: eddy.taskmanager.v1.Split
+	(*AssignSplitsRequest)(nil),   // 7: eddy.taskmanager.v1.AssignSplitsRequest
+	(*CancelPartRequest)(nil),     // 8: eddy.taskmanager.v1.CancelPartRequest
+	(*Empty)(nil),                 // 9: eddy.taskmanager.v1.Empty
+	(*AckRequest)(nil),            // 10: eddy.taskmanager.v1.AckRequest
+	(*SourceEndedRequest)(nil),    // 11: eddy.taskmanager.v1.SourceEndedRequest
+	(*CommittedUpToRequest)(nil),  // 12: eddy.taskmanager.v1.CommittedUpToRequest
+	(*PartEndedRequest)(nil),      // 13: eddy.taskmanager.v1.PartEndedRequest
+	(*VertexStatus)(nil),          // 14: eddy.taskmanager.v1.VertexStatus
+	(*PartStatusRequest)(nil),     // 15: eddy.taskmanager.v1.PartStatusRequest
+	nil,                           // 16: eddy.taskmanager.v1.DeployRequest.SlotAddressesEntry
+	nil,                           // 17: eddy.taskmanager.v1.DeployRequest.ConfigEntry
 }
 var file_taskmanager_v1_taskmanager_proto_depIdxs = []int32{
 	1,  // 0: eddy.taskmanager.v1.DeployRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	14, // 1: eddy.taskmanager.v1.DeployRequest.slot_addresses:type_name -> eddy.taskmanager.v1.DeployRequest.SlotAddressesEntry
-	15, // 2: eddy.taskmanager.v1.DeployRequest.config:type_name -> eddy.taskmanager.v1.DeployRequest.ConfigEntry
+	16, // 1: eddy.taskmanager.v1.DeployRequest.slot_addresses:type_name -> eddy.taskmanager.v1.DeployRequest.SlotAddressesEntry
+	17, // 2: eddy.taskmanager.v1.DeployRequest.config:type_name -> eddy.taskmanager.v1.DeployRequest.ConfigEntry
 	1,  // 3: eddy.taskmanager.v1.TriggerBarrierRequest.part:type_name -> eddy.taskmanager.v1.PartRef
 	1,  // 4: eddy.taskmanager.v1.NotifyCompleteRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	1,  // 5: eddy.taskmanager.v1.CancelPartRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	1,  // 6: eddy.taskmanager.v1.AckRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	1,  // 7: eddy.taskmanager.v1.SourceEndedRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	1,  // 8: eddy.taskmanager.v1.CommittedUpToRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	1,  // 9: eddy.taskmanager.v1.PartEndedRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	0,  // 10: eddy.taskmanager.v1.VertexStatus.watermark_state:type_name -> eddy.taskmanager.v1.WatermarkState
-	1,  // 11: eddy.taskmanager.v1.PartStatusRequest.part:type_name -> eddy.taskmanager.v1.PartRef
-	12, // 12: eddy.taskmanager.v1.PartStatusRequest.vertices:type_name -> eddy.taskmanager.v1.VertexStatus
-	2,  // 13: eddy.taskmanager.v1.TaskManager.Deploy:input_type -> eddy.taskmanager.v1.DeployRequest
-	4,  // 14: eddy.taskmanager.v1.TaskManager.TriggerBarrier:input_type -> eddy.taskmanager.v1.TriggerBarrierRequest
-	1,  // 15: eddy.taskmanager.v1.TaskManager.ResumeSources:input_type -> eddy.taskmanager.v1.PartRef
-	5,  // 16: eddy.taskmanager.v1.TaskManager.NotifyComplete:input_type -> eddy.taskmanager.v1.NotifyCompleteRequest
-	1,  // 17: eddy.taskmanager.v1.TaskManager.StopPart:input_type -> eddy.taskmanager.v1.PartRef
-	6,  // 18: eddy.taskmanager.v1.TaskManager.CancelPart:input_type -> eddy.taskmanager.v1.CancelPartRequest
-	8,  // 19: eddy.taskmanager.v1.JobControl.Ack:input_type -> eddy.taskmanager.v1.AckRequest
-	9,  // 20: eddy.taskmanager.v1.JobControl.SourceEnded:input_type -> eddy.taskmanager.v1.SourceEndedRequest
-	10, // 21: eddy.taskmanager.v1.JobControl.CommittedUpTo:input_type -> eddy.taskmanager.v1.CommittedUpToRequest
-	11, // 22: eddy.taskmanager.v1.JobControl.PartEnded:input_type -> eddy.taskmanager.v1.PartEndedRequest
-	13, // 23: eddy.taskmanager.v1.JobControl.ReportStatus:input_type -> eddy.taskmanager.v1.PartStatusRequest
-	3,  // 24: eddy.taskmanager.v1.TaskManager.Deploy:output_type -> eddy.taskmanager.v1.DeployResponse
-	7,  // 25: eddy.taskmanager.v1.TaskManager.TriggerBarrier:output_type -> eddy.taskmanager.v1.Empty
-	7,  // 26: eddy.taskmanager.v1.TaskManager.ResumeSources:output_type -> eddy.taskmanager.v1.Empty
-	7,  // 27: eddy.taskmanager.v1.TaskManager.NotifyComplete:output_type -> eddy.taskmanager.v1.Empty
-	7,  // 28: eddy.taskmanager.v1.TaskManager.StopPart:output_type -> eddy.taskmanager.v1.Empty
-	7,  // 29: eddy.taskmanager.v1.TaskManager.CancelPart:output_type -> eddy.taskmanager.v1.Empty
-	7,  // 30: eddy.taskmanager.v1.JobControl.Ack:output_type -> eddy.taskmanager.v1.Empty
-	7,  // 31: eddy.taskmanager.v1.JobControl.SourceEnded:output_type -> eddy.taskmanager.v1.Empty
-	7,  // 32: eddy.taskmanager.v1.JobControl.CommittedUpTo:output_type -> eddy.taskmanager.v1.Empty
-	7,  // 33: eddy.taskmanager.v1.JobControl.PartEnded:output_type -> eddy.taskmanager.v1.Empty
-	7,  // 34: eddy.taskmanager.v1.JobControl.ReportStatus:output_type -> eddy.taskmanager.v1.Empty
-	24, // [24:35] is the sub-list for method output_type
-	13, // [13:24] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	1,  // 5: eddy.taskmanager.v1.AssignSplitsRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	6,  // 6: eddy.taskmanager.v1.AssignSplitsRequest.splits:type_name -> eddy.taskmanager.v1.Split
+	1,  // 7: eddy.taskmanager.v1.CancelPartRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	1,  // 8: eddy.taskmanager.v1.AckRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	1,  // 9: eddy.taskmanager.v1.SourceEndedRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	1,  // 10: eddy.taskmanager.v1.CommittedUpToRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	1,  // 11: eddy.taskmanager.v1.PartEndedRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	0,  // 12: eddy.taskmanager.v1.VertexStatus.watermark_state:type_name -> eddy.taskmanager.v1.WatermarkState
+	1,  // 13: eddy.taskmanager.v1.PartStatusRequest.part:type_name -> eddy.taskmanager.v1.PartRef
+	14, // 14: eddy.taskmanager.v1.PartStatusRequest.vertices:type_name -> eddy.taskmanager.v1.VertexStatus
+	2,  // 15: eddy.taskmanager.v1.TaskManager.Deploy:input_type -> eddy.taskmanager.v1.DeployRequest
+	4,  // 16: eddy.taskmanager.v1.TaskManager.TriggerBarrier:input_type -> eddy.taskmanager.v1.TriggerBarrierRequest
+	1,  // 17: eddy.taskmanager.v1.TaskManager.ResumeSources:input_type -> eddy.taskmanager.v1.PartRef
+	5,  // 18: eddy.taskmanager.v1.TaskManager.NotifyComplete:input_type -> eddy.taskmanager.v1.NotifyCompleteRequest
+	7,  // 19: eddy.taskmanager.v1.TaskManager.AssignSplits:input_type -> eddy.taskmanager.v1.AssignSplitsRequest
+	1,  // 20: eddy.taskmanager.v1.TaskManager.StopPart:input_type -> eddy.taskmanager.v1.PartRef
+	8,  // 21: eddy.taskmanager.v1.TaskManager.CancelPart:input_type -> eddy.taskmanager.v1.CancelPartRequest
+	10, // 22: eddy.taskmanager.v1.JobControl.Ack:input_type -> eddy.taskmanager.v1.AckRequest
+	11, // 23: eddy.taskmanager.v1.JobControl.SourceEnded:input_type -> eddy.taskmanager.v1.SourceEndedRequest
+	12, // 24: eddy.taskmanager.v1.JobControl.CommittedUpTo:input_type -> eddy.taskmanager.v1.CommittedUpToRequest
+	13, // 25: eddy.taskmanager.v1.JobControl.PartEnded:input_type -> eddy.taskmanager.v1.PartEndedRequest
+	15, // 26: eddy.taskmanager.v1.JobControl.ReportStatus:input_type -> eddy.taskmanager.v1.PartStatusRequest
+	3,  // 27: eddy.taskmanager.v1.TaskManager.Deploy:output_type -> eddy.taskmanager.v1.DeployResponse
+	9,  // 28: eddy.taskmanager.v1.TaskManager.TriggerBarrier:output_type -> eddy.taskmanager.v1.Empty
+	9,  // 29: eddy.taskmanager.v1.TaskManager.ResumeSources:output_type -> eddy.taskmanager.v1.Empty
+	9,  // 30: eddy.taskmanager.v1.TaskManager.NotifyComplete:output_type -> eddy.taskmanager.v1.Empty
+	9,  // 31: eddy.taskmanager.v1.TaskManager.AssignSplits:output_type -> eddy.taskmanager.v1.Empty
+	9,  // 32: eddy.taskmanager.v1.TaskManager.StopPart:output_type -> eddy.taskmanager.v1.Empty
+	9,  // 33: eddy.taskmanager.v1.TaskManager.CancelPart:output_type -> eddy.taskmanager.v1.Empty
+	9,  // 34: eddy.taskmanager.v1.JobControl.Ack:output_type -> eddy.taskmanager.v1.Empty
+	9,  // 35: eddy.taskmanager.v1.JobControl.SourceEnded:output_type -> eddy.taskmanager.v1.Empty
+	9,  // 36: eddy.taskmanager.v1.JobControl.CommittedUpTo:output_type -> eddy.taskmanager.v1.Empty
+	9,  // 37: eddy.taskmanager.v1.JobControl.PartEnded:output_type -> eddy.taskmanager.v1.Empty
+	9,  // 38: eddy.taskmanager.v1.JobControl.ReportStatus:output_type -> eddy.taskmanager.v1.Empty
+	27, // [27:39] is the sub-list for method output_type
+	15, // [15:27] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_taskmanager_v1_taskmanager_proto_init() }
@@ -1130,7 +1289,7 @@ func file_taskmanager_v1_taskmanager_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_taskmanager_v1_taskmanager_proto_rawDesc), len(file_taskmanager_v1_taskmanager_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -33,6 +33,7 @@ const (
 	TaskManager_TriggerBarrier_FullMethodName = "/eddy.taskmanager.v1.TaskManager/TriggerBarrier"
 	TaskManager_ResumeSources_FullMethodName  = "/eddy.taskmanager.v1.TaskManager/ResumeSources"
 	TaskManager_NotifyComplete_FullMethodName = "/eddy.taskmanager.v1.TaskManager/NotifyComplete"
+	TaskManager_AssignSplits_FullMethodName   = "/eddy.taskmanager.v1.TaskManager/AssignSplits"
 	TaskManager_StopPart_FullMethodName       = "/eddy.taskmanager.v1.TaskManager/StopPart"
 	TaskManager_CancelPart_FullMethodName     = "/eddy.taskmanager.v1.TaskManager/CancelPart"
 )
@@ -48,6 +49,9 @@ type TaskManagerClient interface {
 	TriggerBarrier(ctx context.Context, in *TriggerBarrierRequest, opts ...grpc.CallOption) (*Empty, error)
 	ResumeSources(ctx context.Context, in *PartRef, opts ...grpc.CallOption) (*Empty, error)
 	NotifyComplete(ctx context.Context, in *NotifyCompleteRequest, opts ...grpc.CallOption) (*Empty, error)
+	// AssignSplits hands a split source's subtask the splits the job
+	// manager's enumerator assigned it.
+	AssignSplits(ctx context.Context, in *AssignSplitsRequest, opts ...grpc.CallOption) (*Empty, error)
 	// StopPart ends the part after a completed stop savepoint (no more
 	// input is read; sinks are committed).
 	StopPart(ctx context.Context, in *PartRef, opts ...grpc.CallOption) (*Empty, error)
@@ -103,6 +107,16 @@ func (c *taskManagerClient) NotifyComplete(ctx context.Context, in *NotifyComple
 	return out, nil
 }
 
+func (c *taskManagerClient) AssignSplits(ctx context.Context, in *AssignSplitsRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, TaskManager_AssignSplits_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *taskManagerClient) StopPart(ctx context.Context, in *PartRef, opts ...grpc.CallOption) (*Empty, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Empty)
@@ -134,6 +148,9 @@ type TaskManagerServer interface {
 	TriggerBarrier(context.Context, *TriggerBarrierRequest) (*Empty, error)
 	ResumeSources(context.Context, *PartRef) (*Empty, error)
 	NotifyComplete(context.Context, *NotifyCompleteRequest) (*Empty, error)
+	// AssignSplits hands a split source's subtask the splits the job
+	// manager's enumerator assigned it.
+	AssignSplits(context.Context, *AssignSplitsRequest) (*Empty, error)
 	// StopPart ends the part after a completed stop savepoint (no more
 	// input is read; sinks are committed).
 	StopPart(context.Context, *PartRef) (*Empty, error)
@@ -160,6 +177,9 @@ func (UnimplementedTaskManagerServer) ResumeSources(context.Context, *PartRef) (
 }
 func (UnimplementedTaskManagerServer) NotifyComplete(context.Context, *NotifyCompleteRequest) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method NotifyComplete not implemented")
+}
+func (UnimplementedTaskManagerServer) AssignSplits(context.Context, *AssignSplitsRequest) (*Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method AssignSplits not implemented")
 }
 func (UnimplementedTaskManagerServer) StopPart(context.Context, *PartRef) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method StopPart not implemented")
@@ -260,6 +280,24 @@ func _TaskManager_NotifyComplete_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _TaskManager_AssignSplits_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AssignSplitsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(TaskManagerServer).AssignSplits(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: TaskManager_AssignSplits_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(TaskManagerServer).AssignSplits(ctx, req.(*AssignSplitsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _TaskManager_StopPart_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(PartRef)
 	if err := dec(in); err != nil {
@@ -318,6 +356,10 @@ var TaskManager_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "NotifyComplete",
 			Handler:    _TaskManager_NotifyComplete_Handler,
+		},
+		{
+			MethodName: "AssignSplits",
+			Handler:    _TaskManager_AssignSplits_Handler,
 		},
 		{
 			MethodName: "StopPart",

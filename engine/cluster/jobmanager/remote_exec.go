@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -447,6 +448,31 @@ func (a *attemptRun) TriggerBarrier(b stream.Barrier, halt bool) {
 	})
 }
 
+// AssignSplits implements runtime.SplitPeers: the assignment is queued
+// on the calls of the part running the subtask, so it reaches the subtask
+// before any barrier triggered after it.
+func (a *attemptRun) AssignSplits(_ context.Context, sa runtime.SplitAssignment) error {
+	for _, p := range a.parts {
+		if !slices.Contains(p.grant.slots, int32(sa.Subtask)) {
+			continue
+		}
+		req := &tmv1.AssignSplitsRequest{Part: a.ref(), Vertex: sa.Vertex, Operator: sa.Operator, Subtask: int32(sa.Subtask), NoMore: sa.NoMore}
+		for _, sp := range sa.Splits {
+			req.Splits = append(req.Splits, &tmv1.Split{Id: sp.ID, State: sp.State})
+		}
+		select {
+		case p.calls <- func(ctx context.Context) error {
+			_, err := p.client.AssignSplits(ctx, req)
+			return err
+		}:
+			return nil
+		default:
+			return fmt.Errorf("task manager %s: too many calls queued (it does not answer)", p.grant.tm.ID)
+		}
+	}
+	return fmt.Errorf("no part runs slot %d", sa.Subtask)
+}
+
 // ResumeSources implements runtime.CoordinatorPeers.
 func (a *attemptRun) ResumeSources() {
 	a.each("resume sources", func(ctx context.Context, p *remotePart) error {
@@ -529,9 +555,16 @@ func (e *remoteExec) attempt(grants []*slotGrant, restore *checkpoint.Metadata, 
 	}
 	first = max(first, after)
 	a := &attemptRun{e: e, no: no, firstID: first}
+	// The split sources' enumerators run here, assigning splits to the
+	// parts' source subtasks (nil when the job reads none).
+	splits, err := runtime.NewSplitCoordinator(bg, e.g, opts, a)
+	if err != nil {
+		return nil, fmt.Errorf("attempt %d: %w", no, err)
+	}
+	defer splits.Close()
 	coord, err := runtime.NewCoordinator(bg, runtime.CoordinatorConfig{
 		Job: e.g.Name, MaxParallelism: e.g.MaxParallelism, Subtasks: runtime.Subtasks(e.g), Committers: len(grants),
-		Storage: e.st, Interval: e.interval(), FirstID: first, Restore: restore, Control: e.ctl, Peers: a, Logger: logger,
+		Storage: e.st, Interval: e.interval(), FirstID: first, Restore: restore, Control: e.ctl, Peers: a, Splits: splits, Logger: logger,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("attempt %d: %w", no, err)
@@ -619,9 +652,21 @@ func (e *remoteExec) attempt(grants []*slotGrant, restore *checkpoint.Metadata, 
 	runCoord := failure == nil
 	go func() {
 		defer close(coordDone)
-		if runCoord {
-			coord.Run(coordCtx)
+		if !runCoord {
+			return
 		}
+		var wg sync.WaitGroup
+		if splits != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := splits.Run(coordCtx); err != nil {
+					e.post(execEvent{kind: evRPCFailed, attempt: no, err: err.Error()})
+				}
+			}()
+		}
+		coord.Run(coordCtx)
+		wg.Wait()
 	}()
 	if failure != nil {
 		failure = fmt.Errorf("attempt %d: %w", no, failure)
@@ -735,7 +780,9 @@ func (a *attemptRun) supervise(logger *slog.Logger) error {
 				e.mu.Unlock()
 				fail(fmt.Errorf("task manager %s (%s) holding slots %v was lost: %s", ev.tm.ID, ev.tm.Address, p.grant.slots, ev.why))
 			case evRPCFailed:
-				if p := a.partOn(ev.tmID); p != nil && !p.ended {
+				if ev.tmID == "" { // the job manager's own side (split enumerators)
+					fail(errors.New(ev.err))
+				} else if p := a.partOn(ev.tmID); p != nil && !p.ended {
 					fail(errors.New(ev.err))
 				}
 			}

@@ -604,6 +604,23 @@ func (ps *Parts) NotifyComplete(ctx context.Context, req *taskmanagerv1.NotifyCo
 	return &taskmanagerv1.Empty{}, nil
 }
 
+// AssignSplits implements taskmanagerv1.TaskManagerServer: the splits are
+// queued at their source subtask before it returns.
+func (ps *Parts) AssignSplits(ctx context.Context, req *taskmanagerv1.AssignSplitsRequest) (*taskmanagerv1.Empty, error) {
+	p, err := ps.lookup(req.GetPart())
+	if err != nil {
+		return nil, err
+	}
+	a := runtime.SplitAssignment{Vertex: req.GetVertex(), Operator: req.GetOperator(), Subtask: int(req.GetSubtask()), NoMore: req.GetNoMore()}
+	for _, sp := range req.GetSplits() {
+		a.Splits = append(a.Splits, connectors.Split{ID: sp.GetId(), State: sp.GetState()})
+	}
+	if err := p.p.AssignSplits(ctx, a); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "assign splits: %v", err)
+	}
+	return &taskmanagerv1.Empty{}, nil
+}
+
 // StopPart implements taskmanagerv1.TaskManagerServer.
 func (ps *Parts) StopPart(ctx context.Context, ref *taskmanagerv1.PartRef) (*taskmanagerv1.Empty, error) {
 	p, err := ps.lookup(ref)
