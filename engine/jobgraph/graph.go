@@ -161,6 +161,10 @@ type SourceSpec struct {
 	Projection []int `json:"projection,omitempty"`
 	// Watermark, when set, makes the source emit event-time watermarks.
 	Watermark *WatermarkSpec `json:"watermark,omitempty"`
+	// DeadLetter is the table the source writes the records it cannot
+	// parse to ('bad-records.policy' = 'dead-letter'): a sink table of
+	// some of the STRING columns connectors.DeadLetterColumns.
+	DeadLetter *TableRef `json:"dead_letter,omitempty"`
 }
 
 // WatermarkSpec is WATERMARK FOR col AS col - INTERVAL 'd': bounded

@@ -112,6 +112,11 @@ func (s *subtask) checkMail(ctx context.Context) error {
 // checkpointComplete commits the sinks' output prepared up to checkpoint
 // id and notifies the chain's CheckpointListeners.
 func (s *subtask) checkpointComplete(ctx context.Context, id int64) error {
+	if s.src != nil && s.src.deadLetter != nil {
+		if err := s.src.deadLetter.sink.commitUpTo(ctx, id); err != nil {
+			return s.wrap(-1, fmt.Errorf("dead-letter table %s: %w", s.src.deadLetter.sink.table, err))
+		}
+	}
 	for k, o := range s.ops {
 		s.cur = k
 		if sk, ok := o.op.(*sinkOp); ok {
@@ -239,6 +244,15 @@ func (s *subtask) snapshot(ctx context.Context, b stream.Barrier) error {
 		}
 		st := newState(s.lastWM)
 		st.Position = pos
+		if dl := s.src.deadLetter; dl != nil {
+			com, earlier, ok, err := dl.sink.prepare(ctx, id)
+			if err != nil {
+				return s.wrap(-1, fmt.Errorf("checkpoint %d: dead-letter table %s: %w", id, dl.sink.table, err))
+			}
+			if ok {
+				st.Committable, st.Pending = com, earlier
+			}
+		}
 		states[s.src.spec.ID] = st
 	}
 	for k, o := range s.ops {
@@ -490,6 +504,16 @@ func (j *job) recoverSinks(ctx context.Context) error {
 		id = j.restore.ID
 	}
 	for _, p := range j.plans {
+		if rs, ok := p.deadLetter.(connectors.RecoverableSink); ok {
+			op := p.v.Ops[0]
+			var coms [][]byte
+			if j.restore != nil {
+				coms = j.restore.Committables(op.ID)
+			}
+			if err := rs.Recover(ctx, coms); err != nil {
+				return fmt.Errorf("runtime: vertex %s, source %s: dead-letter table %s: recover from checkpoint %d: %w", p.v.ID, op.ID, op.Source.DeadLetter.Table, id, err)
+			}
+		}
 		rs, ok := p.sink.(connectors.RecoverableSink)
 		if !ok {
 			continue

@@ -25,6 +25,8 @@ type vertexPlan struct {
 	// being splitSource's stand-in for the checks that every source passes.
 	source      connectors.Source
 	splitSource connectors.SplitSource
+	// deadLetter is the sink of the source's dead-letter table, if any.
+	deadLetter connectors.Sink
 	// sourceSchema is what the source's readers return: the table's
 	// columns, or the projected ones; sourceCols their Arrow types.
 	sourceSchema types.Schema
@@ -245,6 +247,19 @@ func (p *vertexPlan) resolveSource(opts Options, op *jobgraph.OperatorSpec) erro
 		}
 	}
 	p.sourceSchema, p.sourceCols = schema, cols
+	if dl := spec.DeadLetter; dl != nil {
+		df, err := lookup(opts, dl.Connector)
+		if err != nil {
+			return fmt.Errorf("dead-letter table %s: %w", dl.Table, err)
+		}
+		sf, ok := df.(connectors.SinkFactory)
+		if !ok {
+			return fmt.Errorf("dead-letter table %s: connector %q cannot be written", dl.Table, dl.Connector)
+		}
+		if p.deadLetter, err = sf.NewSink(tableInfo(*dl)); err != nil {
+			return fmt.Errorf("dead-letter table %s: connector %q: %w", dl.Table, dl.Connector, err)
+		}
+	}
 	if splits {
 		ss, err := ssf.NewSplitSource(info)
 		if err != nil {

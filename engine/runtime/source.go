@@ -29,6 +29,8 @@ type sourceRun struct {
 	gen     *watermark.Generator
 	// split is set for a split source: reader is then split.
 	split *splitRun
+	// deadLetter is set when bad records go to a dead-letter table.
+	deadLetter *deadLetterRun
 }
 
 // close closes the reader once.
@@ -58,6 +60,9 @@ func (s *subtask) openSource(ctx context.Context) error {
 		Subtask: s.index, Parallelism: s.plan.v.Parallelism, BatchSize: j.opts.BatchSize,
 		Alloc: j.opts.Alloc, Logger: s.logger.With("operator", s.src.spec.ID), Metrics: s.src.metrics,
 		Checkpointing: j.ckpt.enabled(),
+	}
+	if err := s.openDeadLetter(ctx, rc); err != nil {
+		return s.wrap(-1, err)
 	}
 	bad, err := s.badRecordHandler(rc)
 	if err != nil {

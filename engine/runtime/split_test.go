@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/eddy-streaming/eddy/connectors"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/stream"
+	"github.com/eddy-streaming/eddy/engine/types"
 )
 
 // splitGen is the "splitgen" connector: a split source over in-memory
@@ -32,6 +35,9 @@ type splitGen struct {
 	stop      chan struct{}
 	seed      uint64
 	maxBatch  int
+	// badEvery > 0 makes the rows whose id is a multiple of it bad
+	// records, handed to the bad-record handler.
+	badEvery int64
 	// assigned counts the splits handed to readers (restored ones too).
 	assigned int
 	// enumStates are the enumerator states the source was restored with.
@@ -141,8 +147,22 @@ func (r *splitGenReader) Next(ctx context.Context) (connectors.SplitBatch, error
 	n := min(len(rows), r.r.IntN(r.g.maxBatch+1))
 	st.Offset += n
 	sb := connectors.SplitBatch{Split: id, Finished: st.Offset == len(r.g.splits[st.Split])}
-	if n > 0 {
-		sb.Batch = stream.Batch{Record: buildRecord(r.rc.Alloc, rows[:n])}
+	good := rows[:n]
+	if r.g.badEvery > 0 {
+		good = nil
+		for _, row := range rows[:n] {
+			if row.id%r.g.badEvery != 0 {
+				good = append(good, row)
+				continue
+			}
+			bad := connectors.BadRecord{Location: fmt.Sprintf("id=%d", row.id), Reason: "bad", Record: []byte("x")}
+			if err := r.rc.BadRecordHandler().Handle(ctx, bad); err != nil {
+				return connectors.SplitBatch{}, err
+			}
+		}
+	}
+	if len(good) > 0 {
+		sb.Batch = stream.Batch{Record: buildRecord(r.rc.Alloc, good)}
 	}
 	if sb.Finished {
 		delete(r.held, id)
@@ -338,4 +358,108 @@ func (q *quietReader) Next(ctx context.Context) (connectors.SplitBatch, error) {
 		q.held[sb.Split] = &splitGenState{Split: q.quiet, Offset: len(q.g.splits[q.quiet])}
 	}
 	return sb, err
+}
+
+// TestDeadLetterExactlyOnce reads a split source some of whose records are
+// bad, with 'bad-records.policy' = 'dead-letter', through a stateful
+// operator that fails at random points: after the restarts the dead-letter
+// table holds every bad record once, and the output every good row once.
+// The 'fail' policy fails the job naming the record, and 'skip' drops them.
+func TestDeadLetterExactlyOnce(t *testing.T) {
+	dlSchema := types.Schema{Fields: []types.Field{{Name: "location", Type: types.StringType}, {Name: "reason", Type: types.StringType}}}
+	for seed := uint64(0); seed < 4; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			r := rand.New(rand.NewPCG(seed, 13))
+			c := newCkptJob(t)
+			g := &splitGen{splits: splitRows(r, 1000+r.IntN(1000), 1+r.IntN(5)), perRound: 2, seed: seed, maxBatch: 1 + r.IntN(40), badEvery: int64(3 + r.IntN(20))}
+			if err := c.f.reg.Register(g); err != nil {
+				t.Fatal(err)
+			}
+			in := &injector{r: r, left: 1 + r.IntN(3), maxAt: 60, panics: r.IntN(2) == 0}
+			in.at = 1 + r.IntN(in.maxAt)
+			c.fail = in.fail
+			graph := c.graph(1+r.IntN(3), map[string]int{"a": 1 + r.IntN(3)})
+			src := graph.Vertices[0].Ops[0].Source
+			src.Connector = "splitgen"
+			src.Options = map[string]string{connectors.OptBadRecordsPolicy: "dead-letter", connectors.OptBadRecordsDeadLetterTable: "dlq"}
+			src.DeadLetter = &jobgraph.TableRef{Table: "dlq", Connector: "tpc", Schema: dlSchema}
+			if _, err := Run(context.Background(), graph, c.options(mem)); err != nil {
+				t.Fatal(err)
+			}
+			var good []row
+			want := map[string]int{}
+			for _, sp := range g.splits {
+				for _, row := range sp {
+					if row.id%g.badEvery == 0 {
+						want[fmt.Sprintf("+I|id=%d|bad", row.id)]++
+					} else {
+						good = append(good, row)
+					}
+				}
+			}
+			var out []string
+			got := map[string]int{}
+			for _, v := range c.sink.rows() {
+				if strings.HasPrefix(v, "+I|id=") {
+					got[v]++
+				} else {
+					out = append(out, v)
+				}
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("dead-letter rows: %d distinct, want %d (every bad record once)", len(got), len(want))
+			}
+			if err := checkCounts(out, good); err != nil {
+				t.Fatalf("visible output: %v", err)
+			}
+			if in.injected == 0 {
+				t.Fatal("no failure injected")
+			}
+		})
+	}
+	for _, policy := range []string{"fail", "skip"} {
+		t.Run(policy, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			f := newFakes(t)
+			r := rand.New(rand.NewPCG(3, 3))
+			g := &splitGen{splits: splitRows(r, 500, 2), allAtOnce: true, seed: 3, maxBatch: 20, badEvery: 7}
+			if err := f.reg.Register(g); err != nil {
+				t.Fatal(err)
+			}
+			src := sourceOp("src", "a", nil)
+			src.Source.Connector = "splitgen"
+			src.Source.Options = map[string]string{connectors.OptBadRecordsPolicy: policy}
+			graph := &jobgraph.Graph{Name: "bad", Vertices: []*jobgraph.Vertex{
+				{ID: "src", Parallelism: 1, Ops: []*jobgraph.OperatorSpec{src, sinkOpSpec("sink", "out", rowSchema)}},
+			}}
+			res, err := Run(context.Background(), graph, f.options(mem))
+			if policy == "fail" {
+				if err == nil || !strings.Contains(err.Error(), "id=") || !strings.Contains(err.Error(), ": bad") {
+					t.Fatalf("fail policy: err %v, want the bad record's location and reason", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			bad, all := 0, 0
+			for _, sp := range g.splits {
+				for _, row := range sp {
+					all++
+					if row.id%7 == 0 {
+						bad++
+					}
+				}
+			}
+			if n := len(f.sink.rows["out"]); n != all-bad {
+				t.Fatalf("skip policy: %d rows written, want %d", n, all-bad)
+			}
+			if got := res.Operators[0].Counters[BadRecordsSkippedName]; got != int64(bad) {
+				t.Fatalf("skip policy: %s = %v, want %d (counters %v)", BadRecordsSkippedName, got, bad, res.Operators[0].Counters)
+			}
+		})
+	}
 }

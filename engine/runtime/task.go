@@ -451,6 +451,11 @@ func (s *subtask) finish(ctx context.Context) error {
 			return err
 		}
 	}
+	if s.src != nil && s.src.deadLetter != nil {
+		if err := s.src.deadLetter.sink.commit(ctx); err != nil {
+			return s.wrap(-1, fmt.Errorf("dead-letter table %s: %w", s.src.deadLetter.sink.table, err))
+		}
+	}
 	for k, o := range s.ops {
 		if sk, ok := o.op.(*sinkOp); ok {
 			s.cur = k
@@ -478,6 +483,9 @@ func (s *subtask) closeChain(ctx context.Context) error {
 	}
 	if s.src != nil {
 		note(-1, s.src.close())
+		if dl := s.src.deadLetter; dl != nil {
+			note(-1, dl.sink.Close(ctx)) // aborts what was not committed
+		}
 	}
 	for k, o := range s.ops {
 		if !o.opened || o.closed {

@@ -29,6 +29,9 @@ type Scan struct {
 	Table jobgraph.TableRef
 	// Watermark is the table's WATERMARK FOR clause, or nil.
 	Watermark *jobgraph.WatermarkSpec
+	// DeadLetter is the table bad records go to, or nil
+	// (jobgraph.SourceSpec.DeadLetter).
+	DeadLetter *jobgraph.TableRef
 }
 
 // Filter keeps the rows for which Cond is TRUE (not FALSE, not NULL).

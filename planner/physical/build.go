@@ -273,7 +273,7 @@ func (b *builder) source(s *logical.Scan, key string) *Node {
 	if n, ok := b.sources[key]; ok {
 		return n
 	}
-	spec := &jobgraph.SourceSpec{TableRef: s.Table}
+	spec := &jobgraph.SourceSpec{TableRef: s.Table, DeadLetter: s.DeadLetter}
 	if s.Watermark != nil {
 		w := *s.Watermark
 		spec.Watermark = &w

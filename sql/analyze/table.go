@@ -3,6 +3,7 @@ package analyze
 import (
 	"strings"
 
+	"github.com/eddy-streaming/eddy/connectors"
 	"github.com/eddy-streaming/eddy/engine/expr"
 	"github.com/eddy-streaming/eddy/engine/jobgraph"
 	"github.com/eddy-streaming/eddy/engine/types"
@@ -28,6 +29,11 @@ func (a *analyzer) tableRel(t *catalog.Table, p parse.Pos) (*rel, error) {
 		wm = &w
 	}
 	scan := &logical.Scan{At: lpos(p), Table: t.Ref(), Watermark: wm}
+	dl, err := a.deadLetter(t, p)
+	if err != nil {
+		return nil, err
+	}
+	scan.DeadLetter = dl
 	if !t.HasComputed() {
 		return single(scan, t.Name), nil
 	}
@@ -44,6 +50,43 @@ func (a *analyzer) tableRel(t *catalog.Table, p parse.Pos) (*rel, error) {
 		node = &logical.WatermarkAssigner{At: lpos(w.At), Input: node, Column: w.Column, DelayMs: w.DelayMs}
 	}
 	return single(node, t.Name), nil
+}
+
+// deadLetter resolves the dead-letter table of source table t (read at
+// p), when its 'bad-records.policy' is 'dead-letter': a table of the
+// script that can be written, whose columns are some of
+// connectors.DeadLetterColumns, all STRING.
+func (a *analyzer) deadLetter(t *catalog.Table, p parse.Pos) (*jobgraph.TableRef, error) {
+	info := connectors.TableInfo{Name: t.Name, Options: t.Options}
+	policy, err := connectors.BadRecordPolicy(info)
+	if err != nil {
+		return nil, a.errorf(p, "table '%s': %v", t.Name, err)
+	}
+	if policy != connectors.BadRecordsDeadLetter {
+		return nil, nil
+	}
+	name := strings.TrimSpace(t.Options[connectors.OptBadRecordsDeadLetterTable])
+	dt, ok := a.cat.Lookup(name)
+	switch {
+	case !ok:
+		return nil, a.errorf(p, "table '%s' sends bad records to the dead-letter table '%s', which is not declared", t.Name, name)
+	case !dt.IsSink():
+		return nil, a.errorf(p, "table '%s' sends bad records to table '%s', whose connector '%s' cannot be written", t.Name, dt.Name, dt.Connector)
+	case strings.EqualFold(dt.Name, t.Name):
+		return nil, a.errorf(p, "table '%s' cannot be its own dead-letter table", t.Name)
+	}
+	for _, f := range dt.Schema.Fields {
+		known := false
+		for _, c := range connectors.DeadLetterColumns {
+			known = known || strings.EqualFold(c, f.Name)
+		}
+		if !known || f.Type.Kind != types.String {
+			return nil, a.errorf(p, "dead-letter table '%s' of table '%s': column '%s' %s: a dead-letter table has only STRING columns named %s",
+				dt.Name, t.Name, f.Name, f.Type, strings.Join(connectors.DeadLetterColumns, ", "))
+		}
+	}
+	ref := dt.Ref()
+	return &ref, nil
 }
 
 // computed binds the columns of table t over its scan: physical columns as
