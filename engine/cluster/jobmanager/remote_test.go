@@ -16,7 +16,6 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	tmv1 "github.com/eddy-streaming/eddy/api/taskmanager/v1"
-	"github.com/eddy-streaming/eddy/connectors/builtin"
 	"github.com/eddy-streaming/eddy/engine/cluster/membership"
 	"github.com/eddy-streaming/eddy/engine/cluster/taskmanager"
 	"github.com/eddy-streaming/eddy/engine/exchange/netexchange"
@@ -65,7 +64,7 @@ func startTestTM(t *testing.T, id, jm string, slots int) *testTM {
 	ex := netexchange.NewServer(netexchange.ServerConfig{GateWait: 5 * time.Second})
 	ex.Register(gs)
 	parts, err := taskmanager.NewParts(taskmanager.PartsConfig{ID: id, Address: lis.Addr().String(), Exchange: ex,
-		Connectors: builtin.Registry(), StateDir: t.TempDir(), DialOptions: remoteDial(), StateCacheSize: 4 << 20, Logger: quietLog})
+		Connectors: testRegistry(), StateDir: t.TempDir(), DialOptions: remoteDial(), StateCacheSize: 4 << 20, Logger: quietLog})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +109,7 @@ func startRemoteCluster(t *testing.T, tms, slots int) *remoteCluster {
 	members := membership.New(membership.Config{HeartbeatInterval: 100 * time.Millisecond, HeartbeatTimeout: time.Second, Logger: quietLog})
 	ctx, cancel := context.WithCancel(context.Background())
 	go members.Run(ctx)
-	runner, err := NewRemoteRunner(RemoteConfig{Members: members, Connectors: builtin.Registry(), DialOptions: remoteDial(),
+	runner, err := NewRemoteRunner(RemoteConfig{Members: members, Connectors: testRegistry(), DialOptions: remoteDial(),
 		RestartStrategy: runtimeStrategy(), EndWait: 5 * time.Second, Logger: quietLog})
 	if err != nil {
 		t.Fatal(err)
