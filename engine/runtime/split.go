@@ -72,21 +72,6 @@ type splitEnum struct {
 	done     bool
 }
 
-// HasSplitSources reports whether job graph g reads a split source, so
-// that a runner knows to run a SplitCoordinator.
-func HasSplitSources(g *jobgraph.Graph, opts Options) (bool, error) {
-	plans, _, _, _, err := buildPlan(g, opts.withDefaults())
-	if err != nil {
-		return false, err
-	}
-	for _, p := range plans {
-		if p.splitSource != nil {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
 // NewSplitCoordinator makes the coordinator of g's split sources for one
 // attempt, restoring from opts.Restore when set. It returns nil when g has
 // none.
