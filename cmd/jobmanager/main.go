@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/eddy-streaming/eddy/connectors/builtin"
+	"github.com/eddy-streaming/eddy/connectors/push"
 	"github.com/eddy-streaming/eddy/embedded"
 	"github.com/eddy-streaming/eddy/engine/runtime"
 	"github.com/eddy-streaming/eddy/examples/nexmark"
@@ -127,7 +128,11 @@ func runSignals(ctx context.Context, args []string, stdout, stderr io.Writer, si
 	defer stopSignals()
 	// The jobmanager ships the Nexmark benchmark's count_char UDF, as Flink's
 	// nexmark jar does, so examples/nexmark/q14.sql runs as it stands.
-	opts := embedded.Options{Parallelism: *parallelism, Logger: logger, Connectors: builtin.Registry(), Functions: nexmark.Functions()}
+	// Push tables plan (explain) but cannot run here: only `serve` has the
+	// hub that serves them.
+	conns := builtin.Registry()
+	_ = conns.Register(push.New(nil)) // a fresh registry has no "push"
+	opts := embedded.Options{Parallelism: *parallelism, Logger: logger, Connectors: conns, Functions: nexmark.Functions()}
 	plan, err := embedded.Compile(ctx, file, string(text), opts)
 	if err != nil {
 		var perr *parse.Error

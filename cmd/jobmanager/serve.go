@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,10 +24,12 @@ import (
 	jmv1 "github.com/eddy-streaming/eddy/api/jobmanager/v1"
 	"github.com/eddy-streaming/eddy/connectors"
 	"github.com/eddy-streaming/eddy/connectors/builtin"
+	"github.com/eddy-streaming/eddy/connectors/push"
 	"github.com/eddy-streaming/eddy/embedded"
 	"github.com/eddy-streaming/eddy/engine/cluster/jobmanager"
 	"github.com/eddy-streaming/eddy/engine/cluster/membership"
 	"github.com/eddy-streaming/eddy/examples/nexmark"
+	pushleaderboard "github.com/eddy-streaming/eddy/examples/push-leaderboard"
 	"github.com/eddy-streaming/eddy/planner"
 	"github.com/eddy-streaming/eddy/sql/parse"
 	"github.com/eddy-streaming/eddy/udf"
@@ -171,6 +174,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 	defer cancel()
 	reg := prometheus.NewRegistry()
 	conns, funcs := builtin.Registry(), nexmark.Functions()
+	// Push tables publish into this job manager's hub, which serves them
+	// at /v1/streams/{table} (remote task managers publish over gRPC).
+	hub := push.NewHub()
+	if err := conns.Register(push.New(hub)); err != nil {
+		fmt.Fprintf(stderr, "jobmanager serve: %v\n", err)
+		return 1
+	}
 	members := membership.New(membership.Config{Logger: logger})
 	mctx, stopMembers := context.WithCancel(ctx)
 	defer stopMembers()
@@ -218,6 +228,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, sigs <-
 	srv, err := jobmanager.Start(ctx, svc, jobmanager.ServerConfig{
 		RESTAddr: f.restAddr, RPCAddr: f.rpcAddr, Token: f.token, TLSCert: f.tlsCert, TLSKey: f.tlsKey,
 		Members: members, ClusterSecret: f.clusterSecret, Remote: remote, Gatherer: reg, Logger: logger,
+		Push: hub, Handlers: map[string]http.Handler{pushleaderboard.Route: pushleaderboard.Handler()},
 	})
 	if err != nil {
 		svc.Close()

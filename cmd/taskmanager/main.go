@@ -16,6 +16,7 @@ import (
 
 	taskmanagerv1 "github.com/eddy-streaming/eddy/api/taskmanager/v1"
 	"github.com/eddy-streaming/eddy/connectors/builtin"
+	"github.com/eddy-streaming/eddy/connectors/push"
 	"github.com/eddy-streaming/eddy/engine/cluster/membership"
 	"github.com/eddy-streaming/eddy/engine/cluster/taskmanager"
 	"github.com/eddy-streaming/eddy/engine/exchange/netexchange"
@@ -118,10 +119,22 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		grpc.ChainStreamInterceptor(membership.SecretStreamInterceptor(*secret, guarded...)))...)
 	exch := netexchange.NewServer(netexchange.ServerConfig{})
 	exch.Register(srv)
+	conn, err := grpc.NewClient(*jm, opts...)
+	if err != nil {
+		fmt.Fprintf(stderr, "taskmanager: --jobmanager %s: %v\n", *jm, err)
+		return 1
+	}
+	defer conn.Close()
+	// Push tables' writers publish to the job manager's hub.
+	conns := builtin.Registry()
+	if err := conns.Register(push.New(push.NewClient(conn))); err != nil {
+		fmt.Fprintf(stderr, "taskmanager: %v\n", err)
+		return 1
+	}
 	// The task manager ships the Nexmark benchmark's count_char UDF, as
 	// the job manager does.
 	parts, err := taskmanager.NewParts(taskmanager.PartsConfig{
-		ID: *id, Address: lis.Addr().String(), Exchange: exch, Connectors: builtin.Registry(), Functions: nexmark.Functions(),
+		ID: *id, Address: lis.Addr().String(), Exchange: exch, Connectors: conns, Functions: nexmark.Functions(),
 		StateDir: *stateDir, DialOptions: opts, Logger: logger,
 	})
 	if err != nil {
@@ -137,12 +150,6 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 			logger.Warn("stopping the parts", "err", err)
 		}
 	}()
-	conn, err := grpc.NewClient(*jm, opts...)
-	if err != nil {
-		fmt.Fprintf(stderr, "taskmanager: --jobmanager %s: %v\n", *jm, err)
-		return 1
-	}
-	defer conn.Close()
 	logger.Info("task manager started", "id", *id, "rpc", lis.Addr().String(), "slots", *slots, "jobmanager", *jm, "state_dir", *stateDir,
 		"tls_serving", tf.serving(), "tls_dialing", tf.dialing())
 	joinCtx, stopJoin := context.WithCancelCause(ctx)

@@ -26,6 +26,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	jmv1 "github.com/eddy-streaming/eddy/api/jobmanager/v1"
+	"github.com/eddy-streaming/eddy/connectors/push"
 	"github.com/eddy-streaming/eddy/engine/cluster/membership"
 )
 
@@ -48,6 +49,13 @@ type ServerConfig struct {
 	// attempts on remote task managers call (api/taskmanager/v1); its
 	// calls carry ClusterSecret too, not the bearer token.
 	Remote *RemoteRunner
+	// Push, when set, serves the push tables' streams (GET
+	// /v1/streams/{table}, behind Token) and the PushService remote task
+	// managers publish through (behind ClusterSecret).
+	Push *push.Hub
+	// Handlers are extra REST routes (http.ServeMux patterns, e.g. a demo
+	// page), mounted without the bearer token.
+	Handlers map[string]http.Handler
 	// Gatherer serves /metrics; default an empty registry.
 	Gatherer prometheus.Gatherer
 	// Logger; default slog.Default().
@@ -84,7 +92,7 @@ func Start(ctx context.Context, svc *Service, cfg ServerConfig) (*Server, error)
 	}
 	var serverTLS *tls.Config
 	var clientCreds credentials.TransportCredentials = insecure.NewCredentials()
-	clusterPrefixes := []string{membership.MethodPrefix, JobControlPrefix}
+	clusterPrefixes := []string{membership.MethodPrefix, JobControlPrefix, push.MethodPrefix}
 	grpcOpts := []grpc.ServerOption{grpc.ChainUnaryInterceptor(authInterceptor(cfg.Token, clusterPrefixes...),
 		membership.SecretInterceptor(cfg.ClusterSecret, clusterPrefixes...))}
 	if cfg.TLSCert != "" {
@@ -156,8 +164,10 @@ func Start(ctx context.Context, svc *Service, cfg ServerConfig) (*Server, error)
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(jmv1.OpenAPI)
 	})))
+	closeStreams := servePush(cfg, s.grpc, mux)
 	mux.Handle("/", gw)
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: serverTLS}
+	s.http.RegisterOnShutdown(closeStreams)
 
 	go func() { s.errs <- s.grpc.Serve(rpcLis) }()
 	go func() {
