@@ -130,7 +130,7 @@ func (s *subtask) openDeadLetter(ctx context.Context, rc connectors.ReaderContex
 		fields[i] = arrow.Field{Name: f.Name, Type: arrow.BinaryTypes.String, Nullable: true}
 	}
 	d.schema = arrow.NewSchema(fields, nil)
-	d.sink = &sinkOp{sink: s.plan.deadLetter, batchSize: s.job.opts.BatchSize, table: spec.Table, schema: spec.Schema}
+	d.sink = &sinkOp{sink: s.plan.deadLetter, batchSize: s.job.opts.BatchSize, table: spec.Table, schema: spec.Schema, checkpointing: s.job.ckpt.periodic()}
 	oc := &operator.Context{JobName: s.job.name, VertexID: s.plan.v.ID, OperatorID: s.src.spec.ID + "/dead-letter",
 		Subtask: s.index, Parallelism: s.plan.v.Parallelism, MaxParallelism: s.job.maxP, Alloc: rc.Alloc,
 		Logger: rc.Logger.With("dead_letter_table", spec.Table), Metrics: rc.Metrics, Config: s.job.config}

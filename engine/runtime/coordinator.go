@@ -54,6 +54,11 @@ type ckptConfig struct {
 	external bool
 }
 
+// periodic reports whether the job takes periodic checkpoints (a Part
+// learns the interval from the job's config), so that two-phase writers
+// are committed as the job runs (connectors.ReaderContext.Checkpointing).
+func (c ckptConfig) periodic() bool { return c.enabled() && c.interval > 0 }
+
 // enabled reports whether the job takes checkpoints (periodic ones,
 // savepoints on request, or whatever an external coordinator asks for).
 func (c ckptConfig) enabled() bool {

@@ -132,6 +132,13 @@ func RunPart(ctx context.Context, g *jobgraph.Graph, opts Options, cfg PartConfi
 	if err != nil {
 		return fail(err, closeState)
 	}
+	if v, ok := config[CheckpointIntervalKey]; ok && ck.external {
+		// Informational: the coordinator triggers; writers learn that
+		// checkpoints come periodically.
+		if d, err := connectors.ParseDuration(v); err == nil && d > 0 {
+			ck.interval = d
+		}
+	}
 	logger := opts.Logger.With("job", g.Name, "attempt", cfg.Attempt)
 	j := &job{
 		g: g, name: g.Name, opts: opts, maxP: maxP, idleTimeout: idle, config: config,

@@ -59,7 +59,7 @@ func (s *subtask) openSource(ctx context.Context) error {
 	rc := connectors.ReaderContext{
 		Subtask: s.index, Parallelism: s.plan.v.Parallelism, BatchSize: j.opts.BatchSize,
 		Alloc: j.opts.Alloc, Logger: s.logger.With("operator", s.src.spec.ID), Metrics: s.src.metrics,
-		Checkpointing: j.ckpt.enabled(),
+		Checkpointing: j.ckpt.periodic(),
 	}
 	if err := s.openDeadLetter(ctx, rc); err != nil {
 		return s.wrap(-1, err)

@@ -125,7 +125,7 @@ func newSubtask(j *job, p *vertexPlan, i int) (*subtask, error) {
 		o.metrics = j.metrics.forOperator(p.v.ID, spec.ID, i)
 		switch {
 		case spec.Sink != nil:
-			o.op = &sinkOp{sink: p.sink, batchSize: j.opts.BatchSize, table: spec.Sink.Table, schema: spec.Sink.Schema}
+			o.op = &sinkOp{sink: p.sink, batchSize: j.opts.BatchSize, table: spec.Sink.Table, schema: spec.Sink.Schema, checkpointing: j.ckpt.periodic()}
 		case spec.WatermarkAssigner != nil:
 			gen, err := watermark.NewGenerator(spec.WatermarkAssigner.Column, spec.WatermarkAssigner.DelayMs)
 			if err != nil {
@@ -530,8 +530,10 @@ type sinkOp struct {
 	table     string
 	schema    types.Schema
 	notNull   *notNullEnforcer // nil: no NOT NULL column
-	w         connectors.Writer
-	closed    bool
+	// checkpointing: the job takes checkpoints (ReaderContext.Checkpointing).
+	checkpointing bool
+	w             connectors.Writer
+	closed        bool
 	// pending are the committables prepared (connectors.TwoPhaseWriter)
 	// and not committed yet, oldest first.
 	pending []pendingCommit
@@ -587,7 +589,7 @@ func (o *sinkOp) Open(ctx context.Context, oc *operator.Context) error {
 	o.notNull = nn
 	w, err := o.sink.Writer(ctx, connectors.ReaderContext{
 		Subtask: oc.Subtask, Parallelism: oc.Parallelism, BatchSize: o.batchSize,
-		Alloc: oc.Alloc, Logger: oc.Logger, Metrics: oc.Metrics,
+		Alloc: oc.Alloc, Logger: oc.Logger, Metrics: oc.Metrics, Checkpointing: o.checkpointing,
 	})
 	if err != nil {
 		return fmt.Errorf("open writer: %w", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -625,9 +626,18 @@ func (e *remoteExec) attempt(grants []*slotGrant, restore *checkpoint.Metadata, 
 	// gates (netexchange's GateWait).
 	var failure error
 	deployErrs := make(chan error, len(a.parts))
+	// The parts learn the checkpoint interval (their writers commit as
+	// the job runs when it is set); the job manager triggers them.
+	config := maps.Clone(e.g.Config)
+	if d := e.interval(); d > 0 {
+		if config == nil {
+			config = map[string]string{}
+		}
+		config[runtime.CheckpointIntervalKey] = d.String()
+	}
 	for _, p := range a.parts {
 		req := &tmv1.DeployRequest{Part: a.ref(), GraphJson: e.graphJSON, Slots: p.grant.slots, SlotAddresses: addrs,
-			CheckpointDir: e.st.Dir(), RestoreJson: restoreJSON, Config: e.g.Config, MaxParallelism: int32(e.g.MaxParallelism), JobManager: jm}
+			CheckpointDir: e.st.Dir(), RestoreJson: restoreJSON, Config: config, MaxParallelism: int32(e.g.MaxParallelism), JobManager: jm}
 		go func() {
 			ctx, cancel := context.WithTimeout(bg, r.cfg.DeployTimeout)
 			defer cancel()
