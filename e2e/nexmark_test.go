@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -612,9 +614,11 @@ func nxCSVQuote(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
 
-// TestNexmarkQ10 checks the bids logged to CSV files, with their day and
-// minute (dt, hm) as columns: every file under the sink's directory is
-// read back and compared with the bids. The bids span midnight.
+// TestNexmarkQ10 checks the bids logged to CSV files partitioned by their
+// day and minute (PARTITIONED BY (dt, hm)): every file lies in a directory
+// dt=<day>/hm=<HH%3Amm> (':' escaped as Flink escapes it) and holds the
+// other columns; the rows read back with their directories' values are
+// the bids. The bids span midnight.
 func TestNexmarkQ10(t *testing.T) {
 	r := rand.New(rand.NewPCG(10, 10))
 	for _, par := range []int{1, 4} {
@@ -625,27 +629,40 @@ func TestNexmarkQ10(t *testing.T) {
 				t.Fatalf("%d rows reached a collecting sink; q10 writes files", len(rows))
 			}
 			dir := filepath.Join(p.Dir, "data", "output", "bid")
-			entries, err := os.ReadDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
 			var got []string
-			for _, e := range entries {
-				if strings.HasPrefix(e.Name(), ".") || strings.HasPrefix(e.Name(), "_") {
-					t.Fatalf("%s: an in-progress file is left after the job finished", e.Name())
+			err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
 				}
-				f, err := os.Open(filepath.Join(dir, e.Name()))
+				rel, _ := filepath.Rel(dir, path)
+				if strings.HasPrefix(d.Name(), ".") || strings.HasPrefix(d.Name(), "_") {
+					t.Fatalf("%s: an in-progress file is left after the job finished", rel)
+				}
+				parts := strings.Split(filepath.ToSlash(filepath.Dir(rel)), "/")
+				if len(parts) != 2 || !strings.HasPrefix(parts[0], "dt=") || !strings.HasPrefix(parts[1], "hm=") {
+					t.Fatalf("%s: not in a partition directory dt=.../hm=...", rel)
+				}
+				dt, err1 := url.PathUnescape(strings.TrimPrefix(parts[0], "dt="))
+				hm, err2 := url.PathUnescape(strings.TrimPrefix(parts[1], "hm="))
+				if err1 != nil || err2 != nil || strings.Contains(parts[1], ":") {
+					t.Fatalf("%s: partition values not escaped as Flink escapes them", rel)
+				}
+				f, err := os.Open(path)
 				if err != nil {
-					t.Fatal(err)
+					return err
 				}
 				recs, err := csvpkg.NewReader(f).ReadAll()
 				f.Close()
 				if err != nil {
-					t.Fatalf("%s: %v", e.Name(), err)
+					t.Fatalf("%s: %v", rel, err)
 				}
 				for _, rec := range recs {
-					got = append(got, strings.Join(rec, "|"))
+					got = append(got, strings.Join(append(rec, dt, hm), "|"))
 				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
 			var want []string
 			days := map[string]bool{}

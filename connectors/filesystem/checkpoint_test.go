@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -98,15 +99,19 @@ func readSome(t *testing.T, rd connectors.Reader, batches int, batchSize int) ([
 }
 
 // TestSourceRestore reads random prefixes of a table at parallelism P,
-// takes every reader's position, restores at P' in {1, P, 2P} and reads
-// the rest: every row is read exactly once over both runs; each reader
+// takes every reader's position, restores at P' in {1, P, 2P}, reads some
+// more and takes the restored readers' positions, restores from those
+// (at P' or another parallelism) and reads the rest: every row is read exactly once over both runs; each reader
 // returns a writer's rows in the order written; and with changelog-json
 // the rows of each writer, first run then second, are exactly the writer's
 // rows in order.
 func TestSourceRestore(t *testing.T) {
 	seed := uint64(40)
-	for _, format := range []string{"csv", "json", FormatChangelogJSON} {
+	for _, format := range []string{"csv", "json", FormatChangelogJSON, FormatParquet} {
 		for iter := 0; iter < 6; iter++ {
+			if format == FormatParquet && iter >= 3 {
+				break
+			}
 			seed++
 			t.Run(fmt.Sprintf("%s/%d", format, iter), func(t *testing.T) {
 				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -174,25 +179,45 @@ func TestSourceRestore(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
+				// A restored run reads some and is checkpointed (its
+				// positions must still cover what the first run read),
+				// then a run restored from that reads the rest.
 				p2 := []int{1, p, 2 * p}[r.IntN(3)]
 				secondOf := map[int][]int64{}
-				for s := 0; s < p2; s++ {
-					bs := 1 + r.IntN(300)
-					rd, err := rs.RestoreReader(context.Background(), connectors.ReaderContext{Subtask: s, Parallelism: p2, BatchSize: bs, Alloc: mem}, positions)
-					if err != nil {
-						t.Fatal(err)
+				for round := range 2 {
+					last := round == 1
+					var next [][]byte
+					for s := 0; s < p2; s++ {
+						bs := 1 + r.IntN(300)
+						rd, err := rs.RestoreReader(context.Background(), connectors.ReaderContext{Subtask: s, Parallelism: p2, BatchSize: bs, Alloc: mem}, positions)
+						if err != nil {
+							t.Fatal(err)
+						}
+						batches := -1
+						if !last {
+							batches = r.IntN(4)
+						}
+						seqs, canon, eof := readSome(t, rd, batches, bs)
+						if last && !eof {
+							t.Fatal("no EOF")
+						}
+						order(fmt.Sprintf("restored at %d, reader %d", p2, s), seqs)
+						record(seqs, canon)
+						for _, sq := range seqs {
+							secondOf[writerOfRow[sq]] = append(secondOf[writerOfRow[sq]], sq)
+						}
+						pos, err := rd.(connectors.PositionedReader).Position()
+						if err != nil {
+							t.Fatal(err)
+						}
+						next = append(next, pos)
+						if err := rd.Close(); err != nil {
+							t.Fatal(err)
+						}
 					}
-					seqs, canon, eof := readSome(t, rd, -1, bs)
-					if !eof {
-						t.Fatal("no EOF")
-					}
-					order(fmt.Sprintf("restored at %d, reader %d", p2, s), seqs)
-					record(seqs, canon)
-					for _, sq := range seqs {
-						secondOf[writerOfRow[sq]] = append(secondOf[writerOfRow[sq]], sq)
-					}
-					if err := rd.Close(); err != nil {
-						t.Fatal(err)
+					positions = next
+					if changelogFormat := format == FormatChangelogJSON; !changelogFormat {
+						p2 = []int{1, p2, p2 + 1}[r.IntN(3)]
 					}
 				}
 				for _, rw := range rows {
@@ -230,6 +255,8 @@ type checkpointRun struct {
 	mem     memory.Allocator
 	r       *rand.Rand
 	nextSeq *int64
+	// part: the table is PARTITIONED BY (s2); rows get a few values.
+	part bool
 }
 
 func (c *checkpointRun) open(writers int) {
@@ -255,6 +282,9 @@ func (c *checkpointRun) write() []row {
 		for _, rw := range rows {
 			rw[0] = *c.nextSeq
 			*c.nextSeq++
+			if c.part {
+				rw[9] = []any{"a", "b/c", "x:y", nil}[c.r.IntN(4)]
+			}
 		}
 		rec := buildBatch(c.mem, seqSchema, rows)
 		if err := c.ws[s].Write(context.Background(), stream.Batch{Record: rec}); err != nil {
@@ -264,6 +294,18 @@ func (c *checkpointRun) write() []row {
 		out = append(out, rows...)
 	}
 	return out
+}
+
+// crash drops the writers as a dying process would: no Close, no Abort;
+// their open files stay as written so far (the memory their buffers hold
+// is released, for the test's allocator check).
+func (c *checkpointRun) crash() {
+	for s, w := range c.ws {
+		if !c.closed[s] {
+			w.(*Writer).crash()
+		}
+	}
+	c.ws = nil
 }
 
 // prepare prepares checkpoint id at every writer still open.
@@ -336,14 +378,21 @@ func canonRows(rows []row) []string {
 // run's. The source never sees in-progress files, and a writer's part
 // counters keep increasing across checkpoints and runs.
 func TestSinkTwoPhaseCrashRecover(t *testing.T) {
-	for iter := 0; iter < 12; iter++ {
+	for iter := 0; iter < 15; iter++ {
 		t.Run(fmt.Sprint(iter), func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
 			r := rand.New(rand.NewPCG(uint64(iter), 11))
 			format := []string{"csv", "json", FormatChangelogJSON}[iter%3]
+			partitioned := iter >= 13 // PARTITIONED BY (s2)
+			if iter >= 12 {
+				format = []string{FormatParquet, "csv", FormatParquet}[iter-12]
+			}
 			dir := filepath.Join(t.TempDir(), "out")
 			info := table("out", seqSchema, tableOpts(dir, format, fmt.Sprint(200+r.IntN(5000))))
+			if partitioned {
+				info.PartitionKeys = []int{9}
+			}
 			f := New()
 			sinkAny, err := f.NewSink(info)
 			if err != nil {
@@ -351,7 +400,7 @@ func TestSinkTwoPhaseCrashRecover(t *testing.T) {
 			}
 			sink := sinkAny.(connectors.RecoverableSink)
 			var seq int64
-			run := &checkpointRun{t: t, sink: sink, mem: mem, r: r, nextSeq: &seq}
+			run := &checkpointRun{t: t, sink: sink, mem: mem, r: r, nextSeq: &seq, part: partitioned}
 			run.open(1 + r.IntN(3))
 
 			var committed []row // rows of complete checkpoints
@@ -395,7 +444,7 @@ func TestSinkTwoPhaseCrashRecover(t *testing.T) {
 			}
 			after = append(after, run.write()...)
 			_ = after
-			run.ws = nil // crash: no Close, no Abort
+			run.crash()
 
 			// Restore from the last complete checkpoint.
 			for range 1 + r.IntN(2) { // Recover twice is harmless
@@ -404,18 +453,18 @@ func TestSinkTwoPhaseCrashRecover(t *testing.T) {
 				}
 			}
 			_ = lastID
-			es, err := os.ReadDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			es := listTree(t, dir)
 			maxCounter := map[int]int{}
 			for _, e := range es {
-				if hidden(e.Name()) {
-					t.Fatalf("hidden file %s left after Recover", e.Name())
+				if hidden(filepath.Base(e)) {
+					t.Fatalf("hidden file %s left after Recover", e)
 				}
-				sub, n, _, ok := partFile(e.Name())
+				sub, n, _, ok := partFile(filepath.Base(e))
 				if !ok {
-					t.Fatalf("unexpected file %s", e.Name())
+					t.Fatalf("unexpected file %s", e)
+				}
+				if partitioned != (filepath.Dir(e) != ".") {
+					t.Fatalf("file %s in the wrong directory", e)
 				}
 				maxCounter[sub] = max(maxCounter[sub], n)
 			}
@@ -437,7 +486,7 @@ func TestSinkTwoPhaseCrashRecover(t *testing.T) {
 				}
 				run.closed[s] = true
 			}
-			run.ws = nil
+			run.crash()
 			if err := sink.Recover(context.Background(), lastComplete); err != nil {
 				t.Fatal(err)
 			}
@@ -456,18 +505,14 @@ func TestSinkTwoPhaseCrashRecover(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			es, err = os.ReadDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
 			old := map[string]bool{}
 			for _, e := range es {
-				old[e.Name()] = true
+				old[e] = true
 			}
-			for _, e := range es {
-				sub, n, _, _ := partFile(e.Name())
-				if mc, ok := maxCounter[sub]; ok && !old[e.Name()] && n <= mc {
-					t.Fatalf("new file %s does not count on past %d", e.Name(), mc)
+			for _, e := range listTree(t, dir) {
+				sub, n, _, _ := partFile(filepath.Base(e))
+				if mc, ok := maxCounter[sub]; ok && !old[e] && n <= mc {
+					t.Fatalf("new file %s does not count on past %d", e, mc)
 				}
 			}
 			sameMultiset(t, visibleRows(t, f, info, r, mem), canonRows(append(committed, second...)))
@@ -522,4 +567,22 @@ func TestSinkCommitIdempotent(t *testing.T) {
 	if err := sink.(connectors.RecoverableSink).Recover(context.Background(), [][]byte{[]byte(`{"files":[{"in_progress":"../x","final":"y"}]}`)}); err == nil || !strings.Contains(err.Error(), "not a file name") {
 		t.Fatalf("bad committable accepted: %v", err)
 	}
+}
+
+// listTree returns the paths, relative to dir, of the files under it.
+func listTree(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out = append(out, rel)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/parquet/compress"
 
 	"github.com/eddy-streaming/eddy/connectors"
 	"github.com/eddy-streaming/eddy/connectors/format"
 	"github.com/eddy-streaming/eddy/connectors/format/csv"
 	"github.com/eddy-streaming/eddy/connectors/format/json"
+	"github.com/eddy-streaming/eddy/connectors/format/parquet"
 	"github.com/eddy-streaming/eddy/engine/types"
 )
 
@@ -23,7 +27,16 @@ const (
 	OptJSONFailOnMissing  = "json.fail-on-missing-field"
 	OptJSONTimestampStyle = "json.timestamp-format.standard"
 	OptRollingFileSize    = "sink.rolling-policy.file-size"
+	OptRolloverInterval   = "sink.rolling-policy.rollover-interval"
+	OptRollCheckInterval  = "sink.rolling-policy.check-interval"
+	OptRollInactivity     = "sink.rolling-policy.inactivity-interval"
+	OptParquetCompression = "parquet.compression"
+	OptMonitorInterval    = "source.monitor-interval"
+	OptPartitionDefault   = "partition.default-name"
 )
+
+// FormatParquet is the 'format' of Parquet files (connectors/format/parquet).
+const FormatParquet = "parquet"
 
 // FormatChangelogJSON is the 'format' of updating tables: JSON lines with
 // the row kind under "op" (see connectors/format/json).
@@ -32,8 +45,10 @@ const FormatChangelogJSON = "changelog-json"
 var specs = []connectors.OptionSpec{
 	{Key: OptPath, Type: connectors.OptString, Required: true,
 		Description: "A file or directory to read (every visible file in it, recursively), or the directory a sink writes part files into (created if missing)."},
-	{Key: OptFormat, Type: connectors.OptEnum, Required: true, Enum: []string{"csv", "json", FormatChangelogJSON},
-		Description: "The text format of the files: 'csv' (no header, RFC 4180 quoting), 'json' (JSON lines, one object per row keyed by column name) or 'changelog-json' (json plus an \"op\" key per object holding the row kind +I, -U, +U or -D: the format of updating sinks, read back as a retract stream, or an upsert stream by the PRIMARY KEY)."},
+	{Key: OptFormat, Type: connectors.OptEnum, Required: true, Enum: []string{"csv", "json", FormatChangelogJSON, FormatParquet},
+		Description: "The format of the files: 'csv' (no header, RFC 4180 quoting), 'json' (JSON lines, one object per row keyed by column name), 'changelog-json' (json plus an \"op\" key per object holding the row kind +I, -U, +U or -D: the format of updating sinks, read back as a retract stream, or an upsert stream by the PRIMARY KEY) or 'parquet' (columns matched by name; a column the file lacks reads as NULL)."},
+	{Key: OptParquetCompression, Type: connectors.OptEnum, Default: "snappy", Enum: parquet.Compressions,
+		Description: "parquet: the codec a sink compresses the columns with."},
 	{Key: OptCSVDelimiter, Type: connectors.OptString, Default: ",",
 		Description: "csv: the single character between fields ('\\t' for a tab)."},
 	{Key: OptCSVNullLiteral, Type: connectors.OptString,
@@ -48,7 +63,19 @@ var specs = []connectors.OptionSpec{
 		Description: "json, changelog-json: how a sink writes TIMESTAMP(3): 'SQL' ('yyyy-MM-dd HH:mm:ss.SSS') or 'ISO-8601' ('yyyy-MM-ddTHH:mm:ss.SSS'). Both are read."},
 	{Key: OptRollingFileSize, Type: connectors.OptString, Default: "128MB",
 		Description: "sink: the size after which a writer starts a new part file (bytes, or with a unit: 64KB, 128MB, 1GB)."},
+	{Key: OptRolloverInterval, Type: connectors.OptDuration, Default: "30 min",
+		Description: "sink: the longest a part file stays open before the writer rolls to a new one (checked every 'sink.rolling-policy.check-interval' when rows arrive, and at checkpoints, which roll every file anyway)."},
+	{Key: OptRollInactivity, Type: connectors.OptDuration, Default: "30 min",
+		Description: "sink: a part file that has received no rows for this long is rolled (checked like 'sink.rolling-policy.rollover-interval'; a partition's file stops receiving rows once its time has passed)."},
+	{Key: OptRollCheckInterval, Type: connectors.OptDuration, Default: "1 min",
+		Description: "sink: how often a writer checks its open part files against 'sink.rolling-policy.rollover-interval' and 'sink.rolling-policy.inactivity-interval'."},
+	{Key: OptPartitionDefault, Type: connectors.OptString, Default: DefaultPartitionName,
+		Description: "The directory value of a NULL or empty partition value (PARTITIONED BY); read back as NULL."},
+	{Key: OptMonitorInterval, Type: connectors.OptDuration,
+		Description: "source: when set, the source is unbounded: it lists 'path' again every interval and reads the files that appeared since, each once (a file should appear complete, e.g. by a rename). Unset, the files there at the start are read and the source ends."},
 }
+
+func init() { specs = append(specs, connectors.BadRecordOptions()...) }
 
 // Factory makes filesystem sources and sinks.
 type Factory struct{}
@@ -112,8 +139,22 @@ type config struct {
 	dropUpdateBefore bool
 	csv              csv.Options
 	json             json.Options
-	ignore           bool
-	rollBytes        int64
+	// ignore is set by the text formats' ignore-parse-errors options, an
+	// alias of 'bad-records.policy' = 'skip'.
+	ignore    bool
+	rollBytes int64
+	// rollInterval, inactivity and checkInterval are the time-based
+	// rolling policy.
+	rollInterval, inactivity, checkInterval time.Duration
+	// monitor, when not 0, makes the source continuous.
+	monitor time.Duration
+	codec   compress.Compression
+	// partKeys are the PARTITIONED BY columns (indices into schema);
+	// dataIdx the others, whose values the files hold, in dataSchema.
+	partKeys         []int
+	dataIdx          []int
+	dataSchema       types.Schema
+	defaultPartition string
 }
 
 // ValidateTable checks the table's options and column types.
@@ -136,9 +177,13 @@ func parseConfig(info connectors.TableInfo) (*config, error) {
 		return nil, fmt.Errorf("option '%s': must not be empty", OptPath)
 	}
 	for k := range info.Options {
-		if (strings.HasPrefix(k, "csv.") && c.format != "csv") || (strings.HasPrefix(k, "json.") && c.format == "csv") {
+		if (strings.HasPrefix(k, "csv.") && c.format != "csv") || (strings.HasPrefix(k, "json.") && c.format != "json" && !c.changelog()) ||
+			(strings.HasPrefix(k, "parquet.") && c.format != FormatParquet) {
 			return nil, fmt.Errorf("option '%s' does not apply to 'format' = '%s'", k, c.format)
 		}
+	}
+	if err := c.partitions(info); err != nil {
+		return nil, err
 	}
 	switch c.format {
 	case "csv":
@@ -165,6 +210,37 @@ func parseConfig(info connectors.TableInfo) (*config, error) {
 		c.ignore, _ = strconv.ParseBool(opt(OptJSONIgnoreErrors))
 		c.json.FailOnMissingField, _ = strconv.ParseBool(opt(OptJSONFailOnMissing))
 		c.json.ISOTimestamps = strings.EqualFold(opt(OptJSONTimestampStyle), "ISO-8601")
+	case FormatParquet:
+		codec, err := parquet.ParseCompression(opt(OptParquetCompression))
+		if err != nil {
+			return nil, fmt.Errorf("option '%s': %v", OptParquetCompression, err)
+		}
+		c.codec = codec
+	}
+	policy, err := connectors.BadRecordPolicy(info)
+	if err != nil {
+		return nil, err
+	}
+	if c.ignore && policy != connectors.BadRecordsFail && policy != connectors.BadRecordsSkip {
+		return nil, fmt.Errorf("option '%s' = 'true' skips bad records, but '%s' = '%s': set one of them", c.ignoreOption(), connectors.OptBadRecordsPolicy, policy)
+	}
+	durations := []struct {
+		key string
+		dst *time.Duration
+	}{{OptRolloverInterval, &c.rollInterval}, {OptRollInactivity, &c.inactivity}, {OptRollCheckInterval, &c.checkInterval}, {OptMonitorInterval, &c.monitor}}
+	for _, d := range durations {
+		v := opt(d.key)
+		if v == "" {
+			continue
+		}
+		x, err := connectors.ParseDuration(v)
+		if err != nil || x <= 0 {
+			return nil, fmt.Errorf("option '%s': '%s' is not a positive duration", d.key, v)
+		}
+		*d.dst = x
+	}
+	if c.monitor > 0 && c.changelog() {
+		return nil, fmt.Errorf("option '%s' does not go with 'format' = '%s': a writer's files must be read in order, by one reader, while a continuous source reads every file as it appears", OptMonitorInterval, FormatChangelogJSON)
 	}
 	n, err := ParseSize(opt(OptRollingFileSize))
 	if err != nil || n <= 0 {
@@ -184,18 +260,78 @@ func (c *config) jsonOptions() json.Options {
 	return o
 }
 
+// decoder returns the text decoder of the files' columns (nil for
+// parquet).
 func (c *config) decoder() format.Decoder {
-	if c.format == "csv" {
-		return csv.NewDecoder(c.schema, c.csv)
+	switch c.format {
+	case "csv":
+		return csv.NewDecoder(c.dataSchema, c.csv)
+	case FormatParquet:
+		return nil
 	}
-	return json.NewDecoder(c.schema, c.jsonOptions())
+	return json.NewDecoder(c.dataSchema, c.jsonOptions())
 }
 
+// encoder returns the text encoder of the files' columns (nil for
+// parquet).
 func (c *config) encoder() format.Encoder {
-	if c.format == "csv" {
-		return csv.NewEncoder(c.schema, c.csv)
+	switch c.format {
+	case "csv":
+		return csv.NewEncoder(c.dataSchema, c.csv)
+	case FormatParquet:
+		return nil
 	}
-	return json.NewEncoder(c.schema, c.jsonOptions())
+	return json.NewEncoder(c.dataSchema, c.jsonOptions())
+}
+
+// extension is the part files' name extension.
+func (c *config) extension() string {
+	if c.format == FormatParquet {
+		return parquet.Extension
+	}
+	return c.encoder().Extension()
+}
+
+// partitions checks PARTITIONED BY: STRING, INT or BIGINT columns, not
+// every column, not with changelog-json; it sets the data schema.
+func (c *config) partitions(info connectors.TableInfo) error {
+	c.defaultPartition = connectors.Option(specs, info.Options, OptPartitionDefault)
+	if len(info.PartitionKeys) > 0 {
+		if c.defaultPartition == "" || c.defaultPartition != EscapePartitionValue(c.defaultPartition) {
+			return fmt.Errorf("option '%s': '%s' must be a non-empty name that needs no escaping", OptPartitionDefault, c.defaultPartition)
+		}
+	}
+	isKey := map[int]bool{}
+	for _, k := range info.PartitionKeys {
+		if k < 0 || k >= len(info.Schema.Fields) || isKey[k] {
+			return fmt.Errorf("bad partition key column %d", k)
+		}
+		f := info.Schema.Fields[k]
+		switch f.Type.Kind {
+		case types.String, types.Int, types.BigInt:
+		default:
+			return fmt.Errorf("partition column '%s' has type %s; it must be STRING, INT or BIGINT", f.Name, f.Type)
+		}
+		isKey[k] = true
+	}
+	c.partKeys = append([]int(nil), info.PartitionKeys...)
+	c.dataIdx, c.dataSchema = nil, types.Schema{}
+	for i, f := range info.Schema.Fields {
+		if !isKey[i] {
+			c.dataIdx = append(c.dataIdx, i)
+			c.dataSchema.Fields = append(c.dataSchema.Fields, f)
+		}
+	}
+	if len(c.partKeys) == 0 {
+		return nil
+	}
+	if len(c.dataIdx) == 0 {
+		return fmt.Errorf("every column is a partition column; at least one must be left for the files")
+	}
+	if c.changelog() {
+		return fmt.Errorf("PARTITIONED BY does not go with 'format' = '%s': an update could move a row to another partition, whose files are read apart", FormatChangelogJSON)
+	}
+	return nil
 }
 
 func (c *config) ignoreOption() string {

@@ -37,11 +37,17 @@ func TestRoundTrip(t *testing.T) {
 		{"csv-tab", map[string]string{"format": "csv", OptCSVDelimiter: `\t`, OptCSVNullLiteral: "null"}, nil},
 		{"json", map[string]string{"format": "json"}, nil},
 		{"json-iso", map[string]string{"format": "json", OptJSONTimestampStyle: "ISO-8601"}, nil},
+		{"parquet", map[string]string{"format": "parquet"}, nil},
+		{"parquet-zstd", map[string]string{"format": "parquet", OptParquetCompression: "zstd"}, nil},
 	}
 	seed := uint64(0)
 	for _, tc := range cases {
 		for writers := 1; writers <= 3; writers++ {
 			for readers := 1; readers <= 3; readers++ {
+				if tc.name == "parquet-zstd" && (writers != 2 || readers != 1) ||
+					tc.name == "parquet" && !(writers == 3 && readers == 2) {
+					continue // a few shapes are enough for Parquet, read by whole files
+				}
 				seed++
 				t.Run(fmt.Sprintf("%s/w%d/r%d", tc.name, writers, readers), func(t *testing.T) {
 					mem := memory.NewCheckedAllocator(memory.NewGoAllocator())

@@ -315,3 +315,16 @@ func writeRows(t *testing.T, sink connectors.Sink, schema types.Schema, rows []r
 		}
 	}
 }
+
+// crash releases w's open files as a dying process would: buffered
+// Parquet data is lost, the files stay, nothing is committed or removed.
+func (w *Writer) crash() {
+	for rel, bk := range w.buckets {
+		if bk.pw != nil {
+			bk.pw.Abort()
+		}
+		bk.f.Close()
+		delete(w.buckets, rel)
+	}
+	w.closed = true
+}

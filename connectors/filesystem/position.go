@@ -28,34 +28,39 @@ type filePosition struct {
 }
 
 // Position describes everything the reader has returned: the pieces it
-// finished whole, and of the open piece the range up to the start of the
-// next record.
+// finished whole, of the open piece the range up to the start of the next
+// record, and, for a restored reader, every range the positions it was
+// restored from had read (so that a checkpoint of a restored run still
+// covers what earlier runs read, and a second restore does not read it
+// again).
 func (r *Reader) Position() ([]byte, error) {
-	var pos position
+	done := map[string][][2]int64{}
+	for path, ds := range r.restored {
+		done[path] = append(done[path], ds...)
+	}
 	add := func(path string, from, to int64) {
-		if from >= to {
-			return
+		if from < to {
+			done[path] = append(done[path], [2]int64{from, to})
 		}
-		if n := len(pos.Files); n > 0 && pos.Files[n-1].Path == path {
-			fp := &pos.Files[n-1]
-			if last := &fp.Done[len(fp.Done)-1]; last[1] == from {
-				last[1] = to
-				return
-			}
-			fp.Done = append(fp.Done, [2]int64{from, to})
-			return
-		}
-		pos.Files = append(pos.Files, filePosition{Path: path, Done: [][2]int64{{from, to}}})
 	}
 	whole := r.next
-	if r.f != nil {
+	if r.isOpen() {
 		whole--
 	}
 	for _, p := range r.pieces[:whole] {
 		add(p.path, p.start, p.end)
 	}
-	if r.f != nil {
+	if r.isOpen() {
 		add(r.p.path, r.p.start, min(r.pos, r.p.end))
+	}
+	paths := make([]string, 0, len(done))
+	for path := range done {
+		paths = append(paths, path)
+	}
+	sort.Strings(paths)
+	var pos position
+	for _, path := range paths {
+		pos.Files = append(pos.Files, filePosition{Path: path, Done: union(append([][2]int64(nil), done[path]...))})
 	}
 	data, err := json.Marshal(pos)
 	if err != nil {
@@ -102,6 +107,7 @@ func (s *Source) RestoreReader(ctx context.Context, rc connectors.ReaderContext,
 		left = append(left, subtract(p, done[p.path])...)
 	}
 	r.pieces = left
+	r.restored = done
 	return r, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/eddy-streaming/eddy/connectors"
 	"github.com/eddy-streaming/eddy/connectors/format"
+	"github.com/eddy-streaming/eddy/connectors/format/parquet"
 	"github.com/eddy-streaming/eddy/engine/operator"
 	"github.com/eddy-streaming/eddy/engine/stream"
 )
@@ -35,6 +37,12 @@ const (
 type file struct {
 	path string
 	size int64
+	// The partition values of a partitioned table's file (from its
+	// directories; valid false: NULL) and its path relative to the
+	// table's directory.
+	rel   string
+	vals  []string
+	valid []bool
 }
 
 // Source is a table being read from files.
@@ -51,11 +59,42 @@ func (f *Factory) NewSource(info connectors.TableInfo) (connectors.Source, error
 	if err != nil {
 		return nil, fmt.Errorf("table '%s': %w", info.Name, err)
 	}
-	files, err := listFiles(cfg.path)
+	if cfg.monitor > 0 {
+		return nil, fmt.Errorf("table '%s': option '%s' makes the source continuous, which is read as splits (connectors.SplitSourceFactory), but this runtime asked for a plain source", info.Name, OptMonitorInterval)
+	}
+	files, err := cfg.listFiles()
 	if err != nil {
 		return nil, fmt.Errorf("table '%s': %w", info.Name, err)
 	}
 	return &Source{cfg: cfg, files: files}, nil
+}
+
+// listFiles lists the table's files, with their partition values.
+func (c *config) listFiles() ([]file, error) {
+	files, err := listFiles(c.path)
+	if err != nil {
+		return nil, err
+	}
+	for i := range files {
+		if err := c.describe(&files[i]); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// describe sets f's partition values from its path.
+func (c *config) describe(f *file) error {
+	if len(c.partKeys) == 0 {
+		return nil
+	}
+	rel, err := filepath.Rel(c.path, f.path)
+	if err != nil {
+		return fmt.Errorf("file '%s': %w", f.path, err)
+	}
+	f.rel = rel
+	f.vals, f.valid, err = c.partitionValues(rel)
+	return err
 }
 
 func hidden(name string) bool { return strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") }
@@ -209,16 +248,26 @@ func (s *Source) Reader(ctx context.Context, rc connectors.ReaderContext) (conne
 	if rc.Parallelism < 1 || rc.Subtask < 0 || rc.Subtask >= rc.Parallelism {
 		return nil, fmt.Errorf("table '%s': reader %d of %d does not exist", s.cfg.table, rc.Subtask, rc.Parallelism)
 	}
-	ps := pieces(s.files, rc.Subtask, rc.Parallelism)
-	if s.cfg.changelog() {
+	var ps []piece
+	switch {
+	case s.cfg.changelog():
 		ps = writerPieces(s.files, rc.Subtask, rc.Parallelism)
+	case s.cfg.format == FormatParquet:
+		ps = wholePieces(s.files, rc.Subtask, rc.Parallelism)
+	default:
+		ps = pieces(s.files, rc.Subtask, rc.Parallelism)
 	}
+	return newReader(s.cfg, rc, ps), nil
+}
+
+// newReader makes a reader of the pieces ps.
+func newReader(cfg *config, rc connectors.ReaderContext, ps []piece) *Reader {
 	r := &Reader{
-		cfg:     s.cfg,
+		cfg:     cfg,
 		rc:      rc,
 		pieces:  ps,
-		dec:     s.cfg.decoder(),
-		builder: format.NewBuilder(s.cfg.schema),
+		dec:     cfg.decoder(),
+		builder: format.NewBuilder(cfg.dataSchema),
 		batch:   rc.BatchSize,
 		alloc:   rc.Alloc,
 		logger:  rc.Logger,
@@ -227,7 +276,7 @@ func (s *Source) Reader(ctx context.Context, rc connectors.ReaderContext) (conne
 		r.batch = defaultBatch
 	}
 	r.kindDec, _ = r.dec.(format.ChangelogDecoder)
-	if !s.cfg.changelog() {
+	if !cfg.changelog() {
 		r.kindDec = nil
 	}
 	if r.alloc == nil {
@@ -236,11 +285,48 @@ func (s *Source) Reader(ctx context.Context, rc connectors.ReaderContext) (conne
 	if r.logger == nil {
 		r.logger = slog.Default()
 	}
-	if s.cfg.ignore && rc.Metrics != nil {
+	if cfg.ignore && rc.Metrics != nil {
 		r.skippedCounter = rc.Metrics.Counter("bad_records_skipped", "Records the source skipped because they could not be parsed.")
 	}
-	return r, nil
+	r.perPiece = len(cfg.partKeys) > 0
+	return r
 }
+
+// wholePieces deals whole files (Parquet files, which are read by rows
+// rather than cut by bytes) to the readers, largest first, each to the
+// reader with the fewest bytes, and returns those of subtask. A piece's
+// range is then a range of rows, to the file's end.
+func wholePieces(files []file, subtask, parallelism int) []piece {
+	order := make([]int, len(files))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return files[order[a]].size > files[order[b]].size })
+	load := make([]int64, parallelism)
+	mine := map[int]bool{}
+	for _, i := range order {
+		least := 0
+		for j, l := range load {
+			if l < load[least] {
+				least = j
+			}
+		}
+		load[least] += files[i].size + 1
+		if least == subtask {
+			mine[i] = true
+		}
+	}
+	var out []piece
+	for i, f := range files {
+		if mine[i] {
+			out = append(out, piece{file: f, start: 0, end: toEnd})
+		}
+	}
+	return out
+}
+
+// toEnd is the end of a piece that runs to its file's end.
+const toEnd = math.MaxInt64
 
 // Reader reads one subtask's share of the files.
 type Reader struct {
@@ -282,6 +368,17 @@ type Reader struct {
 	skippedCounter operator.Counter
 	done           bool
 	reported       bool
+
+	// perPiece makes every batch hold rows of one piece (of one file):
+	// a partitioned table adds the file's partition values to them.
+	perPiece bool
+	boundary bool // nextRecord stopped at the end of a piece
+	// The open Parquet piece.
+	pf    *parquet.File
+	prows *parquet.Rows
+	// restored holds, per file, the ranges the positions a restored reader
+	// was opened with had read; Position reports them on.
+	restored map[string][][2]int64
 }
 
 var (
@@ -307,6 +404,90 @@ func (r *Reader) NextBatch(ctx context.Context) (stream.Batch, error) {
 // changelog-json table it drops the rows' kinds: the runtime calls
 // NextBatch.
 func (r *Reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
+	var data arrow.RecordBatch
+	var err error
+	if r.cfg.format == FormatParquet {
+		data, err = r.nextParquet(ctx)
+	} else {
+		data, err = r.nextText(ctx)
+	}
+	if err != nil || len(r.cfg.partKeys) == 0 {
+		return data, err
+	}
+	rec, err := r.cfg.withPartitions(r.alloc, data, r.p.vals, r.p.valid, r.p.rel)
+	if err != nil {
+		return nil, fmt.Errorf("table '%s': %w", r.cfg.table, err)
+	}
+	return rec, nil
+}
+
+// nextParquet returns the next batch of the open Parquet piece, opening
+// the next piece when it ends.
+func (r *Reader) nextParquet(ctx context.Context) (arrow.RecordBatch, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if r.prows == nil {
+			if r.next >= len(r.pieces) {
+				r.done = true
+				return nil, io.EOF
+			}
+			p := r.pieces[r.next]
+			r.next++
+			pf, err := parquet.Open(p.path, r.cfg.dataSchema, r.batch, r.alloc)
+			if err != nil {
+				return nil, fmt.Errorf("table '%s': %w", r.cfg.table, err)
+			}
+			rows, err := pf.Rows(ctx, p.start)
+			if err != nil {
+				pf.Close()
+				return nil, fmt.Errorf("table '%s': %w", r.cfg.table, err)
+			}
+			r.pf, r.prows, r.p, r.pos = pf, rows, p, p.start
+		}
+		if r.pos >= r.p.end {
+			if err := r.closeParquet(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		rec, err := r.prows.Next()
+		if errors.Is(err, io.EOF) {
+			if err := r.closeParquet(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("table '%s': %w", r.cfg.table, err)
+		}
+		n := rec.NumRows()
+		if over := r.pos + n - r.p.end; over > 0 && r.p.end != toEnd {
+			cut := rec.NewSlice(0, n-over)
+			rec.Release()
+			rec, n = cut, n-over
+		}
+		r.pos += n
+		return rec, nil
+	}
+}
+
+func (r *Reader) closeParquet() error {
+	if r.prows == nil {
+		return nil
+	}
+	r.prows.Close()
+	err := r.pf.Close()
+	r.prows, r.pf = nil, nil
+	if err != nil {
+		return fmt.Errorf("table '%s': closing '%s': %w", r.cfg.table, r.p.path, err)
+	}
+	return nil
+}
+
+// nextText returns the next batch of a text format's rows.
+func (r *Reader) nextText(ctx context.Context) (arrow.RecordBatch, error) {
 	r.kinds = r.kinds[:0]
 	for r.builder.Rows() < r.batch && !r.done {
 		if err := ctx.Err(); err != nil {
@@ -317,6 +498,10 @@ func (r *Reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			return nil, err
 		}
 		if !ok {
+			if r.boundary {
+				r.boundary = false
+				break
+			}
 			r.done = true
 			break
 		}
@@ -325,10 +510,16 @@ func (r *Reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 			r.kinds = append(r.kinds, r.kindDec.Kind())
 		}
 		if err != nil {
-			full := fmt.Errorf("%s:%d: %w", r.p.path, r.lineOf(r.recLine), err)
+			loc := fmt.Sprintf("%s:%d", r.p.path, r.lineOf(r.recLine))
 			if !r.cfg.ignore {
-				return nil, full
+				bad := connectors.BadRecord{Location: loc, Reason: err.Error(), Record: append([]byte(nil), rec...)}
+				if herr := r.rc.BadRecordHandler().Handle(ctx, bad); herr != nil {
+					return nil, herr
+				}
+				r.skipped++
+				continue
 			}
+			full := fmt.Errorf("%s: %w", loc, err)
 			r.skipped++
 			if r.firstSkip == nil {
 				r.firstSkip = full
@@ -351,7 +542,7 @@ func (r *Reader) Next(ctx context.Context) (arrow.RecordBatch, error) {
 
 // report logs the skipped records once, when the reader ends.
 func (r *Reader) report() {
-	if r.reported || r.skipped == 0 {
+	if r.reported || r.skipped == 0 || r.firstSkip == nil {
 		return
 	}
 	r.reported = true
@@ -367,8 +558,11 @@ func (r *Reader) Skipped() int64 { return r.skipped }
 func (r *Reader) Close() error {
 	r.report()
 	r.builder.Rollback()
-	return r.closeFile()
+	return errors.Join(r.closeFile(), r.closeParquet())
 }
+
+// isOpen reports whether a piece is open.
+func (r *Reader) isOpen() bool { return r.f != nil || r.prows != nil }
 
 func (r *Reader) closeFile() error {
 	if r.f == nil {
@@ -511,6 +705,11 @@ func scanPrefix(path string, n int64, st *format.QuoteState) (int64, error) {
 func (r *Reader) nextRecord() ([]byte, bool, error) {
 	for {
 		if r.f == nil {
+			if r.perPiece && r.builder.Rows() > 0 {
+				// The rows built so far are the previous piece's.
+				r.boundary = true
+				return nil, false, nil
+			}
 			if r.next >= len(r.pieces) {
 				return nil, false, nil
 			}

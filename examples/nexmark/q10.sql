@@ -5,10 +5,11 @@
 --
 -- Every minute, save all events from the last period into partitioned log files.
 --
--- Eddy: Flink's sink is PARTITIONED BY (dt, hm) with partition commit; Eddy's filesystem sink has no
--- partitions yet (they come with issue 7), so dt and hm are plain columns of the CSV files and the
--- partition-commit and rolling options are left out. The path is the run's directory (nexmark.Script
--- puts it in place of /tmp/nexmark).
+-- Eddy: the sink is Flink's, PARTITIONED BY (dt, hm) and rolling every minute, less Flink's
+-- partition-commit options (sink.partition-commit.*, partition.time-extractor.*), which Eddy's
+-- filesystem sink does not have: a partition's files are visible once a checkpoint (or the end of
+-- the job) commits them. The directories are dt=2015-07-15/hm=10%3A00 (':' escaped as Flink does).
+-- The path is the run's directory (nexmark.Script puts it in place of /tmp/nexmark).
 -- -------------------------------------------------------------------------------------------------
 
 -- BEGIN ddl.sql (the Nexmark tables; Script replaces this block)
@@ -79,10 +80,11 @@ CREATE TABLE nexmark_q10 (
   extra  VARCHAR,
   dt STRING,
   hm STRING
-) WITH (
+) PARTITIONED BY (dt, hm) WITH (
   'connector' = 'filesystem',
   'path' = '/tmp/nexmark/data/output/bid/',
-  'format' = 'csv'
+  'format' = 'csv',
+  'sink.rolling-policy.rollover-interval' = '1min'
 );
 
 INSERT INTO nexmark_q10

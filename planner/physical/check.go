@@ -50,7 +50,7 @@ func tableInfo(ref jobgraph.TableRef) connectors.TableInfo {
 	for k, v := range ref.Options {
 		opts[strings.ToLower(k)] = v
 	}
-	return connectors.TableInfo{Name: ref.Table, Schema: ref.Schema, Options: opts}
+	return connectors.TableInfo{Name: ref.Table, Schema: ref.Schema, Options: opts, PartitionKeys: ref.PartitionKeys}
 }
 
 // check verifies what every operator of a finished plan reads: column

@@ -35,6 +35,9 @@ type Table struct {
 	// PrimaryKey holds the column indices of PRIMARY KEY (...) NOT
 	// ENFORCED, or nil.
 	PrimaryKey []int
+	// PartitionKeys holds the column indices of PARTITIONED BY (...), or
+	// nil. Only the filesystem connector uses them.
+	PartitionKeys []int
 	// Columns are all the declared columns in declared order: the
 	// physical ones (Schema) and the computed ones (name AS expr).
 	Columns []Column
@@ -100,13 +103,17 @@ func (t *Table) Ref() jobgraph.TableRef {
 		Options:    opts,
 		Schema:     types.Schema{Fields: append([]types.Field(nil), t.Schema.Fields...)},
 		PrimaryKey: append([]int(nil), t.PrimaryKey...),
+		// PartitionKeys: nil when there are none, so job graphs of
+		// unpartitioned tables stay as they were.
+		PartitionKeys: append([]int(nil), t.PartitionKeys...),
 	}
 }
 
 // IsSource reports whether the table's connector can be read.
 func (t *Table) IsSource() bool {
 	_, ok := t.Factory.(connectors.SourceFactory)
-	return ok
+	_, split := t.Factory.(connectors.SplitSourceFactory)
+	return ok || split
 }
 
 // IsSink reports whether the table's connector can be written.
@@ -267,6 +274,29 @@ func (c *Catalog) Create(st *parse.CreateTable) (*Table, error) {
 		t.PrimaryKey = append(t.PrimaryKey, i)
 		// A primary key column is NOT NULL (Flink).
 		t.Schema.Fields[i].Type.NotNull = true
+	}
+	for _, k := range st.PartitionKeys {
+		i := t.Schema.Index(k.Name)
+		if i < 0 {
+			if j := t.column(k.Name); j >= 0 {
+				return nil, c.errorf(k.At, "PARTITIONED BY column '%s' of table '%s' is a computed column; partition columns must be physical columns", k.Name, st.Name)
+			}
+			return nil, c.errorf(k.At, "PARTITIONED BY names unknown column '%s' of table '%s'", k.Name, st.Name)
+		}
+		for _, j := range t.PartitionKeys {
+			if j == i {
+				return nil, c.errorf(k.At, "column '%s' is listed twice in PARTITIONED BY", k.Name)
+			}
+		}
+		switch ty := t.Schema.Fields[i].Type; ty.Kind {
+		case types.String, types.Int, types.BigInt:
+		default:
+			return nil, c.errorf(k.At, "PARTITIONED BY column '%s' of table '%s' has type %s; a partition column must be STRING, VARCHAR, INT or BIGINT (its value is a directory name)", k.Name, st.Name, ty)
+		}
+		t.PartitionKeys = append(t.PartitionKeys, i)
+	}
+	if len(t.PartitionKeys) > 0 && len(t.PartitionKeys) == len(t.Schema.Fields) {
+		return nil, c.errorf(st.PartitionKeys[0].At, "table '%s' is partitioned by all its physical columns; at least one must be left for the files", st.Name)
 	}
 	if st.Watermark != nil {
 		if err := c.watermark(t, st.Watermark); err != nil {
@@ -507,7 +537,8 @@ func (c *Catalog) options(t *Table, st *parse.CreateTable) error {
 	}
 	if v, ok := f.(connectors.TableValidator); ok {
 		ref := t.Ref()
-		info := connectors.TableInfo{Name: t.Name, Schema: ref.Schema, Options: ref.Options, PrimaryKey: ref.PrimaryKey}
+		info := connectors.TableInfo{Name: t.Name, Schema: ref.Schema, Options: ref.Options, PrimaryKey: ref.PrimaryKey,
+			PartitionKeys: ref.PartitionKeys}
 		if err := v.ValidateTable(info); err != nil {
 			return c.errorf(st.NamePos, "table '%s', connector '%s': %v", t.Name, t.Connector, err)
 		}

@@ -56,6 +56,9 @@ func testRegistry(t *testing.T) *connectors.Registry {
 			if info.Options["connector"] != "checked" {
 				return errors.New("options not passed")
 			}
+			if len(info.PartitionKeys) > 0 {
+				return fmt.Errorf("partition keys %v passed", info.PartitionKeys)
+			}
 			return nil
 		}}}},
 	} {
@@ -135,6 +138,12 @@ func TestCatalogGolden(t *testing.T) {
 			}
 			if w := tb.ComputedWatermark; w != nil {
 				fmt.Fprintf(&sb, "  watermark on computed %s - %d ms (clause at %s, column at %s)\n", tb.Columns[w.Column].Name, w.DelayMs, w.At, w.ColumnPos)
+			}
+			if len(tb.PartitionKeys) > 0 {
+				fmt.Fprintf(&sb, "  partitioned by %v\n", tb.PartitionKeys)
+				if ref := tb.Ref(); fmt.Sprint(ref.PartitionKeys) != fmt.Sprint(tb.PartitionKeys) {
+					t.Errorf("%s: Ref has partition keys %v, want %v", d.Pos, ref.PartitionKeys, tb.PartitionKeys)
+				}
 			}
 			keys := make([]string, 0, len(tb.Options))
 			for k := range tb.Options {

@@ -49,7 +49,8 @@ type Stmt interface {
 	Source() string
 }
 
-// CreateTable is CREATE TABLE name (columns, WATERMARK FOR ...) WITH (...).
+// CreateTable is CREATE TABLE name (columns, WATERMARK FOR ...)
+// [PARTITIONED BY (...)] WITH (...).
 type CreateTable struct {
 	At          Pos
 	Text        string
@@ -64,6 +65,9 @@ type CreateTable struct {
 	// PrimaryKey holds the columns of PRIMARY KEY (...) NOT ENFORCED (or of
 	// an inline col TYPE PRIMARY KEY NOT ENFORCED), or nil.
 	PrimaryKey []Ident
+	// PartitionKeys holds the columns of PARTITIONED BY (...), or nil. Only
+	// the filesystem connector uses them; other connectors ignore them.
+	PartitionKeys []Ident
 	// Comment is the table's COMMENT '...', or "".
 	Comment string
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // createTable parses CREATE [TEMPORARY] TABLE [IF NOT EXISTS] name
-// (elements) [COMMENT '...'] [WITH (options)].
+// (elements) [COMMENT '...'] [PARTITIONED BY (col, ...)] [WITH (options)].
 func (p *scriptParser) createTable(c *cursor, at Pos, text string) (*CreateTable, error) {
 	ct := &CreateTable{At: at, Text: text}
 	c.next() // CREATE
@@ -62,6 +62,14 @@ func (p *scriptParser) createTable(c *cursor, at Pos, text string) (*CreateTable
 		c.next()
 		ct.Comment = t.val
 	}
+	if c.peek().is("PARTITIONED") {
+		if err := partitionedBy(c, ct); err != nil {
+			return nil, err
+		}
+		if c.peek().is("PARTITIONED") {
+			return nil, c.errAt(c.peek(), "a table can have only one PARTITIONED BY")
+		}
+	}
 	if c.peek().is("PARTITIONED") || c.peek().is("DISTRIBUTED") || c.peek().is("LIKE") {
 		return nil, c.errAt(c.peek(), "CREATE TABLE ... %s is not supported yet", strings.ToUpper(c.peek().val))
 	}
@@ -80,6 +88,36 @@ func (p *scriptParser) createTable(c *cursor, at Pos, text string) (*CreateTable
 		return nil, c.unexpected("WITH ('key' = 'value', ...) or the end of the statement")
 	}
 	return ct, nil
+}
+
+// partitionedBy parses PARTITIONED BY (col, ...) into ct.PartitionKeys.
+// The catalog checks the columns.
+func partitionedBy(c *cursor, ct *CreateTable) error {
+	c.next() // PARTITIONED
+	if err := c.word("BY"); err != nil {
+		return err
+	}
+	if err := c.op("("); err != nil {
+		return err
+	}
+	var cols []Ident
+	for {
+		id, err := c.name("a column name")
+		if err != nil {
+			return err
+		}
+		cols = append(cols, id)
+		if c.peek().isOp(",") {
+			c.next()
+			continue
+		}
+		if err := c.op(")"); err != nil {
+			return err
+		}
+		break
+	}
+	ct.PartitionKeys = cols
+	return nil
 }
 
 // createView parses CREATE [TEMPORARY] VIEW [IF NOT EXISTS] name

@@ -112,6 +112,13 @@ func summarizeStmt(t *testing.T, b *strings.Builder, src string, st Stmt, exprs 
 				}
 				b.WriteString("\n")
 			}
+			if x.PartitionKeys != nil {
+				b.WriteString("  partitioned by")
+				for _, id := range x.PartitionKeys {
+					fmt.Fprintf(b, " %q %s", id.Name, at(src, id.At))
+				}
+				b.WriteString("\n")
+			}
 			for _, o := range x.Options {
 				fmt.Fprintf(b, "  option %q = %q %s %s\n", o.Key, o.Value, at(src, o.At), at(src, o.ValuePos))
 			}
