@@ -282,5 +282,5 @@ func tableRef(connector string, info connectors.TableInfo) jobgraph.TableRef {
 	if name == "" {
 		name = connector
 	}
-	return jobgraph.TableRef{Table: name, Connector: connector, Options: opts, Schema: info.Schema, PrimaryKey: info.PrimaryKey}
+	return jobgraph.TableRef{Table: name, Connector: connector, Options: opts, Schema: info.Schema, PrimaryKey: info.PrimaryKey, PartitionKeys: info.PartitionKeys}
 }
