@@ -123,7 +123,8 @@ func (r *splitRun) NextBatch(ctx context.Context) (stream.Batch, error) {
 // watermark returns the subtask's watermark: the least of its held
 // splits' watermarks, leaving out the splits that had no data for
 // idleTimeout (when positive). idle reports that no split counts: none is
-// held (after the first assignment) or every one is idle.
+// held (after the first assignment, while more may come) or every one is
+// idle.
 func (r *splitRun) watermark(now time.Time, idleTimeout time.Duration) (wm int64, idle bool) {
 	wm = stream.MaxWatermark
 	active := 0
@@ -138,7 +139,10 @@ func (r *splitRun) watermark(now time.Time, idleTimeout time.Duration) (wm int64
 		wm = min(wm, h.gen.Current())
 	}
 	if active == 0 {
-		return stream.MinWatermark, r.assigned
+		// A reader that holds nothing and will be given nothing more is
+		// about to end (its end is the final watermark): going idle first
+		// would let downstream operators run ahead of what it sent them.
+		return stream.MinWatermark, r.assigned && !r.noMore
 	}
 	if !r.hasWM {
 		return stream.MinWatermark, false
