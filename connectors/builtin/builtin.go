@@ -7,6 +7,7 @@ import (
 	"github.com/eddy-streaming/eddy/connectors/blackhole"
 	"github.com/eddy-streaming/eddy/connectors/datagen"
 	"github.com/eddy-streaming/eddy/connectors/filesystem"
+	"github.com/eddy-streaming/eddy/connectors/kafka"
 	"github.com/eddy-streaming/eddy/connectors/nexmark"
 	"github.com/eddy-streaming/eddy/connectors/print"
 )
@@ -20,6 +21,8 @@ func Factories() []connectors.Factory {
 		print.New(os.Stdout, os.Stderr),
 		blackhole.New(),
 		nexmark.New(),
+		kafka.New(),
+		kafka.NewUpsert(),
 	}
 }
 

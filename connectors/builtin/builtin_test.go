@@ -13,7 +13,7 @@ import (
 
 func TestRegistry(t *testing.T) {
 	r := Registry()
-	if got := strings.Join(r.Names(), ","); got != "blackhole,datagen,filesystem,nexmark,print" {
+	if got := strings.Join(r.Names(), ","); got != "blackhole,datagen,filesystem,kafka,nexmark,print,upsert-kafka" {
 		t.Fatalf("registered %s", got)
 	}
 	for _, n := range r.Names() {
@@ -22,6 +22,8 @@ func TestRegistry(t *testing.T) {
 			t.Errorf("%s does not validate tables", n)
 		}
 		_, src := f.(connectors.SourceFactory)
+		_, split := f.(connectors.SplitSourceFactory)
+		src = src || split
 		_, sink := f.(connectors.SinkFactory)
 		if !src && !sink {
 			t.Errorf("%s makes neither sources nor sinks", n)
