@@ -308,23 +308,30 @@ func readTopGiftsTopic(t *testing.T, addrs string) []string {
 			if r.Attrs.IsControl() {
 				return
 			}
-			var v struct {
-				WS    string `json:"window_start"`
-				WE    string `json:"window_end"`
-				Room  int64  `json:"room_id"`
-				Gift  int32  `json:"gift_id"`
-				Total int64  `json:"total_amount"`
-				Rn    int64  `json:"rn"`
-			}
-			if err := json.Unmarshal(r.Value, &v); err != nil {
-				t.Fatalf("top_gifts message %q: %v", r.Value, err)
-			}
-			ws, err1 := time.Parse("2006-01-02 15:04:05.000", v.WS)
-			we, err2 := time.Parse("2006-01-02 15:04:05.000", v.WE)
-			if err1 != nil || err2 != nil {
-				t.Fatalf("top_gifts message %q: bad window: %v %v", r.Value, err1, err2)
-			}
-			out = append(out, fmt.Sprintf("%s|%d|%d|%d|%d|%d|%d", stream.Insert, ws.UnixMilli(), we.UnixMilli(), v.Room, v.Gift, v.Total, v.Rn))
+			out = append(out, topGiftsRow(t, r.Value))
 		})
 	}
+}
+
+// topGiftsRow renders a top_gifts JSON message as refTopGifts renders its
+// rows.
+func topGiftsRow(t *testing.T, value []byte) string {
+	t.Helper()
+	var v struct {
+		WS    string `json:"window_start"`
+		WE    string `json:"window_end"`
+		Room  int64  `json:"room_id"`
+		Gift  int32  `json:"gift_id"`
+		Total int64  `json:"total_amount"`
+		Rn    int64  `json:"rn"`
+	}
+	if err := json.Unmarshal(value, &v); err != nil {
+		t.Fatalf("top_gifts message %q: %v", value, err)
+	}
+	ws, err1 := time.Parse("2006-01-02 15:04:05.000", v.WS)
+	we, err2 := time.Parse("2006-01-02 15:04:05.000", v.WE)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("top_gifts message %q: bad window: %v %v", value, err1, err2)
+	}
+	return fmt.Sprintf("%s|%d|%d|%d|%d|%d|%d", stream.Insert, ws.UnixMilli(), we.UnixMilli(), v.Room, v.Gift, v.Total, v.Rn)
 }

@@ -168,6 +168,22 @@ type plainWriter struct {
 	closed  bool
 }
 
+// encodeForWrite is what both writers do first: refuse a closed writer,
+// report an earlier asynchronous produce error, encode b's rows.
+func encodeForWrite(closed bool, errs *produceErr, enc *rowEncoder, table string, b stream.Batch) ([]*kgo.Record, error) {
+	if closed {
+		return nil, errClosed
+	}
+	if err := errs.get(); err != nil {
+		return nil, err
+	}
+	recs, err := enc.records(b)
+	if err != nil {
+		return nil, fmt.Errorf("kafka: table '%s': %w", table, err)
+	}
+	return recs, nil
+}
+
 func newPlainWriter(cfg *config, logger *slog.Logger, enc *rowEncoder) (*plainWriter, error) {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.brokers...))
 	if err != nil {
@@ -181,15 +197,9 @@ func newPlainWriter(cfg *config, logger *slog.Logger, enc *rowEncoder) (*plainWr
 // Write produces b's rows (asynchronously; errors surface at the next
 // call).
 func (w *plainWriter) Write(ctx context.Context, b stream.Batch) error {
-	if w.closed {
-		return errClosed
-	}
-	if err := w.errs.get(); err != nil {
-		return err
-	}
-	recs, err := w.enc.records(b)
+	recs, err := encodeForWrite(w.closed, &w.errs, w.enc, w.cfg.table, b)
 	if err != nil {
-		return fmt.Errorf("kafka: table '%s': %w", w.cfg.table, err)
+		return err
 	}
 	for _, r := range recs {
 		w.cl.Produce(ctx, r, w.promise)
@@ -350,15 +360,9 @@ func (w *txnWriter) current() (*txnProducer, error) {
 
 // Write produces b's rows in the open transaction.
 func (w *txnWriter) Write(ctx context.Context, b stream.Batch) error {
-	if w.closed {
-		return errClosed
-	}
-	if err := w.errs.get(); err != nil {
-		return err
-	}
-	recs, err := w.enc.records(b)
+	recs, err := encodeForWrite(w.closed, &w.errs, w.enc, w.cfg.table, b)
 	if err != nil {
-		return fmt.Errorf("kafka: table '%s': %w", w.cfg.table, err)
+		return err
 	}
 	if len(recs) == 0 {
 		return nil

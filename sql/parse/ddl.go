@@ -97,27 +97,35 @@ func partitionedBy(c *cursor, ct *CreateTable) error {
 	if err := c.word("BY"); err != nil {
 		return err
 	}
-	if err := c.op("("); err != nil {
+	cols, err := columnList(c)
+	if err != nil {
 		return err
+	}
+	ct.PartitionKeys = cols
+	return nil
+}
+
+// columnList parses (col, ...).
+func columnList(c *cursor) ([]Ident, error) {
+	if err := c.op("("); err != nil {
+		return nil, err
 	}
 	var cols []Ident
 	for {
 		id, err := c.name("a column name")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		cols = append(cols, id)
-		if c.peek().isOp(",") {
-			c.next()
-			continue
+		if !c.peek().isOp(",") {
+			break
 		}
-		if err := c.op(")"); err != nil {
-			return err
-		}
-		break
+		c.next()
 	}
-	ct.PartitionKeys = cols
-	return nil
+	if err := c.op(")"); err != nil {
+		return nil, err
+	}
+	return cols, nil
 }
 
 // createView parses CREATE [TEMPORARY] VIEW [IF NOT EXISTS] name
@@ -328,23 +336,9 @@ func (p *scriptParser) primaryKey(c *cursor, ct *CreateTable, col *Ident) error 
 	if col != nil {
 		cols = []Ident{*col}
 	} else {
-		if err := c.op("("); err != nil {
+		var err error
+		if cols, err = columnList(c); err != nil {
 			return err
-		}
-		for {
-			id, err := c.name("a column name")
-			if err != nil {
-				return err
-			}
-			cols = append(cols, id)
-			if c.peek().isOp(",") {
-				c.next()
-				continue
-			}
-			if err := c.op(")"); err != nil {
-				return err
-			}
-			break
 		}
 	}
 	if c.peek().is("ENFORCED") {
