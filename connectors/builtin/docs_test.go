@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/eddy-streaming/eddy/connectors"
+	"github.com/eddy-streaming/eddy/connectors/push"
 )
 
 const (
@@ -23,10 +24,17 @@ const (
 func optionTables() string {
 	var sb strings.Builder
 	r := Registry()
+	// push is registered by the job manager and task manager processes,
+	// with their end of the hub; its options are documented with the rest.
+	if err := r.Register(push.New(nil)); err != nil {
+		panic(err)
+	}
 	for _, name := range r.Names() {
 		f, _ := r.Lookup(name)
 		var roles []string
-		if _, ok := f.(connectors.SourceFactory); ok {
+		_, src := f.(connectors.SourceFactory)
+		_, split := f.(connectors.SplitSourceFactory)
+		if src || split {
 			roles = append(roles, "source")
 		}
 		if _, ok := f.(connectors.SinkFactory); ok {
