@@ -41,7 +41,7 @@ func TestKafkaClusterTaskManagerKilled(t *testing.T) {
 	defer kc.Close()
 	addrs := strings.Join(kc.ListenAddrs(), ",")
 
-	opts := giftsOpts(60_000, 0, 25, 71)
+	opts := giftsOpts(36_000, 0, 25, 71)
 	delete(opts, "rows-per-second")
 	gifts := readGifts(t, opts)
 	want := refTopGifts(gifts, 2_000, 3)

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,7 +143,10 @@ const kafkaGiftsColumns = `room_id BIGINT, user_id BIGINT, gift_id INT, quantity
 
 func TestKafkaFlagshipExactlyOnce(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	if v := os.Getenv("EDDY_KAFKA_SEED"); v != "" { // to replay a failure
+		seed, _ = strconv.ParseUint(v, 10, 64)
+	}
+	t.Logf("seed %d (EDDY_KAFKA_SEED replays it)", seed)
 	parts := int32(2 + seed%4)
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(parts, "gifts"), kfake.SeedTopics(3, "top_gifts"))
 	if err != nil {
@@ -309,6 +314,7 @@ func readTopGiftsTopic(t *testing.T, addrs string) []string {
 				return
 			}
 			out = append(out, topGiftsRow(t, r.Value))
+			kafka.Diag("OUT %s p=%d off=%d pid=%d epoch=%d", topGiftsRow(t, r.Value), r.Partition, r.Offset, r.ProducerID, r.ProducerEpoch)
 		})
 	}
 }

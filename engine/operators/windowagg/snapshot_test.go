@@ -71,7 +71,7 @@ func TestSnapshotRestore(t *testing.T) {
 			w := randomWindow(r, kind)
 			keys := []int{cK1, cK2}
 			spec := makeSpec(keys, testAggs, w)
-			steps := script(t, mem, r, w, 30)
+			steps := script(t, mem, r, w, 20)
 			defer releaseSteps(steps)
 			want, got := snaptest.Run(t, mem, snaptest.Case{
 				New:   func() (operator.Operator, error) { return windowagg.New(spec) },
