@@ -314,7 +314,6 @@ func readTopGiftsTopic(t *testing.T, addrs string) []string {
 				return
 			}
 			out = append(out, topGiftsRow(t, r.Value))
-			kafka.Diag("OUT %s p=%d off=%d pid=%d epoch=%d", topGiftsRow(t, r.Value), r.Partition, r.Offset, r.ProducerID, r.ProducerEpoch)
 		})
 	}
 }

@@ -52,6 +52,12 @@ type job struct {
 	transport exchange.Transport
 	attemptNo int64
 
+	// unfinished counts the subtasks (local ones in a Part) that have not
+	// finished their input yet; allFinished is closed when none is left
+	// (subtask.finish).
+	unfinished  atomic.Int64
+	allFinished chan struct{}
+
 	mu     sync.Mutex
 	err    error
 	cancel context.CancelCauseFunc
@@ -367,6 +373,8 @@ func (j *job) wire() (err error) {
 			s.routers = append(s.routers, route{router: r, edge: out.e})
 		}
 	}
+	j.unfinished.Store(int64(len(j.subtasks)))
+	j.allFinished = make(chan struct{})
 	return nil
 }
 
@@ -395,6 +403,14 @@ func (j *job) stop(path string) {
 	j.stoppedFlag, j.stopPath = true, path
 	j.mu.Unlock()
 	j.cancel(errStopped)
+}
+
+// arrive notes that a subtask has finished its input; the last one closes
+// allFinished.
+func (j *job) arrive() {
+	if j.unfinished.Add(-1) == 0 {
+		close(j.allFinished)
+	}
 }
 
 // stopped returns the savepoint the job stopped with, "" if it did not.

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -459,6 +461,72 @@ func TestDeadLetterExactlyOnce(t *testing.T) {
 			}
 			if got := res.Operators[0].Counters[BadRecordsSkippedName]; got != int64(bad) {
 				t.Fatalf("skip policy: %s = %v, want %d (counters %v)", BadRecordsSkippedName, got, bad, res.Operators[0].Counters)
+			}
+		})
+	}
+}
+
+// TestEarlyFinishedSinkWaitsForTheJob: a source subtask whose share is
+// small finishes its input while the other still reads; then the other
+// fails. No checkpoint is taken once a source has ended, so the job
+// restarts from one taken before: had the finished subtask's two-phase
+// sink committed its output at its end of input, that output would be
+// written and committed again, doubled in a sink that cannot take
+// committed output back. The finished subtask waits for every subtask of
+// the attempt to finish before committing, so the failure aborts it and
+// the visible output has every row once.
+func TestEarlyFinishedSinkWaitsForTheJob(t *testing.T) {
+	for seed := uint64(0); seed < 3; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			r := rand.New(rand.NewPCG(seed, 21))
+			c := newCkptJob(t)
+			c.sink.keepCommitted = true
+			rows := genRows(r, 3000, 40, 5, 10)
+			shares := [][]row{rows[:300], rows[300:]}
+			var failed atomic.Bool
+			d := &dataset{shares: shares, maxBatch: 10, nilEvery: 2}
+			d.hook = func(ctx context.Context, subtask, batch int) error {
+				if subtask != 1 || failed.Load() {
+					return nil
+				}
+				d.mu.Lock()
+				n := 0
+				for _, b := range d.batches[0] {
+					n += len(b)
+				}
+				d.mu.Unlock()
+				if n < len(shares[0]) {
+					return nil
+				}
+				time.Sleep(30 * time.Millisecond) // subtask 0 reaches its end of input
+				failed.Store(true)
+				return errors.New("injected failure after the other source finished")
+			}
+			c.f.addDataset("a", d)
+			src := sourceOp("src-a", "a", &jobgraph.WatermarkSpec{Column: 2, DelayMs: 20})
+			g := &jobgraph.Graph{Name: "early", Vertices: []*jobgraph.Vertex{{ID: "va", Parallelism: 2,
+				Ops: []*jobgraph.OperatorSpec{src, {ID: "sink", Name: "Sink(out)", Output: rowSchema, Sink: &jobgraph.SinkSpec{
+					TableRef: jobgraph.TableRef{Table: "out", Connector: "tpc", Schema: rowSchema}}}}}}}
+			res, err := Run(context.Background(), g, c.options(mem))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !failed.Load() || res.Restarts != 1 {
+				t.Fatalf("failure injected %v, %d restarts (want 1)", failed.Load(), res.Restarts)
+			}
+			// Every row's id (the last column) once.
+			want := make([]string, len(rows))
+			for i, rw := range rows {
+				want[i] = strconv.FormatInt(rw.id, 10)
+			}
+			var got []string
+			for _, v := range c.sink.rows() {
+				got = append(got, v[strings.LastIndex(v, "|")+1:])
+			}
+			if d := diff(got, want); d != "" {
+				t.Fatalf("visible output (row ids): %s", d)
 			}
 		})
 	}

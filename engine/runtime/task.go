@@ -444,32 +444,74 @@ func (s *subtask) update(ctx context.Context, u watermark.Update) error {
 }
 
 // finish ends a subtask whose input is exhausted: the final watermark,
-// committing sinks, End downstream, then closing the chain.
+// End downstream, committing sinks, then closing the chain.
+//
+// Output a sink commits at the end of its input is covered by no
+// checkpoint (none is taken once a source has ended), and a failure of
+// any other subtask after that commit would restart the job from an
+// earlier checkpoint and write that output again, which a sink such as
+// Kafka's cannot take back. So in a job that checkpoints, a subtask with
+// two-phase sinks commits only when every subtask of the attempt has
+// finished its input (see job.arrive); one that fails first aborts them.
 func (s *subtask) finish(ctx context.Context) error {
 	if s.lastWM != stream.MaxWatermark {
 		if err := s.advance(ctx, stream.MaxWatermark); err != nil {
 			return err
 		}
 	}
+	if err := s.broadcast(ctx, stream.Message{Kind: stream.End}); err != nil {
+		return err
+	}
+	s.ended = true
+	hold := s.twoPhaseSinks()
+	if hold {
+		s.job.arrive()
+		select {
+		case <-s.job.allFinished:
+		case <-ctx.Done():
+			return s.wrap(-1, ctx.Err())
+		}
+	}
 	if s.src != nil && s.src.deadLetter != nil {
-		if err := s.src.deadLetter.sink.commit(ctx); err != nil {
+		if err := s.src.deadLetter.sink.commit(ctx, s.logger); err != nil {
 			return s.wrap(-1, fmt.Errorf("dead-letter table %s: %w", s.src.deadLetter.sink.table, err))
 		}
 	}
 	for k, o := range s.ops {
 		if sk, ok := o.op.(*sinkOp); ok {
 			s.cur = k
-			if err := sk.commit(ctx); err != nil {
+			if err := sk.commit(ctx, s.logger); err != nil {
 				return s.wrap(k, err)
 			}
 			s.cur = -1
 		}
 	}
-	if err := s.broadcast(ctx, stream.Message{Kind: stream.End}); err != nil {
+	if err := s.closeChain(ctx); err != nil {
 		return err
 	}
-	s.ended = true
-	return s.closeChain(ctx)
+	if !hold {
+		s.job.arrive()
+	}
+	return nil
+}
+
+// twoPhaseSinks reports whether the subtask has a sink (or dead-letter
+// table) whose writer commits checkpoints, so it must not commit its
+// output before every other subtask has finished.
+func (s *subtask) twoPhaseSinks() bool {
+	is := func(o *sinkOp) bool {
+		_, ok := o.w.(connectors.TwoPhaseWriter)
+		return ok && o.checkpointing && !o.closed && s.job.link != nil
+	}
+	if s.src != nil && s.src.deadLetter != nil && is(s.src.deadLetter.sink) {
+		return true
+	}
+	for _, o := range s.ops {
+		if sk, ok := o.op.(*sinkOp); ok && is(sk) {
+			return true
+		}
+	}
+	return false
 }
 
 // closeChain closes the source reader, every opened operator and its
@@ -630,13 +672,29 @@ func (o *sinkOp) ProcessWatermark(ctx context.Context, wm int64, out operator.Co
 
 // commit completes the output after the last write: it commits what
 // checkpoints prepared and not committed yet, then Writer.Close commits
-// the rest.
-func (o *sinkOp) commit(ctx context.Context) error {
+// the rest. It runs once every subtask has finished its input, when a
+// restart would write again what other sinks have committed, so a failed
+// Commit (idempotent) is tried again a few times before the job fails.
+func (o *sinkOp) commit(ctx context.Context, logger *slog.Logger) error {
 	if o.w == nil || o.closed {
 		return nil
 	}
-	if err := o.commitUpTo(ctx, math.MaxInt64); err != nil {
-		return err
+	wait := 50 * time.Millisecond
+	for try := 1; ; try++ {
+		err := o.commitUpTo(ctx, math.MaxInt64)
+		if err == nil {
+			break
+		}
+		if try == finalCommitTries || ctx.Err() != nil {
+			return err
+		}
+		logger.Warn("committing the sink's output at the end failed; trying again", "table", o.table, "err", err, "try", try)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
 	}
 	o.closed = true
 	if err := o.w.Close(ctx); err != nil {
@@ -644,6 +702,10 @@ func (o *sinkOp) commit(ctx context.Context) error {
 	}
 	return nil
 }
+
+// finalCommitTries is how many times sinkOp.commit tries to commit the
+// checkpoints prepared before the end of input.
+const finalCommitTries = 4
 
 // Close implements operator.Operator: a writer not committed is aborted.
 func (o *sinkOp) Close(ctx context.Context) error {
