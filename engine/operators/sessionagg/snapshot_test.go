@@ -73,7 +73,7 @@ func TestSnapshotRestore(t *testing.T) {
 		{"sub-global", []int{cK2}, nil},
 		{"global", nil, nil},
 	}
-	for i := 0; i < 12; i++ {
+	for i := 0; i < 8; i++ {
 		sh := shapes[i%len(shapes)]
 		par := [][2]int{{2, 1}, {2, 2}, {2, 3}}[i%3]
 		seed := uint64(500 + i)
