@@ -68,7 +68,7 @@ func (e *encoder) encode(b stream.Batch) ([]*pushv1.Row, error) {
 		v := &vs[c]
 		name := e.names[c]
 		for i := range bufs {
-			bufs[i] = appendValue(append(bufs[i], name...), v, i)
+			bufs[i] = jsonfmt.AppendValue(append(bufs[i], name...), v, i, false)
 		}
 	}
 	for i, r := range rows {
@@ -92,36 +92,9 @@ func (e *encoder) encode(b stream.Batch) ([]*pushv1.Row, error) {
 		for _, c := range e.primary {
 			v := &vs[c]
 			for i, r := range rows {
-				r.PrimaryKey = append(appendValue(r.PrimaryKey, v, i), ',')
+				r.PrimaryKey = append(jsonfmt.AppendValue(r.PrimaryKey, v, i, false), ',')
 			}
 		}
 	}
 	return rows, nil
-}
-
-// appendValue appends row i of v as a JSON value.
-func appendValue(dst []byte, v *format.Values, i int) []byte {
-	if v.IsNull(i) {
-		return append(dst, "null"...)
-	}
-	switch v.Kind {
-	case types.String:
-		return jsonfmt.AppendString(dst, v.Str(i))
-	case types.Timestamp:
-		dst = append(dst, '"')
-		dst = v.AppendText(dst, i, false)
-		return append(dst, '"')
-	case types.Double:
-		start := len(dst)
-		dst = v.AppendText(dst, i, false)
-		if c := dst[start]; c == 'N' || c == 'I' || (c == '-' && dst[start+1] == 'I') {
-			// NaN and the infinities are no JSON numbers: strings, as
-			// Jackson writes them.
-			dst = append(dst[:start], '"')
-			dst = v.AppendText(dst, i, false)
-			return append(dst, '"')
-		}
-		return dst
-	}
-	return v.AppendText(dst, i, false)
 }

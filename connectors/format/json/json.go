@@ -272,30 +272,7 @@ func (e *Encoder) EncodeChangelog(dst []byte, b stream.Batch, dropUpdateBefore b
 		for c := range vs {
 			v := &vs[c]
 			dst = append(dst, e.keys[c]...)
-			if v.IsNull(i) {
-				dst = append(dst, "null"...)
-				continue
-			}
-			switch v.Kind {
-			case types.String:
-				dst = AppendString(dst, v.Str(i))
-			case types.Timestamp:
-				dst = append(dst, '"')
-				dst = v.AppendText(dst, i, e.opts.ISOTimestamps)
-				dst = append(dst, '"')
-			case types.Double:
-				start := len(dst)
-				dst = v.AppendText(dst, i, false)
-				if c := dst[start]; c == 'N' || c == 'I' || (c == '-' && dst[start+1] == 'I') {
-					// NaN and infinities are not JSON numbers: Jackson
-					// writes them as strings.
-					dst = append(dst[:start], '"')
-					dst = v.AppendText(dst, i, false)
-					dst = append(dst, '"')
-				}
-			default:
-				dst = v.AppendText(dst, i, false)
-			}
+			dst = AppendValue(dst, v, i, e.opts.ISOTimestamps)
 		}
 		if e.opts.Changelog {
 			if len(vs) > 0 {
@@ -354,4 +331,31 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// AppendValue appends row i of v as a JSON value: null, a number, a
+// string; TIMESTAMP(3) as a string in the SQL form (or ISO-8601 with iso);
+// NaN and the infinities as strings, as Jackson writes them.
+func AppendValue(dst []byte, v *format.Values, i int, iso bool) []byte {
+	if v.IsNull(i) {
+		return append(dst, "null"...)
+	}
+	switch v.Kind {
+	case types.String:
+		return AppendString(dst, v.Str(i))
+	case types.Timestamp:
+		dst = append(dst, '"')
+		dst = v.AppendText(dst, i, iso)
+		return append(dst, '"')
+	case types.Double:
+		start := len(dst)
+		dst = v.AppendText(dst, i, false)
+		if c := dst[start]; c == 'N' || c == 'I' || (c == '-' && dst[start+1] == 'I') {
+			dst = append(dst[:start], '"')
+			dst = v.AppendText(dst, i, false)
+			return append(dst, '"')
+		}
+		return dst
+	}
+	return v.AppendText(dst, i, false)
 }
